@@ -1,0 +1,54 @@
+"""The NATS connection a service keeps open, reconnecting for ever.
+
+A service must start and answer even while NATS is down (the log in
+PostgreSQL is the source of truth); ``/readyz`` reports the NATS link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+from nats.aio.client import Client
+
+log = logging.getLogger(__name__)
+
+
+class Bus:
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.client: Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._connect())
+
+    async def _connect(self) -> None:
+        while True:
+            try:
+                self.client = await nats.connect(
+                    self.url, name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                    connect_timeout=2, allow_reconnect=True,
+                )
+                self.connected.set()
+                return
+            except Exception as exc:  # nats-py raises several unrelated types here
+                log.warning("NATS at %s not reachable yet: %s", self.url, exc)
+                await asyncio.sleep(1.0)
+
+    @property
+    def is_connected(self) -> bool:
+        return self.client is not None and self.client.is_connected
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.client is not None and not self.client.is_closed:
+            with contextlib.suppress(Exception):
+                await self.client.drain()

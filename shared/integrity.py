@@ -1,0 +1,57 @@
+"""Integrity hashes of the log, shared by the writer, the sealer and auditors.
+
+Three layers make any change detectable from an export alone:
+- the content hash covers every field of one event (its exact payload bytes);
+- each stream chains its events' content hashes in version order;
+- the sealer chains every event's stream-chain hash in global order.
+Only the content hash is computed outside PostgreSQL by writers; the
+stream chain is extended inside ``copro_append`` with the same formula.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+import msgspec
+
+GENESIS = b""
+
+
+def _uuid(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def timestamp(value: datetime) -> str:
+    """The one textual form of a time that every hash uses."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def content_hash(
+    *,
+    event_id: uuid.UUID,
+    group_id: uuid.UUID,
+    stream_id: str,
+    type_: str,
+    payload: bytes,
+    actor_id: uuid.UUID | None,
+    actor_org: uuid.UUID | None,
+    causation_id: uuid.UUID | None,
+    correlation_id: uuid.UUID | None,
+    recorded_at: datetime,
+) -> bytes:
+    """SHA-256 over a canonical JSON array of an event's fields."""
+    canonical = msgspec.json.encode(
+        [
+            str(event_id), str(group_id), stream_id, type_,
+            _uuid(actor_id), _uuid(actor_org), _uuid(causation_id), _uuid(correlation_id),
+            timestamp(recorded_at), msgspec.Raw(payload),
+        ]
+    )
+    return hashlib.sha256(canonical).digest()
+
+
+def chain(previous: bytes, link: bytes) -> bytes:
+    """Extend a hash chain by one link: SHA-256(previous || link)."""
+    return hashlib.sha256(previous + link).digest()

@@ -1,0 +1,147 @@
+"""The sealer: gives committed events their gap-free global position.
+
+Writers commit concurrently and out of order, so a sequence number taken at
+insert time can become visible after a larger one: a reader following it
+would skip the late event for good. The sealer reads only events of
+transactions older than the oldest still running one
+(``tx_id < pg_snapshot_xmin(pg_current_snapshot())``), in (transaction,
+insert) order; nothing can commit into that range any more. It appends them
+to ``log`` with contiguous positions, extends the global hash chain, records
+a checkpoint every ``checkpoint_every`` positions and NOTIFYs readers.
+
+Every service process runs one; a session advisory lock elects the single
+active sealer, and when its connection dies another takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from shared import integrity
+from shared.store import APPENDED_CHANNEL, SEALED_CHANNEL
+
+log = logging.getLogger(__name__)
+
+SEALER_LOCK = 0x636F70726F02
+
+_PENDING = (
+    "SELECT seq, tx_id, chain_hash FROM events"
+    " WHERE (tx_id, seq) > ($1::xid8, $2) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+    " ORDER BY tx_id, seq LIMIT $3"
+)
+_LAST = "SELECT position, seq, tx_id, global_hash FROM log ORDER BY position DESC LIMIT 1"
+_BLOCKED = "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, seq) > ($1::xid8, $2))"
+_INSERT = (
+    "INSERT INTO log (position, seq, tx_id, global_hash)"
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::xid8[], $4::bytea[])"
+)
+
+
+class Sealer:
+    def __init__(
+        self,
+        url: str,
+        *,
+        batch: int = 5000,
+        checkpoint_every: int = 1000,
+        safety_poll: float = 1.0,
+        retry_blocked: float = 0.002,
+    ) -> None:
+        self.url = url
+        self.batch = batch
+        self.checkpoint_every = checkpoint_every
+        self.safety_poll = safety_poll
+        self.retry_blocked = retry_blocked
+        self.is_leader = False
+        self._wake = asyncio.Event()
+        self._position = 0
+        self._cursor: tuple[int, int] = (0, 0)
+        self._hash = integrity.GENESIS
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _load_head(self, conn: asyncpg.Connection) -> None:
+        row = await conn.fetchrow(_LAST)
+        if row is None:
+            self._position, self._cursor, self._hash = 0, (0, 0), integrity.GENESIS
+        else:
+            self._position = row["position"]
+            self._cursor = (row["tx_id"], row["seq"])
+            self._hash = bytes(row["global_hash"])
+
+    async def seal_once(self, conn: asyncpg.Connection) -> int:
+        """Seal what is safely committed; returns how many events were sealed."""
+        rows = await conn.fetch(_PENDING, self._cursor[0], self._cursor[1], self.batch)
+        if not rows:
+            return 0
+        positions, seqs, txs, hashes = [], [], [], []
+        position, chained = self._position, self._hash
+        checkpoints: list[tuple[int, bytes]] = []
+        for seq, tx_id, chain_hash in rows:
+            position += 1
+            chained = integrity.chain(chained, chain_hash)
+            positions.append(position)
+            seqs.append(seq)
+            txs.append(tx_id)
+            hashes.append(chained)
+            if position % self.checkpoint_every == 0:
+                checkpoints.append((position, chained))
+        async with conn.transaction():
+            await conn.execute(_INSERT, positions, seqs, txs, hashes)
+            if checkpoints:
+                await conn.executemany(
+                    "INSERT INTO checkpoints (position, global_hash) VALUES ($1, $2)", checkpoints
+                )
+            await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(position))
+        self._position, self._hash = position, chained
+        self._cursor = (txs[-1], seqs[-1])
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Seal until ``stop`` is set, surviving database outages and leader changes."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.url)
+                await self._lead(conn, stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("sealer lost its database connection, retrying: %s", exc)
+                self.is_leader = False
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+            finally:
+                self.is_leader = False
+                if conn is not None and not conn.is_closed():
+                    await conn.close()
+
+    async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEALER_LOCK):
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+        if stop.is_set():
+            return
+        self.is_leader = True
+        await conn.add_listener(APPENDED_CHANNEL, self._on_notify)
+        await self._load_head(conn)
+        while not stop.is_set():
+            self._wake.clear()
+            sealed = await self.seal_once(conn)
+            if sealed == self.batch:
+                continue
+            # Committed events held back by an older running transaction are
+            # retried soon; otherwise wait for a writer's signal.
+            blocked = await conn.fetchval(_BLOCKED, *self._cursor)
+            timeout = self.retry_blocked if blocked else self.safety_poll
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()

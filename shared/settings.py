@@ -1,0 +1,64 @@
+"""Typed settings read from the environment.
+
+Everything copro needs to know about where it runs comes from ``COPRO_*``
+variables, so the same code serves the embedded single-machine set-up and a
+managed PostgreSQL with a NATS cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+SERVICE_NAMES = ("decisions", "scheduling", "publishing")
+DEFAULT_PORTS = {"decisions": 8101, "scheduling": 8102, "publishing": 8103}
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where copro keeps its data and how it reaches its servers."""
+
+    home: Path
+    database_url: str | None = None
+    nats_url: str | None = None
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_PORTS))
+    embedded_pg_port: int = 54329
+    embedded_nats_port: int = 42229
+    nats_stream: str = "COPRO"
+    nats_replicas: int = 1
+    cors_origins: tuple[str, ...] = ()
+
+    @property
+    def operator_token_path(self) -> Path:
+        return self.home / "operator-token"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def load_settings() -> Settings:
+    """Read the settings from ``COPRO_*`` environment variables."""
+    home = Path(os.environ.get("COPRO_HOME") or ".copro").expanduser().absolute()
+    ports = {name: _int(f"COPRO_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()}
+    cors = tuple(o.strip() for o in os.environ.get("COPRO_CORS_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        home=home,
+        database_url=os.environ.get("COPRO_DATABASE_URL") or None,
+        nats_url=os.environ.get("COPRO_NATS_URL") or None,
+        host=os.environ.get("COPRO_HOST", "127.0.0.1"),
+        ports=ports,
+        embedded_pg_port=_int("COPRO_EMBEDDED_PG_PORT", 54329),
+        embedded_nats_port=_int("COPRO_EMBEDDED_NATS_PORT", 42229),
+        nats_stream=os.environ.get("COPRO_NATS_STREAM", "COPRO"),
+        nats_replicas=_int("COPRO_NATS_REPLICAS", 1),
+        cors_origins=cors,
+    )

@@ -1,0 +1,91 @@
+"""Bearer tokens that resolve to a principal: the operator or a group member.
+
+Tokens are random secrets shown once; only their SHA-256 hash is stored, so a
+leaked database does not leak working tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Request
+
+from shared.errors import Unauthenticated
+from shared.store import EventStore
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: the operator (creates groups) or a member of one group."""
+
+    kind: str
+    group_id: uuid.UUID | None = None
+    member_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID | None = None
+    roles: tuple[str, ...] = ()
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+
+def new_token() -> str:
+    return "copro_" + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def ensure_operator_token(conn: asyncpg.Connection, path: Path) -> str:
+    """Create the operator token file (mode 0600) once and register its hash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made before, perhaps by a service starting beside us
+        token = ""
+        for _ in range(50):
+            token = path.read_text().strip()
+            if token:
+                break
+            await asyncio.sleep(0.02)
+    else:
+        token = new_token()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+    await conn.execute(
+        "INSERT INTO access_tokens (token_hash, kind) VALUES ($1, 'operator') ON CONFLICT (token_hash) DO NOTHING",
+        token_hash(token),
+    )
+    return token
+
+
+async def resolve(store: EventStore, authorization: str | None) -> Principal:
+    """The principal behind an ``Authorization: Bearer`` header, or 401."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("send Authorization: Bearer <token>", field="Authorization")
+    token = authorization[7:].strip()
+    row = await store.pool.fetchrow(
+        "SELECT kind, group_id, member_id, organisation_id, roles FROM access_tokens"
+        " WHERE token_hash = $1 AND revoked_at IS NULL",
+        token_hash(token),
+    )
+    if row is None:
+        raise Unauthenticated("the token is unknown or revoked", field="Authorization")
+    return Principal(
+        kind=row["kind"], group_id=row["group_id"], member_id=row["member_id"],
+        organisation_id=row["organisation_id"], roles=tuple(row["roles"]),
+    )
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Litestar dependency: routes that name ``principal`` require a token."""
+    store: EventStore = request.app.state.store
+    return await resolve(store, request.headers.get("authorization"))

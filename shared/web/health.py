@@ -1,0 +1,37 @@
+"""Liveness and readiness, the same in every service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from shared.store import EventStore
+
+
+class Health(msgspec.Struct):
+    status: str
+    service: str
+    checks: dict[str, str] = {}
+
+
+@get("/healthz", tags=["health"], summary="The process is up")
+async def healthz(request: Request[Any, Any, Any]) -> Health:
+    return Health(status="ok", service=request.app.state.service)
+
+
+@get("/readyz", tags=["health"], summary="PostgreSQL and NATS are reachable")
+async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
+    state = request.app.state
+    store: EventStore = state.store
+    checks: dict[str, str] = {}
+    try:
+        await store.pool.fetchval("SELECT 1", timeout=2)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready; the reason is reported
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    checks["nats"] = "ok" if state.bus.is_connected else "unreachable"
+    ready = all(value == "ok" for value in checks.values())
+    body = Health(status="ready" if ready else "unready", service=state.service, checks=checks)
+    return Response(body, status_code=200 if ready else 503)

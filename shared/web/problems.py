@@ -1,0 +1,104 @@
+"""RFC 9457 problem+json for every failure, with a stable ``type`` per kind.
+
+No failure leaves a service as an HTML page or a stack trace: validation,
+authentication, domain refusals, conflicts and unexpected errors all answer
+``application/problem+json`` naming the offending field where there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from shared.errors import CoproError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:copro:problem:"
+_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+_SLUGS = {
+    400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
+    422: "invalid-field", 429: "too-many-requests", 500: "internal-error", 503: "unavailable",
+}
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": TYPE_PREFIX + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    if field is not None:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_of(message: str, key: str | None) -> str | None:
+    if key and key != "data":
+        return key
+    found = _PATH.search(message)
+    return found.group(1) if found else ("body" if key == "data" else None)
+
+
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    raw = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    for item in raw:
+        if isinstance(item, dict):
+            message = str(item.get("message", ""))
+            errors.append({"field": _field_of(message, item.get("key")), "message": message, "source": item.get("source")})
+    if not errors:
+        errors.append({"field": _field_of(str(exc.detail), None), "message": str(exc.detail), "source": "body"})
+    first = errors[0]
+    return problem(
+        request, 400, "validation", "The request is not valid", first["message"] or str(exc.detail),
+        field=first["field"], errors=errors,
+    )
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, ValidationException):
+        return _validation(request, exc)
+    status = exc.status_code
+    slug = _SLUGS.get(status, "http-error")
+    if status >= 500:
+        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+        return problem(request, status, slug, "The service could not answer", headers=exc.headers)
+    return problem(request, status, slug, str(exc.detail), headers=exc.headers)
+
+
+def _copro(request: Request[Any, Any, Any], exc: CoproError) -> Response[dict[str, Any]]:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem(request, exc.status, exc.slug, exc.slug.replace("-", " "), exc.detail, field=exc.field, headers=headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, 500, "internal-error", "The service could not answer",
+                   "An unexpected error was logged; nothing was half-done: appends are atomic.")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    CoproError: _copro,
+    HTTPException: _http,
+    Exception: _unexpected,
+}
