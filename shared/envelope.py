@@ -7,6 +7,7 @@ an export, and each service decodes it with its own small msgspec structs.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import datetime
 from typing import Any, TypeVar
@@ -53,7 +54,7 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     chain_hash: bytes
     global_hash: bytes | None = None
 
-    def decode(self, type_: type[T]) -> T:
+    def decode(self, type_: builtins.type[T]) -> T:
         """The payload as the reader's own struct (unknown fields are ignored)."""
         return msgspec.json.decode(self.data, type=type_)
 

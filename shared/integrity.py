@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import msgspec
@@ -28,6 +29,28 @@ def timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def content_hasher(
+    *,
+    group_id: uuid.UUID,
+    stream_id: str,
+    actor_id: uuid.UUID | None,
+    actor_org: uuid.UUID | None,
+    causation_id: uuid.UUID | None,
+    correlation_id: uuid.UUID | None,
+    recorded_at: datetime,
+) -> Callable[[uuid.UUID, str, bytes], bytes]:
+    """``content_hash`` for the events of one append, which share all but id, type and payload."""
+    group, when = str(group_id), timestamp(recorded_at)
+    meta = (_uuid(actor_id), _uuid(actor_org), _uuid(causation_id), _uuid(correlation_id))
+    encode = msgspec.json.encode
+
+    def hash_event(event_id: uuid.UUID, type_: str, payload: bytes) -> bytes:
+        canonical = encode([str(event_id), group, stream_id, type_, *meta, when, msgspec.Raw(payload)])
+        return hashlib.sha256(canonical).digest()
+
+    return hash_event
+
+
 def content_hash(
     *,
     event_id: uuid.UUID,
@@ -42,14 +65,11 @@ def content_hash(
     recorded_at: datetime,
 ) -> bytes:
     """SHA-256 over a canonical JSON array of an event's fields."""
-    canonical = msgspec.json.encode(
-        [
-            str(event_id), str(group_id), stream_id, type_,
-            _uuid(actor_id), _uuid(actor_org), _uuid(causation_id), _uuid(correlation_id),
-            timestamp(recorded_at), msgspec.Raw(payload),
-        ]
+    hasher = content_hasher(
+        group_id=group_id, stream_id=stream_id, actor_id=actor_id, actor_org=actor_org,
+        causation_id=causation_id, correlation_id=correlation_id, recorded_at=recorded_at,
     )
-    return hashlib.sha256(canonical).digest()
+    return hasher(event_id, type_, payload)
 
 
 def chain(previous: bytes, link: bytes) -> bytes:

@@ -50,12 +50,14 @@ class Sealer:
         checkpoint_every: int = 1000,
         safety_poll: float = 1.0,
         retry_blocked: float = 0.002,
+        gather: float = 0.002,
     ) -> None:
         self.url = url
         self.batch = batch
         self.checkpoint_every = checkpoint_every
         self.safety_poll = safety_poll
         self.retry_blocked = retry_blocked
+        self.gather = gather
         self.is_leader = False
         self._wake = asyncio.Event()
         self._position = 0
@@ -134,7 +136,9 @@ class Sealer:
         while not stop.is_set():
             self._wake.clear()
             sealed = await self.seal_once(conn)
-            if sealed == self.batch:
+            if sealed:
+                # let a few more commits gather: fewer, larger seals under load
+                await asyncio.sleep(self.gather)
                 continue
             # Committed events held back by an older running transaction are
             # retried soon; otherwise wait for a writer's signal.

@@ -61,8 +61,9 @@ class AppendSignal:
     its commit to reach disk. The sealer also polls slowly as a safety net.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, min_interval: float = 0.001) -> None:
         self._url = url
+        self.min_interval = min_interval
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -82,6 +83,7 @@ class AppendSignal:
                 await self._conn.execute(
                     "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", APPENDED_CHANNEL
                 )
+                await asyncio.sleep(self.min_interval)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("could not signal an append (the sealer's poll will catch up): %s", exc)
                 self._conn = None
@@ -173,46 +175,48 @@ class EventStore:
                 marked = personal.personal_fields(event.data)
                 key = await self._key_for(conn, marked[0]) if marked else None
                 payloads.append(personal.encode_payload(event.data, event.id, key))
-            hashes = [
-                integrity.content_hash(
-                    event_id=e.id, group_id=group_id, stream_id=stream_id, type_=e.type, payload=p,
-                    actor_id=meta.actor_id, actor_org=meta.actor_org, causation_id=meta.causation_id,
-                    correlation_id=meta.correlation_id, recorded_at=at,
-                )
-                for e, p in zip(events, payloads, strict=True)
-            ]
+            hasher = integrity.content_hasher(
+                group_id=group_id, stream_id=stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
+                causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
+            )
+            hashes = [hasher(e.id, e.type, p) for e, p in zip(events, payloads, strict=True)]
             args = (
                 group_id, stream_id, expected_version,
                 [e.id for e in events], [e.type for e in events], payloads, hashes,
                 meta.actor_id, meta.actor_org, meta.causation_id, meta.correlation_id, at,
                 idempotency_scope, idempotency_key, request_hash,
             )
-            row = await self._call_append(conn, args, stream_id)
-        if not row["duplicate"]:
+            ids = args[3]
+            duplicate, version, first_ids = await self._call_append(conn, args, stream_id)
+        if not duplicate:
             self.signal.poke()
         return AppendResult(
-            stream_id=stream_id,
-            stream_version=row["stream_version"],
-            event_ids=list(row["event_ids"]),
-            duplicate=row["duplicate"],
+            stream_id=stream_id, stream_version=version, event_ids=list(first_ids or ids), duplicate=duplicate
         )
 
-    async def _call_append(self, conn: asyncpg.Connection, args: tuple[Any, ...], stream_id: str) -> asyncpg.Record:
+    async def _call_append(
+        self, conn: asyncpg.Connection, args: tuple[Any, ...], stream_id: str
+    ) -> tuple[bool, int, list[uuid.UUID] | None]:
         for attempt in range(2):
             try:
                 row = await conn.fetchrow(_APPEND, *args)
                 assert row is not None
-                return row
+                return row["duplicate"], row["stream_version"], row["event_ids"]
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name == "events_stream_version_key":
                     raise ConcurrencyConflict(f"stream {stream_id} was changed concurrently") from exc
+                if exc.constraint_name == "events_id_key" and (version := await self._stored(conn, args[3])):
+                    return True, version, None
                 if attempt == 1:
                     raise
-                # the same event ids or idempotency key raced us: the retry answers the first result
+                # the same idempotency key raced us: the retry answers the first result
             except asyncpg.PostgresError as exc:
                 code = getattr(exc, "sqlstate", None)
                 message = getattr(exc, "message", str(exc))
                 if code == "CP409":
+                    # a resend of events already stored finds the stream moved on: answer it as a duplicate
+                    if version := await self._stored(conn, args[3]):
+                        return True, version, None
                     raise ConcurrencyConflict(message) from exc
                 if code == "CP422":
                     raise IdempotencyMismatch(message, field="Idempotency-Key") from exc
@@ -220,6 +224,14 @@ class EventStore:
                     raise Forbidden(message) from exc
                 raise
         raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _stored(conn: asyncpg.Connection, event_ids: list[uuid.UUID]) -> int | None:
+        """The stream version of these events if they were stored before."""
+        version: int | None = await conn.fetchval(
+            "SELECT max(stream_version) FROM events WHERE id = ANY($1)", event_ids
+        )
+        return version
 
     async def idempotent_result(self, scope: str, key: str, request_hash: bytes) -> AppendResult | None:
         """The first answer to an idempotency key, if it was used before."""

@@ -29,7 +29,7 @@ CREATE INDEX events_tx_order ON events (tx_id, seq);
 
 CREATE TABLE log (
     position    bigint PRIMARY KEY,
-    seq         bigint NOT NULL UNIQUE REFERENCES events (seq),
+    seq         bigint NOT NULL UNIQUE,
     tx_id       xid8   NOT NULL,
     global_hash bytea  NOT NULL
 );
@@ -83,7 +83,10 @@ CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
 -- One round trip per append: idempotency, the expected-version check, the
 -- stream hash chain and the insert all happen here, in the caller's
 -- transaction. A concurrent append at the same version fails on
--- events_stream_version_key, which the client reports as a conflict.
+-- events_stream_version_key, which the client reports as a conflict; resent
+-- event ids fail on events_id_key, which the client answers as a duplicate
+-- (cheaper than looking the ids up on every append). ``event_ids`` is only
+-- returned for a repeated idempotency key: otherwise the caller knows them.
 CREATE FUNCTION copro_append(
     p_group uuid, p_stream text, p_expected integer,
     p_ids uuid[], p_types text[], p_payloads bytea[], p_content_hashes bytea[],
@@ -110,11 +113,6 @@ BEGIN
             RETURN QUERY SELECT true, v_prior.stream_version, v_prior.event_ids;
             RETURN;
         END IF;
-    END IF;
-    IF EXISTS (SELECT 1 FROM events e WHERE e.id = p_ids[1]) THEN
-        RETURN QUERY SELECT true, max(e.stream_version), array_agg(e.id ORDER BY e.stream_version)
-            FROM events e WHERE e.id = ANY (p_ids);
-        RETURN;
     END IF;
 
     SELECT e.stream_version, e.chain_hash, e.group_id INTO v_head, v_hash, v_group
@@ -146,6 +144,6 @@ BEGIN
         INSERT INTO idempotency (scope, key, request_hash, stream_id, stream_version, event_ids)
         VALUES (p_idem_scope, p_idem_key, p_request_hash, p_stream, v_head + cardinality(p_ids), p_ids);
     END IF;
-    RETURN QUERY SELECT false, v_head + cardinality(p_ids), p_ids;
+    RETURN QUERY SELECT false, v_head + cardinality(p_ids), NULL::uuid[];
 END;
 $$;

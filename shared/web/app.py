@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide

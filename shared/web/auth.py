@@ -6,10 +6,10 @@ leaked database does not leak working tokens.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import secrets
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Request
+from litestar.di import NamedDependency
 
 from shared.errors import Unauthenticated
 from shared.store import EventStore
@@ -36,6 +37,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return self.kind == "operator"
 
 
+Caller = NamedDependency[Principal]
+"""A route parameter ``principal: Caller`` requires a valid bearer token."""
+
+
 def new_token() -> str:
     return "copro_" + secrets.token_urlsafe(32)
 
@@ -44,22 +49,26 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def ensure_operator_token(conn: asyncpg.Connection, path: Path) -> str:
-    """Create the operator token file (mode 0600) once and register its hash."""
+def operator_token(path: Path) -> str:
+    """The operator token, created (mode 0600) on first use."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # made before, perhaps by a service starting beside us
-        token = ""
         for _ in range(50):
-            token = path.read_text().strip()
-            if token:
-                break
-            await asyncio.sleep(0.02)
-    else:
-        token = new_token()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(token + "\n")
+            if token := path.read_text().strip():
+                return token
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty: delete it to make a new operator token") from None
+    token = new_token()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+async def ensure_operator_token(conn: asyncpg.Connection, path: Path) -> str:
+    """Make sure the operator token exists and its hash is registered."""
+    token = operator_token(path)
     await conn.execute(
         "INSERT INTO access_tokens (token_hash, kind) VALUES ($1, 'operator') ON CONFLICT (token_hash) DO NOTHING",
         token_hash(token),

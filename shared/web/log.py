@@ -12,7 +12,7 @@ from litestar.params import Parameter
 
 from shared.envelope import Metadata, RecordedEvent
 from shared.errors import Forbidden
-from shared.web.auth import Principal
+from shared.web.auth import Caller
 
 
 class LogEvent(msgspec.Struct, kw_only=True):
@@ -48,7 +48,7 @@ def log_event(event: RecordedEvent) -> LogEvent:
 @get("/log", tags=["log"], summary="The shared event log in global order (operator only)")
 async def read_log(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    principal: Caller,
     after: Annotated[int, Parameter(ge=0, description="global position to read after")] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> LogPage:

@@ -1,0 +1,176 @@
+"""Append and read throughput of the copro event store beside the raw asyncpg limit.
+
+One run, one PostgreSQL (the embedded one unless COPRO_DATABASE_URL is set),
+a fresh database. Each copro figure is measured next to raw asyncpg on a bare
+table of the same shape (no triggers, no hash chains, no sealer), and the
+ratio copro/raw is printed. The sealer runs in a separate process, as it does
+beside the services.
+
+    python bench/append.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.envelope import NewEvent
+from shared.ids import new_id
+from shared.migrate import migrate_url
+from shared.runtime import ensure_servers
+from shared.sealer import Sealer
+from shared.settings import load_settings
+from shared.store import EventStore
+
+
+class VoteCast(msgspec.Struct, tag="bench.VoteCast"):
+    proposal_id: uuid.UUID
+    member_id: uuid.UUID
+    choice: str
+    weight: int
+
+
+def vote() -> NewEvent:
+    return NewEvent(id=new_id(), type="bench.VoteCast", data=VoteCast(new_id(), new_id(), "agree", 1))
+
+
+RAW_INSERT = (
+    "INSERT INTO raw_events (id, group_id, stream_id, stream_version, type, payload, actor_id, actor_org,"
+    " causation_id, correlation_id, recorded_at, content_hash, chain_hash)"
+    " VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, $7, $8, $9)"
+)
+RAW_BATCH = (
+    "INSERT INTO raw_events (id, group_id, stream_id, stream_version, type, payload, recorded_at, content_hash, chain_hash)"
+    " SELECT u.id, $1, $2, u.v, 'bench.VoteCast', u.p, $3, $4, $4"
+    " FROM unnest($5::uuid[], $6::int[], $7::bytea[]) AS u (id, v, p)"
+)
+
+
+def raw_row(group: uuid.UUID, stream: str, version: int) -> tuple[object, ...]:
+    payload = msgspec.json.encode(vote().data)
+    return (new_id(), group, stream, version, "bench.VoteCast", payload, datetime.now(UTC), b"\0" * 32, b"\0" * 32)
+
+
+def run_sealer(url: str) -> None:
+    asyncio.run(Sealer(url).run())
+
+
+async def writers(count: int, per_writer: int, append_one) -> float:  # type: ignore[no-untyped-def]
+    async def writer(w: int) -> None:
+        for i in range(per_writer):
+            await append_one(w, i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(count)))
+    return count * per_writer / (time.perf_counter() - started)
+
+
+async def main(quick: bool) -> None:
+    settings = load_settings()
+    servers = ensure_servers(settings)
+    name = f"copro_bench_{uuid.uuid4().hex[:8]}"
+    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
+    admin = await asyncpg.connect(servers.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    sealer = None
+    try:
+        await migrate_url(url)
+        store = await EventStore.connect(url, min_size=9, max_size=9)
+        raw = await asyncpg.create_pool(url, min_size=8, max_size=8)
+        await raw.execute(
+            "CREATE TABLE raw_events (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)"
+        )
+        sealer = multiprocessing.get_context("spawn").Process(target=run_sealer, args=(url,), daemon=True)
+        sealer.start()
+        group = new_id()
+        scale = 1 if quick else 4
+        rows: list[tuple[str, float, float]] = []
+
+        async def copro_one(w: int, i: int, tag: str) -> None:
+            await store.append(group_id=group, stream_id=f"{tag}-{w}", events=[vote()], expected_version=i)
+
+        async def raw_one(w: int, i: int, tag: str) -> None:
+            async with raw.acquire() as conn:
+                await conn.execute(RAW_INSERT, *raw_row(group, f"{tag}-{w}", i + 1))
+
+        n1 = 500 * scale
+        c = await writers(1, n1, lambda w, i: copro_one(w, i, "a"))
+        r = await writers(1, n1, lambda w, i: raw_one(w, i, "a"))
+        rows.append(("(a) 1 writer, 1 event per append", c, r))
+
+        n8 = 250 * scale
+        c = await writers(8, n8, lambda w, i: copro_one(w, i, "b"))
+        r = await writers(8, n8, lambda w, i: raw_one(w, i, "b"))
+        rows.append(("(b) 8 writers, 1 event per append", c, r))
+
+        batches = 50 * scale
+
+        async def copro_batch(w: int, i: int) -> None:
+            await store.append(group_id=group, stream_id="c", events=[vote() for _ in range(100)],
+                               expected_version=i * 100)
+
+        async def raw_batch(w: int, i: int) -> None:
+            payloads = [msgspec.json.encode(vote().data) for _ in range(100)]
+            await raw.execute(RAW_BATCH, group, "c", datetime.now(UTC), b"\0" * 32,
+                              [new_id() for _ in range(100)], list(range(i * 100 + 1, i * 100 + 101)), payloads)
+
+        c = await writers(1, batches, copro_batch) * 100
+        r = await writers(1, batches, raw_batch) * 100
+        rows.append(("(c) appends of 100 events", c, r))
+
+        total = await store.pool.fetchval("SELECT count(*) FROM events")
+        while await store.head_position() < total:
+            await asyncio.sleep(0.05)
+
+        started = time.perf_counter()
+        position, read = 0, 0
+        while True:
+            page = await store.read_all(position, 1000)
+            if not page:
+                break
+            for event in page:
+                event.decode(VoteCast)
+            read += len(page)
+            position = page[-1].position or 0
+        c = read / (time.perf_counter() - started)
+
+        started = time.perf_counter()
+        decoder = msgspec.json.Decoder(VoteCast)
+        raw_read = 0
+        async with raw.acquire() as conn, conn.transaction():
+            async for record in conn.cursor("SELECT * FROM raw_events ORDER BY seq", prefetch=1000):
+                decoder.decode(record["payload"])
+                raw_read += 1
+        r = raw_read / (time.perf_counter() - started)
+        rows.append((f"(d) ordered read_all + decode ({read} events)", c, r))
+
+        print(f"\ncopro event store vs raw asyncpg — PostgreSQL at {urlsplit(url).netloc}, one run")
+        print(f"{'measure':<46} {'copro ev/s':>12} {'raw ev/s':>12} {'copro/raw':>10}")
+        for label, copro, limit in rows:
+            print(f"{label:<46} {copro:>12,.0f} {limit:>12,.0f} {copro / limit:>9.2f}x")
+        await store.close()
+        await raw.close()
+    finally:
+        if sealer is not None:
+            sealer.terminate()
+            sealer.join()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smaller run (seconds, not a minute)")
+    asyncio.run(main(parser.parse_args().quick))

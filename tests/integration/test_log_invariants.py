@@ -1,0 +1,143 @@
+"""The invariants of the log (DESIGN.md 1-4), against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import asyncpg
+import pytest
+
+from shared.errors import ConcurrencyConflict, IdempotencyMismatch
+from shared.follow import follow
+from shared.ids import new_id
+from shared.store import EventStore
+from tests.conftest import wait_sealed
+from tests.integration.events import Noted, noted
+
+
+async def test_events_table_refuses_update_delete_truncate(store: EventStore) -> None:
+    group = new_id()
+    await store.append(group_id=group, stream_id=f"inv1-{group}", events=[noted(1)], expected_version=0)
+    await wait_sealed(store, 1)
+    for statement in (
+        "UPDATE events SET type = 'x'",
+        "DELETE FROM events",
+        "TRUNCATE events CASCADE",
+        "UPDATE log SET position = position + 100",
+        "DELETE FROM log",
+        "TRUNCATE log CASCADE",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await store.pool.execute(statement)
+    assert await store.pool.fetchval("SELECT count(*) FROM events") >= 1
+
+
+async def test_stale_append_is_a_conflict_and_overwrites_nothing(store: EventStore) -> None:
+    stream, group = f"inv2-{new_id()}", new_id()
+    await store.append(group_id=group, stream_id=stream, events=[noted(1)], expected_version=0)
+    with pytest.raises(ConcurrencyConflict):
+        await store.append(group_id=group, stream_id=stream, events=[noted(99)], expected_version=0)
+    events = await store.read_stream(stream)
+    assert [e.decode(Noted).n for e in events] == [1]
+
+
+async def test_racing_appends_at_one_version_have_one_winner(store: EventStore) -> None:
+    stream, group = f"inv2b-{new_id()}", new_id()
+    await store.append(group_id=group, stream_id=stream, events=[noted(0)], expected_version=0)
+
+    async def attempt(n: int) -> bool:
+        try:
+            await store.append(group_id=group, stream_id=stream, events=[noted(n)], expected_version=1)
+        except ConcurrencyConflict:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(1, 11)))
+    assert outcomes.count(True) == 1
+    versions = [e.stream_version for e in await store.read_stream(stream)]
+    assert versions == [1, 2]
+
+
+async def test_same_event_ids_are_stored_once_and_answered_the_same(store: EventStore) -> None:
+    stream, group = f"inv3-{new_id()}", new_id()
+    batch = [noted(1), noted(2)]
+    first = await store.append(group_id=group, stream_id=stream, events=batch, expected_version=0)
+    again = await store.append(group_id=group, stream_id=stream, events=batch, expected_version=0)
+    assert not first.duplicate and again.duplicate
+    assert (again.stream_version, again.event_ids) == (first.stream_version, first.event_ids)
+    assert len(await store.read_stream(stream)) == 2
+
+
+async def test_same_idempotency_key_is_stored_once(store: EventStore) -> None:
+    stream, group = f"inv3b-{new_id()}", new_id()
+    kwargs = {"group_id": group, "stream_id": stream, "expected_version": None,
+              "idempotency_key": "vote-1", "idempotency_scope": str(group), "request_hash": b"h1"}
+    first = await store.append(events=[noted(1)], **kwargs)  # type: ignore[arg-type]
+    # a retry of the same request carries new event ids, yet nothing new is stored
+    again = await store.append(events=[noted(1)], **kwargs)  # type: ignore[arg-type]
+    assert again.duplicate and again.event_ids == first.event_ids
+    assert await store.idempotent_result(str(group), "vote-1", b"h1") == again
+    with pytest.raises(IdempotencyMismatch):
+        await store.append(events=[noted(2)], **{**kwargs, "request_hash": b"other"})  # type: ignore[arg-type]
+    assert len(await store.read_stream(stream)) == 1
+
+
+async def _append_late(store: EventStore, stream: str, group: object, hold: float) -> None:
+    """Append inside a transaction that stays open: its insert commits late."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        event = noted(-1)
+        payload = b'{"type":"test.Noted","n":-1}'
+        await conn.execute(
+            "SELECT * FROM copro_append($1, $2, NULL, $3, $4, $5, $6, NULL, NULL, NULL, NULL, now(), '', NULL, ''::bytea)",
+            group, stream, [event.id], [event.type], [payload], [b"\x00" * 32],
+        )
+        await asyncio.sleep(hold)
+    store.signal.poke()
+
+
+async def test_tailing_reader_never_skips_a_late_commit(store: EventStore) -> None:
+    """8 concurrent writers plus transactions that commit late; the follower sees all, in order, once."""
+    start = await store.head_position()
+    group = new_id()
+    writers, per_writer, late = 8, 150, 6
+    expected = writers * per_writer + late
+    seen: list[int] = []
+
+    async def tail() -> None:
+        async for event in follow(store, start):
+            assert event.position is not None
+            seen.append(event.position)
+            if len(seen) == expected:
+                return
+
+    async def writer(w: int) -> None:
+        for i in range(per_writer):
+            await store.append(group_id=group, stream_id=f"gap-{group}-{w}", events=[noted(i)],
+                               expected_version=i)
+            if random.random() < 0.05:
+                await asyncio.sleep(0)
+
+    follower = asyncio.create_task(tail())
+    await asyncio.gather(
+        *(writer(w) for w in range(writers)),
+        *(_append_late(store, f"late-{group}-{k}", group, 0.05 * (k + 1)) for k in range(late)),
+    )
+    await asyncio.wait_for(follower, 20)
+    assert seen == list(range(start + 1, start + expected + 1))
+    stored = await store.pool.fetchval("SELECT count(*) FROM events WHERE group_id = $1", group)
+    assert stored == expected
+
+
+async def test_read_all_pages_and_group_filter(store: EventStore) -> None:
+    start = await store.head_position()
+    a, b = new_id(), new_id()
+    for i in range(5):
+        await store.append(group_id=a if i % 2 == 0 else b, stream_id=f"pg-{a}-{i}", events=[noted(i)],
+                           expected_version=0)
+    await wait_sealed(store, start + 5)
+    first = await store.read_all(start, 2)
+    rest = await store.read_all(first[-1].position or 0, 10)
+    assert [e.decode(Noted).n for e in first + rest][-5:] == [0, 1, 2, 3, 4]
+    only_a = await store.read_all(start, 10, group_id=a)
+    assert [e.decode(Noted).n for e in only_a] == [0, 2, 4]
