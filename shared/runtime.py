@@ -56,6 +56,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _refuse_taken_port(port: int, variable: str) -> None:
+    if _port_open(port):
+        raise RuntimeError(f"port {port} is taken by another program: choose a free one with {variable}")
+
+
 def _wait_for_port(port: int, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -117,6 +122,7 @@ class EmbeddedPostgres:
         """Start the cluster unless it already runs; True when this call started it."""
         if self.running():
             return False
+        _refuse_taken_port(self.port, "COPRO_EMBEDDED_PG_PORT")
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.pgdata.chmod(0o700)
         run_as = self._run_as()
@@ -189,6 +195,7 @@ class EmbeddedNats:
         """Start the server unless it already runs; True when this call started it."""
         if self.running():
             return False
+        _refuse_taken_port(self.port, "COPRO_EMBEDDED_NATS_PORT")
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / "nats-server.log", "ab") as log:
             subprocess.Popen(
