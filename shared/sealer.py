@@ -11,6 +11,11 @@ a checkpoint every ``checkpoint_every`` positions and NOTIFYs readers.
 
 Every service process runs one; a session advisory lock elects the single
 active sealer, and when its connection dies another takes over.
+
+The sealer commits with ``synchronous_commit = off``: ``log`` is derived
+from ``events`` deterministically (same events, same order, same hashes), so
+a seal lost in a crash is re-made identically from the durable events, and
+writers keep the disk flushes to themselves.
 """
 
 from __future__ import annotations
@@ -110,7 +115,7 @@ class Sealer:
         while not stop.is_set():
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.url)
+                conn = await asyncpg.connect(self.url, server_settings={"synchronous_commit": "off"})
                 await self._lead(conn, stop)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("sealer lost its database connection, retrying: %s", exc)

@@ -51,6 +51,15 @@ _READ_STREAM = (
 )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's per-release reset (a round trip per append).
+
+    Store connections never hold session state: no LISTEN, advisory locks,
+    cursors or SET; those live on the sealer's, signal's and followers' own
+    connections.
+    """
+
+
 class AppendSignal:
     """Tells the sealer that events were appended, outside the writer's transaction.
 
@@ -109,7 +118,7 @@ class EventStore:
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> EventStore:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, reset=_keep_session)
         return cls(pool, url)
 
     async def close(self) -> None:
