@@ -31,7 +31,7 @@ class Bus:
         while True:
             try:
                 self.client = await nats.connect(
-                    self.url, name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                    self.url.split(","), name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                     connect_timeout=2, allow_reconnect=True,
                 )
                 self.connected.set()
