@@ -167,6 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show the servers and the services' health")
     sub.add_parser("down", help="stop the embedded PostgreSQL and NATS")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except RuntimeError as exc:  # start-up problems the user can act on: say so, no traceback
+        print(f"copro: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.command == "up":
         return cmd_up(settings)
