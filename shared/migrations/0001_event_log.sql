@@ -67,17 +67,12 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
-    FOR EACH ROW EXECUTE FUNCTION copro_refuse_change();
-CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+-- Statement-level, so even an UPDATE or DELETE that matches no row is refused.
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION copro_refuse_change();
-CREATE TRIGGER log_append_only BEFORE UPDATE OR DELETE ON log
-    FOR EACH ROW EXECUTE FUNCTION copro_refuse_change();
-CREATE TRIGGER log_no_truncate BEFORE TRUNCATE ON log
+CREATE TRIGGER log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON log
     FOR EACH STATEMENT EXECUTE FUNCTION copro_refuse_change();
-CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints
-    FOR EACH ROW EXECUTE FUNCTION copro_refuse_change();
-CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
+CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON checkpoints
     FOR EACH STATEMENT EXECUTE FUNCTION copro_refuse_change();
 
 -- One round trip per append: idempotency, the expected-version check, the

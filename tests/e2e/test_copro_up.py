@@ -69,7 +69,10 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
             assert str(home / "operator-token") in printed
             conn = await asyncpg.connect(database_url)
             try:
-                if run == 0:
+                if run == 0:  # refused even while the table is empty
+                    for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"):
+                        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                            await conn.execute(statement)
                     await conn.execute(
                         "INSERT INTO events (id, group_id, stream_id, stream_version, type, payload, recorded_at,"
                         " content_hash, chain_hash) VALUES (gen_random_uuid(), gen_random_uuid(), 's', 1, 't',"
