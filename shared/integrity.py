@@ -39,7 +39,11 @@ def content_hasher(
     correlation_id: uuid.UUID | None,
     recorded_at: datetime,
 ) -> Callable[[uuid.UUID, str, bytes], bytes]:
-    """``content_hash`` for the events of one append, which share all but id, type and payload."""
+    """The content hash of events that share all but id, type and payload (one append).
+
+    SHA-256 over a canonical JSON array of every field of the event, with its
+    exact stored payload bytes.
+    """
     group, when = str(group_id), timestamp(recorded_at)
     meta = (_uuid(actor_id), _uuid(actor_org), _uuid(causation_id), _uuid(correlation_id))
     encode = msgspec.json.encode
@@ -49,27 +53,6 @@ def content_hasher(
         return hashlib.sha256(canonical).digest()
 
     return hash_event
-
-
-def content_hash(
-    *,
-    event_id: uuid.UUID,
-    group_id: uuid.UUID,
-    stream_id: str,
-    type_: str,
-    payload: bytes,
-    actor_id: uuid.UUID | None,
-    actor_org: uuid.UUID | None,
-    causation_id: uuid.UUID | None,
-    correlation_id: uuid.UUID | None,
-    recorded_at: datetime,
-) -> bytes:
-    """SHA-256 over a canonical JSON array of an event's fields."""
-    hasher = content_hasher(
-        group_id=group_id, stream_id=stream_id, actor_id=actor_id, actor_org=actor_org,
-        causation_id=causation_id, correlation_id=correlation_id, recorded_at=recorded_at,
-    )
-    return hasher(event_id, type_, payload)
 
 
 def chain(previous: bytes, link: bytes) -> bytes:
