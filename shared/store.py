@@ -56,7 +56,8 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
     Store connections never hold session state: no LISTEN, advisory locks,
     cursors or SET; those live on the sealer's, signal's and followers' own
-    connections.
+    connections. asyncpg still rolls back a transaction left open before it
+    calls this.
     """
 
 
@@ -189,14 +190,14 @@ class EventStore:
                 causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
             )
             hashes = [hasher(e.id, e.type, p) for e, p in zip(events, payloads, strict=True)]
+            ids = [e.id for e in events]
             args = (
                 group_id, stream_id, expected_version,
-                [e.id for e in events], [e.type for e in events], payloads, hashes,
+                ids, [e.type for e in events], payloads, hashes,
                 meta.actor_id, meta.actor_org, meta.causation_id, meta.correlation_id, at,
                 idempotency_scope, idempotency_key, request_hash,
             )
-            ids = args[3]
-            duplicate, version, first_ids = await self._call_append(conn, args, stream_id)
+            duplicate, version, first_ids = await self._call_append(conn, args, stream_id, ids)
         if not duplicate:
             self.signal.poke()
         return AppendResult(
@@ -204,7 +205,7 @@ class EventStore:
         )
 
     async def _call_append(
-        self, conn: asyncpg.Connection, args: tuple[Any, ...], stream_id: str
+        self, conn: asyncpg.Connection, args: tuple[Any, ...], stream_id: str, ids: list[uuid.UUID]
     ) -> tuple[bool, int, list[uuid.UUID] | None]:
         for attempt in range(2):
             try:
@@ -214,7 +215,7 @@ class EventStore:
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name == "events_stream_version_key":
                     raise ConcurrencyConflict(f"stream {stream_id} was changed concurrently") from exc
-                if exc.constraint_name == "events_id_key" and (version := await self._stored(conn, args[3])):
+                if exc.constraint_name == "events_id_key" and (version := await self._stored(conn, ids)):
                     return True, version, None
                 if attempt == 1:
                     raise
@@ -224,7 +225,7 @@ class EventStore:
                 message = getattr(exc, "message", str(exc))
                 if code == "CP409":
                     # a resend of events already stored finds the stream moved on: answer it as a duplicate
-                    if version := await self._stored(conn, args[3]):
+                    if version := await self._stored(conn, ids):
                         return True, version, None
                     raise ConcurrencyConflict(message) from exc
                 if code == "CP422":
