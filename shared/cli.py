@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
@@ -15,10 +16,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 
 from shared.migrate import migrate_url
+from shared.projections import Projection, rebuild
 from shared.runtime import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
 from shared.settings import SERVICE_NAMES, Settings, load_settings
+from shared.store import EventStore
 
 
 def _prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
@@ -149,6 +153,62 @@ def cmd_status(settings: Settings) -> int:
     return 0 if all_up else 3
 
 
+PROJECTION_MODULES = tuple(f"services.{name}.projections" for name in SERVICE_NAMES)
+
+
+def discover_projections(modules: Sequence[str]) -> dict[str, Projection]:
+    """Projections the services declare (``PROJECTIONS`` in ``services.<name>.projections``).
+
+    Found by module name, so the kernel never imports a service statically.
+    """
+    found: dict[str, Projection] = {}
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for projection in getattr(module, "PROJECTIONS", ()):
+            found[projection.name] = projection
+    return found
+
+
+def cmd_projections(settings: Settings, action: str, names: list[str], modules: Sequence[str]) -> int:
+    known = discover_projections(modules)
+    if action == "list":
+        for name in sorted(known):
+            print(name)
+        if not known:
+            print("no projections declared")
+        return 0
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        print(f"copro: unknown projection {', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'}",
+              file=sys.stderr)
+        return 2
+    database_url, _, _ = _prepare(settings)
+
+    def progress(name: str) -> Callable[[int, int], None]:
+        def show(position: int, head: int) -> None:
+            end = "\r" if sys.stderr.isatty() else "\n"
+            print(f"{name}: {position:,} of {head:,} events ({100 * position // max(head, 1)}%)", end=end,
+                  file=sys.stderr, flush=True)
+        return show
+
+    async def run() -> None:
+        store = await EventStore.connect(database_url)
+        try:
+            for name in names or sorted(known):
+                position = await rebuild(store, known[name], progress=progress(name))
+                print(f"{name}: rebuilt from 0 to position {position:,} and swapped in")
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    return 0
+
+
 def cmd_migrate(settings: Settings) -> int:
     database_url, _, _ = _prepare(settings)
     print(f"database {database_url} is up to date")
@@ -166,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("status", help="show the servers and the services' health")
     sub.add_parser("down", help="stop the embedded PostgreSQL and NATS")
+    projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
+    projections.add_argument("action", choices=("list", "rebuild"))
+    projections.add_argument("names", nargs="*", help="projections to rebuild (default: all)")
+    projections.add_argument("--module", action="append", dest="modules",
+                             help="also look for PROJECTIONS in this module (repeatable)")
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -184,6 +249,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_serve(settings, args.service, args.port, args.workers)
     if args.command == "status":
         return cmd_status(settings)
+    if args.command == "projections":
+        return cmd_projections(settings, args.action, args.names, PROJECTION_MODULES + tuple(args.modules or ()))
     stop_servers(settings)
     print("embedded servers stopped")
     return 0

@@ -61,6 +61,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _refuse_taken_port(port: int, variable: str) -> None:
     if _port_open(port):
         raise RuntimeError(f"port {port} is taken by another program: choose a free one with {variable}")

@@ -21,12 +21,12 @@ writers keep the disk flushes to themselves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
 
 from shared import integrity
+from shared.leader import Leadership, wait_any
 from shared.store import APPENDED_CHANNEL, SEALED_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Sealer:
         self.safety_poll = safety_poll
         self.retry_blocked = retry_blocked
         self.gather = gather
-        self.is_leader = False
+        self._leadership = Leadership(url, SEALER_LOCK, "sealer", {"synchronous_commit": "off"})
         self._wake = asyncio.Event()
         self._position = 0
         self._cursor: tuple[int, int] = (0, 0)
@@ -109,33 +109,16 @@ class Sealer:
         self._cursor = (txs[-1], seqs[-1])
         return len(rows)
 
+    @property
+    def is_leader(self) -> bool:
+        return self._leadership.is_leader
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Seal until ``stop`` is set, surviving database outages and leader changes."""
         stop = stop or asyncio.Event()
-        while not stop.is_set():
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(self.url, server_settings={"synchronous_commit": "off"})
-                await self._lead(conn, stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("sealer lost its database connection, retrying: %s", exc)
-                self.is_leader = False
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
-            finally:
-                self.is_leader = False
-                if conn is not None and not conn.is_closed():
-                    await conn.close()
+        await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEALER_LOCK):
-                break
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-        if stop.is_set():
-            return
-        self.is_leader = True
         await conn.add_listener(APPENDED_CHANNEL, self._on_notify)
         await self._load_head(conn)
         while not stop.is_set():
@@ -148,9 +131,4 @@ class Sealer:
             # Committed events held back by an older running transaction are
             # retried soon; otherwise wait for a writer's signal.
             blocked = await conn.fetchval(_BLOCKED, *self._cursor)
-            timeout = self.retry_blocked if blocked else self.safety_poll
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await wait_any(stop, self._wake, self.retry_blocked if blocked else self.safety_poll)

@@ -26,6 +26,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ports: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_PORTS))
     embedded_pg_port: int = 54329
     embedded_nats_port: int = 42229
+    nats_stream: str = "COPRO"
+    nats_replicas: int = 1
     cors_origins: tuple[str, ...] = ()
 
     @property
@@ -56,5 +58,7 @@ def load_settings() -> Settings:
         ports=ports,
         embedded_pg_port=_int("COPRO_EMBEDDED_PG_PORT", 54329),
         embedded_nats_port=_int("COPRO_EMBEDDED_NATS_PORT", 42229),
+        nats_stream=os.environ.get("COPRO_NATS_STREAM", "COPRO"),
+        nats_replicas=_int("COPRO_NATS_REPLICAS", 1),
         cors_origins=cors,
     )

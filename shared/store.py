@@ -23,11 +23,18 @@ from shared import integrity, personal
 from shared.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
 from shared.ids import utc_now
+from shared.metrics import APPENDS
 
 log = logging.getLogger(__name__)
 
 APPENDED_CHANNEL = "copro_appended"
 SEALED_CHANNEL = "copro_sealed"
+
+# Failures that mean "the database is away for now", not "this work is wrong".
+DATABASE_AWAY = (
+    OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
 
 _APPEND = "SELECT duplicate, stream_version, event_ids FROM copro_append(" + ", ".join(
     f"${i}" for i in range(1, 16)
@@ -200,6 +207,7 @@ class EventStore:
             duplicate, version, first_ids = await self._call_append(conn, args, stream_id, ids)
         if not duplicate:
             self.signal.poke()
+            APPENDS.inc(len(events))
         return AppendResult(
             stream_id=stream_id, stream_version=version, event_ids=list(first_ids or ids), duplicate=duplicate
         )
@@ -260,9 +268,11 @@ class EventStore:
 
     # -- reading -----------------------------------------------------------------
 
-    async def _records(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[RecordedEvent]:
+    async def _records(
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record], decrypt: bool = True
+    ) -> list[RecordedEvent]:
         subjects: set[uuid.UUID] = set()
-        for row in rows:
+        for row in rows if decrypt else ():
             if personal.MARKER in row[7]:
                 subjects |= personal.subjects_in(row[7])
         keys = await self._keys_for(conn, subjects) if subjects else {}
@@ -291,15 +301,24 @@ class EventStore:
             return await self._records(conn, rows)
 
     async def read_all(
-        self, after_position: int = 0, limit: int = 1000, *, group_id: uuid.UUID | None = None
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        *,
+        group_id: uuid.UUID | None = None,
+        decrypt: bool = True,
     ) -> list[RecordedEvent]:
-        """Sealed events after a global position, in global order, gap-free."""
+        """Sealed events after a global position, in global order, gap-free.
+
+        ``decrypt=False`` returns payloads exactly as stored, personal fields
+        still encrypted: what may leave the database for good (NATS, exports).
+        """
         async with self.pool.acquire() as conn:
             if group_id is None:
                 rows = await conn.fetch(_READ_ALL, after_position, limit)
             else:
                 rows = await conn.fetch(_READ_ALL_GROUP, after_position, limit, group_id)
-            return await self._records(conn, rows)
+            return await self._records(conn, rows, decrypt)
 
     async def head_position(self) -> int:
         """The last sealed global position (0 for an empty log)."""

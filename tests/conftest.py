@@ -13,15 +13,17 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+import nats
 import pytest
+from nats.aio.client import Client
 
 from shared.migrate import migrate_url, migration_files
-from shared.runtime import Servers, ensure_servers, stop_servers
+from shared.runtime import EmbeddedNats, Servers, ensure_servers, free_port, stop_servers
 from shared.sealer import Sealer
 from shared.settings import Settings, load_settings
 from shared.store import EventStore
@@ -112,3 +114,27 @@ async def wait_sealed(store: EventStore, count: int, timeout: float = 10.0) -> N
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"only {await store.head_position()} of {count} events sealed in {timeout}s")
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def own_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """A NATS server of the module's own, which a test may stop and start again."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def nats_client(own_nats: EmbeddedNats) -> AsyncIterator[Client]:
+    client = await nats.connect(own_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    yield client
+    await client.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        await asyncio.sleep(0.05)

@@ -16,10 +16,14 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 
 from shared.bus import Bus
+from shared.consumer import Subscribe, Subscription
 from shared.migrate import migrate_url
+from shared.projections import Projection, ProjectionRunner
+from shared.relay import Relay
 from shared.runtime import ensure_servers
 from shared.sealer import Sealer
 from shared.settings import load_settings
@@ -39,8 +43,24 @@ def service_app(
     *,
     description: str,
     on_start: Sequence[StartHook] = (),
+    projections: Sequence[Projection] = (),
+    subscriptions: Sequence[Subscribe] = (),
 ) -> Litestar:
     settings = load_settings()
+
+    async def fan_out(app: Litestar, store: EventStore, bus: Bus, stop: asyncio.Event) -> None:
+        """Relay and consumers need NATS: start them once the first connection is made."""
+        await bus.connected.wait()
+        assert bus.client is not None
+        relay = Relay(store, bus.client, stream=settings.nats_stream, replicas=settings.nats_replicas,
+                      source=f"/copro/{service}")
+        consumers = [
+            Subscription(store, bus.client, name=f"{service}-{s.name}", subjects=s.subjects, handler=s.handler,
+                         stream=settings.nats_stream)
+            for s in subscriptions
+        ]
+        app.state.update(relay=relay, consumers=consumers)
+        await asyncio.gather(relay.run(stop), *(c.run(stop) for c in consumers))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -53,9 +73,14 @@ def service_app(
         bus.start()
         stop = asyncio.Event()
         sealer = Sealer(servers.database_url)
-        tasks = [asyncio.create_task(sealer.run(stop), name="sealer")]
         app.state.update(service=service, settings=settings, store=store, bus=bus, sealer=sealer,
-                         stop=stop, tasks=tasks)
+                         stop=stop, consumers=[])
+        tasks = [
+            asyncio.create_task(sealer.run(stop), name="sealer"),
+            asyncio.create_task(fan_out(app, store, bus, stop), name="fan-out"),
+            *(asyncio.create_task(ProjectionRunner(store, p).run(stop), name=p.name) for p in projections),
+        ]
+        app.state.tasks = tasks
         for hook in on_start:
             await hook(app)
         try:
@@ -69,8 +94,10 @@ def service_app(
             await store.close()
 
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
+    prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     return Litestar(
-        route_handlers=[healthz, readyz, *route_handlers],
+        route_handlers=[healthz, readyz, PrometheusController, *route_handlers],
+        middleware=[prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies={"principal": Provide(provide_principal)},

@@ -32,6 +32,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
     except Exception as exc:  # any failure means not ready; the reason is reported
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["nats"] = "ok" if state.bus.is_connected else "unreachable"
+    for consumer in state.consumers:
+        checks[f"consumer {consumer.name}"] = consumer.health() or "ok"
     ready = all(value == "ok" for value in checks.values())
     body = Health(status="ready" if ready else "unready", service=state.service, checks=checks)
     return Response(body, status_code=200 if ready else 503)

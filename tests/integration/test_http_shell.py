@@ -8,19 +8,19 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from shared.ids import new_id
-from shared.runtime import Servers
+from shared.runtime import EmbeddedNats
 from shared.settings import Settings
 from shared.store import EventStore
-from tests.conftest import wait_sealed
+from tests.conftest import eventually, wait_sealed
 from tests.integration.events import noted
 
 
 @pytest.fixture(scope="module")
 async def client(
-    database_url: str, servers: Servers, settings: Settings, monkeypatch_module: pytest.MonkeyPatch
+    database_url: str, own_nats: EmbeddedNats, settings: Settings, monkeypatch_module: pytest.MonkeyPatch
 ) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     monkeypatch_module.setenv("COPRO_DATABASE_URL", database_url)
-    monkeypatch_module.setenv("COPRO_NATS_URL", servers.nats_url)
+    monkeypatch_module.setenv("COPRO_NATS_URL", own_nats.url)
     from services.decisions.app import create_app
 
     async with AsyncTestClient(app=create_app()) as test_client:
@@ -95,3 +95,32 @@ async def test_openapi_31_document_and_ui(client: AsyncTestClient) -> None:  # t
     assert "/readyz" in document["paths"] and "/log" in document["paths"]
     ui = await client.get("/schema")
     assert ui.status_code == 200 and "html" in ui.headers["content-type"]
+
+
+async def test_metrics_are_exposed_for_prometheus(
+    client: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    await client.get("/log", headers=operator)
+    text = (await client.get("/metrics")).text
+    for name in ("copro_appends_total", "copro_publish_lag_events", "copro_http_request_duration_seconds"):
+        assert name in text, name
+
+
+async def test_the_service_relays_the_log_to_jetstream(
+    client: AsyncTestClient, store: EventStore, own_nats: EmbeddedNats  # type: ignore[type-arg]
+) -> None:
+    import nats
+
+    await store.append(group_id=new_id(), stream_id=f"relayed-{new_id()}", events=[noted(7)], expected_version=0)
+    head = await store.pool.fetchval("SELECT count(*) FROM events")
+    connection = await nats.connect(own_nats.url)
+    try:
+        async def relayed() -> bool:
+            try:
+                return bool((await connection.jetstream().stream_info("COPRO")).state.messages >= head)
+            except Exception:
+                return False
+
+        await eventually(relayed, 15, "the service's relay published the log")
+    finally:
+        await connection.close()

@@ -1,0 +1,110 @@
+"""Events on the wire as CloudEvents 1.0 in binary mode.
+
+The payload travels as the message body, exactly as stored: personal fields
+stay encrypted, because a JetStream stream that denies delete and purge
+could never forget a person otherwise. The envelope travels in
+``ce-*`` headers. copro's extension attributes carry what a subscriber needs
+to order and deduplicate: ``groupid``, ``streamid``, ``streamversion`` and
+``position`` (the global position, the log's cursor).
+
+Subjects: ``copro.<group id>.<service>.<EventType>``, where an event type
+``decisions.ProposalOpened`` names its service before the dot. A partner
+subscribes to ``copro.<its group>.>``; a service to ``copro.*.decisions.>``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import uuid
+from datetime import datetime
+from typing import TypeVar
+
+import msgspec
+
+from shared.envelope import RecordedEvent
+from shared.integrity import timestamp
+
+T = TypeVar("T")
+
+SPEC_VERSION = "1.0"
+SUBJECT_ROOT = "copro"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _token(value: str) -> str:
+    return _UNSAFE.sub("_", value) or "_"
+
+
+def subject_for(group_id: uuid.UUID, event_type: str) -> str:
+    """``copro.<group>.<service>.<EventType>`` for an event type ``service.EventType``."""
+    service, _, name = event_type.partition(".")
+    return f"{SUBJECT_ROOT}.{group_id}.{_token(service)}.{_token(name or service)}"
+
+
+def headers_for(event: RecordedEvent, source: str) -> dict[str, str]:
+    """The binary-mode CloudEvents headers of a stored event, plus the NATS dedup id."""
+    return {
+        "Nats-Msg-Id": str(event.id),
+        "ce-id": str(event.id),
+        "ce-source": source,
+        "ce-specversion": SPEC_VERSION,
+        "ce-type": event.type,
+        "ce-subject": event.stream_id,
+        "ce-time": timestamp(event.recorded_at),
+        "Content-Type": "application/json",
+        "ce-groupid": str(event.group_id),
+        "ce-streamid": event.stream_id,
+        "ce-streamversion": str(event.stream_version),
+        "ce-position": str(event.position),
+    }
+
+
+class Delivered(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as a subscriber receives it from NATS."""
+
+    id: uuid.UUID
+    type: str
+    source: str
+    group_id: uuid.UUID
+    stream_id: str
+    stream_version: int
+    position: int
+    time: datetime
+    data: msgspec.Raw
+
+    def decode(self, type_: builtins.type[T]) -> T:
+        """The payload as the subscriber's own struct (unknown fields are ignored)."""
+        return msgspec.json.decode(self.data, type=type_)
+
+
+def _header(headers: dict[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    raise KeyError(name)
+
+
+def position_of(headers: dict[str, str] | None) -> int | None:
+    """The global position a message carries, if it is a copro event."""
+    if not headers:
+        return None
+    try:
+        return int(_header(headers, "ce-position"))
+    except (KeyError, ValueError):
+        return None
+
+
+def from_message(headers: dict[str, str], body: bytes) -> Delivered:
+    """Read a copro CloudEvent back from a NATS message's headers and body."""
+    return Delivered(
+        id=uuid.UUID(_header(headers, "ce-id")),
+        type=_header(headers, "ce-type"),
+        source=_header(headers, "ce-source"),
+        group_id=uuid.UUID(_header(headers, "ce-groupid")),
+        stream_id=_header(headers, "ce-streamid"),
+        stream_version=int(_header(headers, "ce-streamversion")),
+        position=int(_header(headers, "ce-position")),
+        time=datetime.fromisoformat(_header(headers, "ce-time").replace("Z", "+00:00")),
+        data=msgspec.Raw(body),
+    )

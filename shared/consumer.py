@@ -1,0 +1,158 @@
+"""A service's subscription to other services' events, from a durable JetStream pull consumer.
+
+Each message is handled inside a PostgreSQL transaction that also records
+its event id in ``processed_events``: a redelivery (after a crash, a lost
+ack, a relay republish) changes nothing. Failures are retried with back-off
+a bounded number of times; the last failure is kept in ``dead_letters`` and
+the consumer moves on. ``health()`` tells ``/readyz`` when the consumer is
+stuck or lagging, and the lag is exported as a metric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import api
+
+from shared.cloudevents import Delivered, from_message
+from shared.metrics import CONSUMER_LAG
+from shared.store import DATABASE_AWAY, EventStore
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """What a service declares: a durable consumer name, its subjects and its handler."""
+
+    name: str
+    subjects: tuple[str, ...]
+    handler: Handler
+
+
+class Subscription:
+    def __init__(
+        self,
+        store: EventStore,
+        nats_client: Client,
+        *,
+        name: str,
+        subjects: Sequence[str],
+        handler: Handler,
+        stream: str = "COPRO",
+        backoff: Sequence[float] = BACKOFF,
+        batch: int = 100,
+        stuck_after: float = 60.0,
+        lag_threshold: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.nc = nats_client
+        self.name = name
+        self.subjects = list(subjects)
+        self.handler = handler
+        self.stream = stream
+        self.backoff = list(backoff)
+        self.max_deliver = len(self.backoff) + 1
+        self.batch = batch
+        self.stuck_after = stuck_after
+        self.lag_threshold = lag_threshold
+        self.lag = 0
+        self.handled = 0
+        self._progress_at = time.monotonic()
+
+    def health(self) -> str | None:
+        """Why this consumer is not healthy, or None when it is."""
+        if self.lag > self.lag_threshold:
+            return f"{self.name} lags {self.lag} messages"
+        if self.lag and time.monotonic() - self._progress_at > self.stuck_after:
+            return f"{self.name} made no progress for {self.stuck_after:.0f}s with {self.lag} pending"
+        return None
+
+    def _config(self) -> api.ConsumerConfig:
+        return api.ConsumerConfig(
+            durable_name=self.name,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            max_deliver=self.max_deliver,
+            backoff=self.backoff,
+            ack_wait=self.backoff[0],
+            filter_subjects=self.subjects,
+            max_ack_pending=self.batch * 2,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, through NATS and PostgreSQL outages."""
+        while not stop.is_set():
+            try:
+                js = self.nc.jetstream()
+                sub = await js.pull_subscribe(self.subjects[0], durable=self.name, stream=self.stream,
+                                              config=self._config())
+                while not stop.is_set():
+                    await self._fetch_and_handle(sub)
+            except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
+                log.warning("consumer %s: %s; retrying", self.name, exc)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
+        try:
+            messages = await sub.fetch(self.batch, timeout=1.0)
+        except nats.errors.TimeoutError:
+            messages = []
+        for index, message in enumerate(messages):
+            if not await self._handle(message):
+                # keep the rest of the batch behind the failed one, in order
+                for later in messages[index + 1 :]:
+                    await later.nak(delay=self.backoff[0])
+                break
+        info = await sub.consumer_info()
+        self.lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        CONSUMER_LAG.labels(self.name).set(self.lag)
+        if not self.lag:
+            self._progress_at = time.monotonic()
+
+    async def _handle(self, message: Msg) -> bool:
+        """Handle one message once; True when it is done with (handled or dead)."""
+        event = from_message(message.headers or {}, message.data)
+        try:
+            async with self.store.pool.acquire() as conn, conn.transaction():
+                fresh = await conn.fetchval(
+                    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING RETURNING true",
+                    self.name, event.id,
+                )
+                if fresh:
+                    await self.handler(conn, event)
+        except DATABASE_AWAY:
+            raise  # not the event's fault: the loop waits for the database, then redelivery retries it
+        except Exception as exc:  # a handler's failure must not stop the consumer
+            delivered = message.metadata.num_delivered or 1
+            if delivered >= self.max_deliver:
+                log.error("consumer %s gives up on event %s: %r", self.name, event.id, exc)
+                await self.store.pool.execute(
+                    "INSERT INTO dead_letters (consumer, event_id, subject, error) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT DO NOTHING",
+                    self.name, event.id, message.subject, repr(exc),
+                )
+                await message.ack()
+                return True
+            log.warning("consumer %s: event %s failed (attempt %s): %r", self.name, event.id, delivered, exc)
+            await message.nak(delay=self.backoff[min(delivered - 1, len(self.backoff) - 1)])
+            return False
+        await message.ack()
+        self.handled += 1
+        self._progress_at = time.monotonic()
+        return True

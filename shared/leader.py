@@ -1,0 +1,65 @@
+"""Single-leader background work, elected by a PostgreSQL advisory lock.
+
+Every service process runs a candidate for each singleton job (the sealer,
+the relay). The candidate that holds the session lock works; when its
+connection dies, PostgreSQL releases the lock and another candidate takes
+over within a second. A database outage is waited out, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Return when ``wake`` or ``stop`` is set, or after ``seconds``."""
+    waiter = asyncio.ensure_future(wake.wait())
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({waiter, stopper}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    stopper.cancel()
+
+
+class Leadership:
+    """Runs ``work`` while this process holds the advisory lock ``key``."""
+
+    def __init__(self, url: str, key: int, name: str, server_settings: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.key = key
+        self.name = name
+        self.server_settings = server_settings or {}
+        self.is_leader = False
+
+    async def run(self, work: Work, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.url, server_settings=self.server_settings)
+                while not stop.is_set() and not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
+                    await _pause(stop, 1.0)
+                if stop.is_set():
+                    return
+                self.is_leader = True
+                await work(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("%s lost its database connection, retrying: %s", self.name, exc)
+                self.is_leader = False
+                await _pause(stop, 1.0)
+            finally:
+                self.is_leader = False
+                if conn is not None and not conn.is_closed():
+                    await conn.close()

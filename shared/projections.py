@@ -1,0 +1,162 @@
+"""Read models in PostgreSQL, kept from the log and rebuildable from position 0.
+
+A projection names its tables (DDL templates with ``{table}``) and applies
+one event at a time on the connection it is given. The runner applies
+events in global order and writes the projection's checkpoint in the same
+transaction as the read-model change, so every event takes effect exactly
+once; after any outage it resumes from that checkpoint by itself.
+
+A rebuild fills fresh shadow tables from position 0 while the live ones keep
+serving, then, holding the projection's lock, catches up the last few events
+and swaps the shadow tables in, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import asyncpg
+
+from shared.envelope import RecordedEvent
+from shared.metrics import PROJECTION_LAG
+from shared.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+class Projection(Protocol):
+    name: str
+    tables: Mapping[str, str]
+    """Logical table name -> DDL with ``{table}`` standing for the physical name."""
+
+    async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None: ...
+
+
+def _lock_key(projection: Projection) -> int:
+    return 0x636F70726F100000 + zlib.crc32(projection.name.encode())
+
+
+async def _create(conn: asyncpg.Connection, projection: Projection, tables: Mapping[str, str]) -> None:
+    for logical, ddl in projection.tables.items():
+        await conn.execute(ddl.format(table=tables[logical]))
+
+
+async def _apply_batch(
+    conn: asyncpg.Connection, store: EventStore, projection: Projection, tables: Mapping[str, str],
+    after: int, batch: int,
+) -> int:
+    """Apply the next events after ``after`` on ``conn``; returns the new position."""
+    events = await store.read_all(after, batch)
+    for event in events:
+        await projection.apply(conn, tables, event)
+    return events[-1].position or after if events else after
+
+
+async def ensure_tables(conn: asyncpg.Connection, projection: Projection) -> None:
+    """Create the live tables and checkpoint of a projection seen for the first time."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection))
+        known = await conn.fetchval("SELECT 1 FROM projection_checkpoints WHERE name = $1", projection.name)
+        if not known:
+            await _create(conn, projection, {t: t for t in projection.tables})
+            await conn.execute("INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0)", projection.name)
+
+
+class ProjectionRunner:
+    def __init__(self, store: EventStore, projection: Projection, *, batch: int = 500, safety_poll: float = 5.0) -> None:
+        self.store = store
+        self.projection = projection
+        self.batch = batch
+        self.safety_poll = safety_poll
+        self.position = 0
+        self._wake = asyncio.Event()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def step(self, conn: asyncpg.Connection) -> int:
+        """Apply one batch in one transaction with its checkpoint; returns events applied."""
+        live = {t: t for t in self.projection.tables}
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(self.projection))
+            before: int = await conn.fetchval(
+                "SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name
+            )
+            after = await _apply_batch(conn, self.store, self.projection, live, before, self.batch)
+            if after != before:
+                await conn.execute(
+                    "UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1",
+                    self.projection.name, after,
+                )
+        self.position = after
+        PROJECTION_LAG.labels(self.projection.name).set(max(0, await self.store.head_position() - after))
+        return after - before
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep the read model current until ``stop`` is set, resuming after any outage."""
+        while not stop.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.store.url)
+                await conn.add_listener(SEALED_CHANNEL, self._on_notify)
+                await ensure_tables(conn, self.projection)
+                while not stop.is_set():
+                    self._wake.clear()
+                    if await self.step(conn) < self.batch:
+                        with contextlib.suppress(asyncio.TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self.safety_poll)
+            except DATABASE_AWAY as exc:
+                log.warning("projection %s: database unavailable, resuming when it is back: %s",
+                            self.projection.name, exc)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close()
+
+
+async def _swap_in(conn: asyncpg.Connection, shadow: Mapping[str, str]) -> None:
+    """Replace each live table by its shadow, renaming the shadow's indexes to match."""
+    for live, table in shadow.items():
+        await conn.execute(f'DROP TABLE IF EXISTS "{live}"')
+        await conn.execute(f'ALTER TABLE "{table}" RENAME TO "{live}"')
+        for index in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = $1", live):
+            name = index["indexname"]
+            if name.startswith(table):
+                await conn.execute(f'ALTER INDEX "{name}" RENAME TO "{live + name[len(table):]}"')
+
+
+async def rebuild(store: EventStore, projection: Projection, *, batch: int = 2000, progress: Progress | None = None) -> int:
+    """Rebuild a projection from position 0 into fresh tables and swap them in; returns its position."""
+    shadow = {t: f"{t}__rebuild" for t in projection.tables}
+    async with store.pool.acquire() as conn:
+        await ensure_tables(conn, projection)
+        for table in shadow.values():
+            await conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        await _create(conn, projection, shadow)
+        position = 0
+        while True:
+            async with conn.transaction():
+                after = await _apply_batch(conn, store, projection, shadow, position, batch)
+            if progress is not None:
+                progress(after, await store.head_position())
+            if after == position:
+                break
+            position = after
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection))
+            while (after := await _apply_batch(conn, store, projection, shadow, position, batch)) != position:
+                position = after
+            await _swap_in(conn, shadow)
+            await conn.execute(
+                "UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1",
+                projection.name, position,
+            )
+    return position

@@ -1,0 +1,180 @@
+"""The relay: every sealed event, in global order, onto NATS JetStream.
+
+The log in PostgreSQL is the outbox: the relay follows it by position (woken
+by the sealer's NOTIFY, polling slowly as a safety net) and publishes each
+event as a CloudEvent with ``Nats-Msg-Id`` = event id, in pipelined batches.
+
+Order survives failures: each message also carries
+``Nats-Expected-Last-Msg-Id`` = the previous event's id, so when one publish
+in a batch fails, every later one is refused by the server instead of being
+stored ahead of it. A republish after a crash is deduplicated (JetStream
+checks ``Nats-Msg-Id`` before the expectation). Where to resume is read from
+the stream itself (its last message carries ``ce-position``), so neither a
+crash between ack and checkpoint nor a lost stream loses or reorders events.
+The checkpoint in PostgreSQL follows every acknowledged batch, for lag and
+for operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext, api
+
+from shared.cloudevents import SUBJECT_ROOT, headers_for, position_of, subject_for
+from shared.envelope import RecordedEvent
+from shared.leader import Leadership, wait_any
+from shared.metrics import PUBLISH_LAG, PUBLISHED
+from shared.store import SEALED_CHANNEL, EventStore
+
+log = logging.getLogger(__name__)
+
+RELAY_LOCK = 0x636F70726F03
+DUPLICATE_WINDOW = 600.0  # seconds JetStream remembers message ids
+
+
+async def ensure_stream(js: JetStreamContext, name: str, replicas: int) -> None:
+    """Create or update the stream every copro event is stored in; idempotent."""
+    config = api.StreamConfig(
+        name=name,
+        subjects=[f"{SUBJECT_ROOT}.>"],
+        storage=api.StorageType.FILE,
+        num_replicas=replicas,
+        deny_delete=True,
+        deny_purge=True,
+        duplicate_window=DUPLICATE_WINDOW,
+        description="copro: every event of the shared log, as CloudEvents",
+    )
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+
+
+async def last_published(js: JetStreamContext, stream: str) -> tuple[int, uuid.UUID | None]:
+    """The position and event id of the last copro event in the stream."""
+    info = await js.stream_info(stream)
+    last_seq = info.state.last_seq
+    if not last_seq:
+        return 0, None
+    message = await js.get_msg(stream, seq=last_seq)
+    headers = message.headers or {}
+    position = position_of(headers)
+    if position is None:
+        raise RuntimeError(f"the last message of stream {stream} is not a copro event")
+    ids = [v for k, v in headers.items() if k.lower() == "ce-id"]
+    return position, uuid.UUID(ids[0])
+
+
+class Relay:
+    def __init__(
+        self,
+        store: EventStore,
+        nats_client: Client,
+        *,
+        stream: str = "COPRO",
+        replicas: int = 1,
+        source: str = "/copro",
+        batch: int = 500,
+        ack_timeout: float = 5.0,
+        safety_poll: float = 1.0,
+        name: str = "relay",
+    ) -> None:
+        self.store = store
+        self.nc = nats_client
+        self.stream = stream
+        self.replicas = replicas
+        self.source = source
+        self.batch = batch
+        self.ack_timeout = ack_timeout
+        self.safety_poll = safety_poll
+        self.name = name
+        self.position = 0
+        self._last_id: uuid.UUID | None = None
+        self._wake = asyncio.Event()
+        self._leadership = Leadership(store.url, RELAY_LOCK, "relay")
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leadership.is_leader
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set, through NATS and PostgreSQL outages."""
+        await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
+
+    async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        await conn.add_listener(SEALED_CHANNEL, self._on_notify)
+        js = self.nc.jetstream(timeout=self.ack_timeout)
+        ready = False
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                if not ready:
+                    await ensure_stream(js, self.stream, self.replicas)
+                    self.position, self._last_id = await last_published(js, self.stream)
+                    ready = True
+                published = await self.publish_once(conn, js)
+            except (TimeoutError, nats.errors.Error, OSError) as exc:
+                log.warning("relay: NATS unavailable, retrying: %s", exc)
+                ready = False
+                await wait_any(stop, asyncio.Event(), 0.5)
+                continue
+            if published < self.batch:
+                await wait_any(stop, self._wake, self.safety_poll)
+
+    async def publish_once(self, conn: asyncpg.Connection, js: JetStreamContext) -> int:
+        """Publish the next batch; returns how many events are now acknowledged."""
+        events = await self.store.read_all(self.position, self.batch, decrypt=False)
+        head = events[-1].position if events else self.position
+        PUBLISH_LAG.set((head or 0) - self.position)
+        if not events:
+            return 0
+        futures = []
+        previous = self._last_id
+        for event in events:
+            headers = headers_for(event, self.source)
+            if previous is not None:
+                headers["Nats-Expected-Last-Msg-Id"] = str(previous)
+            futures.append(await js.publish_async(subject_for(event.group_id, event.type), bytes(event.data),
+                                                  headers=headers))
+            previous = event.id
+        results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self.ack_timeout)
+        acknowledged = self._acknowledged(events, results)
+        if acknowledged:
+            last = acknowledged[-1]
+            assert last.position is not None
+            self.position, self._last_id = last.position, last.id
+            PUBLISHED.inc(len(acknowledged))
+            await conn.execute(
+                "INSERT INTO relay_checkpoints (name, position, event_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET position = $2, event_id = $3, updated_at = now()",
+                self.name, self.position, self._last_id,
+            )
+        if len(acknowledged) < len(events):
+            failure = results[len(acknowledged)]
+            # the stream is not where we thought (lost, or published past our position): ask it
+            self.position, self._last_id = await last_published(js, self.stream)
+            raise nats.errors.Error(f"publish refused at position {events[len(acknowledged)].position}: {failure!r}")
+        return len(acknowledged)
+
+    @staticmethod
+    def _acknowledged(events: list[RecordedEvent], results: Sequence[object]) -> list[RecordedEvent]:
+        """The prefix of ``events`` JetStream stored (or had stored already)."""
+        done = []
+        for event, result in zip(events, results, strict=True):
+            if not isinstance(result, api.PubAck):
+                break
+            done.append(event)
+        return done
