@@ -107,3 +107,29 @@ async def test_redeliveries_have_one_effect_and_failures_end_as_dead_letters(
 
 async def _dead(store: EventStore, consumer: str) -> bool:
     return bool(await store.pool.fetchval("SELECT count(*) FROM dead_letters WHERE consumer = $1", consumer))
+
+
+async def test_a_stuck_consumer_reports_itself_unhealthy(
+    store: EventStore, nats_client: Client, relaying: Relay
+) -> None:
+    group = new_id()
+
+    async def broken(conn: asyncpg.Connection, event: Delivered) -> None:
+        raise RuntimeError("the partner system is down")
+
+    stop = asyncio.Event()
+    consumer = Subscription(store, nats_client, name="stuck", subjects=[f"copro.{group}.>"], handler=broken,
+                            backoff=(30.0,), stuck_after=0.5)
+    task = asyncio.create_task(consumer.run(stop))
+    await store.append(group_id=group, stream_id=f"stuck-{group}", expected_version=0, events=[noted(1)])
+
+    async def unhealthy() -> bool:
+        return consumer.health() is not None
+
+    await eventually(unhealthy, 20, "the consumer noticing it is stuck")
+    assert "no progress" in (consumer.health() or "")
+    lagging = Subscription(store, nats_client, name="lagging", subjects=["x"], handler=broken, lag_threshold=10)
+    lagging.lag = 11
+    assert "lags 11" in (lagging.health() or "")
+    stop.set()
+    await task
