@@ -95,7 +95,8 @@ async def handle(
         events = list(decider.decide(command, state))
         if not events:
             return Handled(state=state, events=[], result=None, version=version)
-        new = [NewEvent(id=new_id(), type=event_type_name(e), data=e) for e in events]
+        # an event that carries its own ``event_id`` (chosen by the shell, on the command) keeps it
+        new = [NewEvent(id=getattr(e, "event_id", None) or new_id(), type=event_type_name(e), data=e) for e in events]
         try:
             result = await store.append(
                 group_id=group_id, stream_id=stream_id, events=new, expected_version=version,

@@ -1,0 +1,216 @@
+"""The decisions service's events: its part of the shared log.
+
+Every type name starts with ``decisions.``, which also names the NATS
+subject (``copro.<group>.decisions.<Type>``). Names and free text a person
+may withdraw are personal fields, encrypted with that person's key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from services.decisions.domain.rules import Rule
+
+Role = Literal["facilitator", "member", "observer", "auditor"]
+Kind = Literal["consent", "choice", "multiple", "ranked", "score", "dot", "time"]
+Visibility = Literal["open", "after_vote", "after_close"]
+AmendPolicy = Literal["keep_valid", "reset"]
+Stance = Literal["agree", "abstain", "disagree", "block"]
+Availability = Literal["yes", "if_need_be", "no"]
+Result = Literal["passed", "rejected", "blocked", "no_quorum", "tie", "chosen"]
+
+
+class Organisation(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    name: str
+
+
+class Option(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class Choice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a ballot says; which field is used depends on the proposal's kind."""
+
+    stance: Stance | None = None
+    option: str | None = None
+    options: tuple[str, ...] = ()
+    ranking: tuple[str, ...] = ()
+    scores: dict[str, int] = {}
+    availability: dict[str, Availability] = {}
+
+
+class OptionTally(msgspec.Struct, frozen=True, kw_only=True):
+    option: str
+    weight: str
+    extra: dict[str, str] = {}
+
+
+class OrganisationTally(msgspec.Struct, frozen=True, kw_only=True):
+    organisation_id: uuid.UUID
+    voters: int
+    weight_per_voter: str
+    per_option: dict[str, str]
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    result: Result
+    chosen: tuple[str, ...]
+    ranking: tuple[str, ...]
+    tally: tuple[OptionTally, ...]
+    organisations: tuple[OrganisationTally, ...]
+    rounds: tuple[dict[str, str], ...]
+    rule: Rule
+    counted_ballots: tuple[uuid.UUID, ...]
+    explanation: str
+
+
+class GroupCreated(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.GroupCreated"):
+    group_id: uuid.UUID
+    name: str
+    organisations: tuple[Organisation, ...]
+    rule: Rule
+    at: datetime
+
+
+class MemberAdded(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberAdded"):
+    __personal__ = ("name",)
+    __subject__ = "member_id"
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    name: str | None
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: tuple[Role, ...]
+    at: datetime
+
+
+class MemberUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberUpdated"):
+    __personal__ = ("name",)
+    __subject__ = "member_id"
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    name: str | None
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: tuple[Role, ...]
+    at: datetime
+
+
+class MemberRemoved(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberRemoved"):
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    at: datetime
+
+
+class TokenIssued(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.TokenIssued"):
+    """Only the token's SHA-256 travels in the log; the token itself is shown once."""
+
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    at: datetime
+
+
+class TokenRevoked(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.TokenRevoked"):
+    group_id: uuid.UUID
+    token_id: uuid.UUID
+    at: datetime
+
+
+class DefaultRuleAdopted(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.DefaultRuleAdopted"):
+    group_id: uuid.UUID
+    rule: Rule
+    at: datetime
+
+
+GroupEvent = GroupCreated | MemberAdded | MemberUpdated | MemberRemoved | TokenIssued | TokenRevoked | DefaultRuleAdopted
+
+
+class ProposalOpened(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalOpened"):
+    proposal_id: uuid.UUID
+    group_id: uuid.UUID
+    author_id: uuid.UUID
+    kind: Kind
+    title: str
+    body: str
+    options: tuple[Option, ...]
+    opens_at: datetime
+    closes_at: datetime
+    rule: Rule
+    organisations: tuple[uuid.UUID, ...]
+    visibility: Visibility
+    amend_policy: AmendPolicy
+    max_choices: int = 1
+    max_score: int = 5
+    dots: int = 10
+    at: datetime
+
+
+class ProposalAmended(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalAmended"):
+    proposal_id: uuid.UUID
+    by: uuid.UUID
+    title: str
+    body: str
+    options: tuple[Option, ...]
+    ballots_reset: bool
+    at: datetime
+
+
+class BallotCast(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.BallotCast"):
+    """Casting again replaces the member's current ballot; ``event_id`` is this event's id in the log."""
+
+    __personal__ = ("reason",)
+    __subject__ = "member_id"
+    event_id: uuid.UUID
+    proposal_id: uuid.UUID
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    choice: Choice
+    reason: str | None = None
+    at: datetime
+
+
+class BallotRetracted(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.BallotRetracted"):
+    proposal_id: uuid.UUID
+    member_id: uuid.UUID
+    at: datetime
+
+
+class CommentAdded(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.CommentAdded"):
+    __personal__ = ("text",)
+    __subject__ = "member_id"
+    proposal_id: uuid.UUID
+    comment_id: uuid.UUID
+    member_id: uuid.UUID
+    text: str | None
+    at: datetime
+
+
+class ProposalWithdrawn(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalWithdrawn"):
+    proposal_id: uuid.UUID
+    by: uuid.UUID
+    reason: str
+    at: datetime
+
+
+class ProposalClosed(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalClosed"):
+    proposal_id: uuid.UUID
+    group_id: uuid.UUID
+    by: uuid.UUID | None
+    at: datetime
+    outcome: Outcome
+
+
+ProposalEvent = (
+    ProposalOpened | ProposalAmended | BallotCast | BallotRetracted | CommentAdded | ProposalWithdrawn | ProposalClosed
+)

@@ -1,0 +1,203 @@
+"""The working group's constitution: partners, members, roles, tokens and default rule."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from services.decisions.domain.events import (
+    DefaultRuleAdopted,
+    GroupCreated,
+    GroupEvent,
+    MemberAdded,
+    MemberRemoved,
+    MemberUpdated,
+    Organisation,
+    Role,
+    TokenIssued,
+    TokenRevoked,
+)
+from services.decisions.domain.rules import Rule
+from shared.decider import Decider
+from shared.errors import CommandRejected, InvalidCommand, NotFound
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: uuid.UUID
+    name: str | None
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: tuple[Role, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    group_id: uuid.UUID | None = None
+    name: str = ""
+    organisations: tuple[Organisation, ...] = ()
+    rule: Rule = field(default_factory=Rule)
+    members: dict[uuid.UUID, Member] = field(default_factory=dict)
+    tokens: dict[uuid.UUID, tuple[uuid.UUID, str]] = field(default_factory=dict)  # token id -> (member, hash)
+
+    @property
+    def exists(self) -> bool:
+        return self.group_id is not None
+
+    def organisation_ids(self) -> tuple[uuid.UUID, ...]:
+        return tuple(o.id for o in self.organisations)
+
+    def member_by_token(self, token_hash: str) -> Member | None:
+        for member_id, known in self.tokens.values():
+            if known == token_hash:
+                return self.members.get(member_id)
+        return None
+
+
+@dataclass(frozen=True)
+class CreateGroup:
+    group_id: uuid.UUID
+    name: str
+    organisations: tuple[Organisation, ...]
+    rule: Rule
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AddMember:
+    member_id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: tuple[Role, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class UpdateMember:
+    member_id: uuid.UUID
+    at: datetime
+    name: str | None = None
+    organisation_id: uuid.UUID | None = None
+    lived_experience: bool | None = None
+    roles: tuple[Role, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RemoveMember:
+    member_id: uuid.UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IssueToken:
+    member_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    token_id: uuid.UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AdoptRule:
+    rule: Rule
+    at: datetime
+
+
+GroupCommand = CreateGroup | AddMember | UpdateMember | RemoveMember | IssueToken | RevokeToken | AdoptRule
+
+
+def _check_rule(rule: Rule) -> None:
+    if (problem := rule.problem()) is not None:
+        raise InvalidCommand(problem[1], field=problem[0])
+
+
+def _check_member_fields(group: Group, organisation_id: uuid.UUID, roles: tuple[Role, ...]) -> None:
+    if organisation_id not in group.organisation_ids():
+        raise InvalidCommand("the organisation is not a partner of this group", field="organisation_id")
+    if not roles:
+        raise InvalidCommand("a member needs at least one role", field="roles")
+
+
+def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
+    if isinstance(command, CreateGroup):
+        if group.exists:
+            raise CommandRejected("this group exists already")
+        names = [o.name.strip().lower() for o in command.organisations]
+        if len(set(names)) != len(names):
+            raise InvalidCommand("partner organisations need distinct names", field="organisations")
+        _check_rule(command.rule)
+        return [GroupCreated(group_id=command.group_id, name=command.name, organisations=command.organisations,
+                             rule=command.rule, at=command.at)]
+    if not group.exists:
+        raise NotFound("no such group")
+    assert group.group_id is not None
+    gid = group.group_id
+    if isinstance(command, AddMember):
+        if command.member_id in group.members:
+            raise CommandRejected("this member is in the group already")
+        _check_member_fields(group, command.organisation_id, command.roles)
+        return [MemberAdded(group_id=gid, member_id=command.member_id, name=command.name,
+                            organisation_id=command.organisation_id, lived_experience=command.lived_experience,
+                            roles=command.roles, at=command.at)]
+    if isinstance(command, AdoptRule):
+        _check_rule(command.rule)
+        return [] if command.rule == group.rule else [DefaultRuleAdopted(group_id=gid, rule=command.rule, at=command.at)]
+    if isinstance(command, RevokeToken):
+        if command.token_id not in group.tokens:
+            raise NotFound("no such token")
+        return [TokenRevoked(group_id=gid, token_id=command.token_id, at=command.at)]
+    member = group.members.get(command.member_id)
+    if member is None:
+        raise NotFound("no such member in this group")
+    if isinstance(command, UpdateMember):
+        updated = replace(
+            member,
+            name=command.name if command.name is not None else member.name,
+            organisation_id=command.organisation_id or member.organisation_id,
+            lived_experience=member.lived_experience if command.lived_experience is None else command.lived_experience,
+            roles=member.roles if command.roles is None else command.roles,
+        )
+        _check_member_fields(group, updated.organisation_id, updated.roles)
+        if updated == member:
+            return []
+        return [MemberUpdated(group_id=gid, member_id=member.member_id, name=updated.name,
+                              organisation_id=updated.organisation_id, lived_experience=updated.lived_experience,
+                              roles=updated.roles, at=command.at)]
+    if isinstance(command, RemoveMember):
+        return [MemberRemoved(group_id=gid, member_id=member.member_id, at=command.at)]
+    return [TokenIssued(group_id=gid, member_id=member.member_id, token_id=command.token_id,
+                        token_hash=command.token_hash, at=command.at)]
+
+
+def evolve(group: Group, event: GroupEvent) -> Group:
+    if isinstance(event, GroupCreated):
+        return Group(group_id=event.group_id, name=event.name, organisations=event.organisations, rule=event.rule)
+    if isinstance(event, MemberAdded | MemberUpdated):
+        member = Member(member_id=event.member_id, name=event.name, organisation_id=event.organisation_id,
+                        lived_experience=event.lived_experience, roles=event.roles)
+        return replace(group, members={**group.members, event.member_id: member})
+    if isinstance(event, MemberRemoved):
+        members = {k: v for k, v in group.members.items() if k != event.member_id}
+        tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
+        return replace(group, members=members, tokens=tokens)
+    if isinstance(event, TokenIssued):
+        return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
+    if isinstance(event, TokenRevoked):
+        return replace(group, tokens={k: v for k, v in group.tokens.items() if k != event.token_id})
+    return replace(group, rule=event.rule)
+
+
+group_decider: Decider[GroupCommand, Group, GroupEvent] = Decider(
+    initial_state=Group, decide=decide, evolve=evolve, event_type=GroupEvent
+)
+
+
+def group_stream(group_id: uuid.UUID) -> str:
+    return f"decisions.group.{group_id}"

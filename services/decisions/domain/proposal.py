@@ -1,0 +1,324 @@
+"""A proposal's life: opened, amended, voted on, commented, withdrawn or closed with its outcome.
+
+The decider knows nothing of tokens or HTTP: the shell tells it who acts
+(their organisation, lived experience and whether they facilitate) and when.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from services.decisions.domain.events import (
+    AmendPolicy,
+    BallotCast,
+    BallotRetracted,
+    Choice,
+    CommentAdded,
+    Kind,
+    Option,
+    Outcome,
+    ProposalAmended,
+    ProposalClosed,
+    ProposalEvent,
+    ProposalOpened,
+    ProposalWithdrawn,
+    Visibility,
+)
+from services.decisions.domain.rules import Rule
+from services.decisions.domain.tally import Question, count
+from shared.decider import Decider
+from shared.errors import CommandRejected, Forbidden, InvalidCommand, NotFound
+
+MIN_OPTIONS = {"consent": 0, "choice": 2, "multiple": 2, "ranked": 2, "score": 2, "dot": 2, "time": 1}
+
+
+@dataclass(frozen=True)
+class Voter:
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    facilitator: bool = False
+
+
+@dataclass(frozen=True)
+class Proposal:
+    opened: ProposalOpened | None = None
+    title: str = ""
+    body: str = ""
+    options: tuple[Option, ...] = ()
+    ballots: dict[uuid.UUID, BallotCast] = field(default_factory=dict)
+    comments: int = 0
+    amendments: int = 0
+    withdrawn: bool = False
+    outcome: Outcome | None = None
+
+    @property
+    def status(self) -> str:
+        if self.opened is None:
+            return "none"
+        if self.withdrawn:
+            return "withdrawn"
+        return "closed" if self.outcome is not None else "open"
+
+    def question(self) -> Question:
+        assert self.opened is not None
+        return Question(kind=self.opened.kind, options=self.options, rule=self.opened.rule,
+                        organisations=self.opened.organisations, max_choices=self.opened.max_choices)
+
+    def current_tally(self) -> Outcome:
+        """What the outcome would be if the proposal closed now."""
+        return count(self.question(), list(self.ballots.values()))
+
+
+@dataclass(frozen=True)
+class OpenProposal:
+    proposal_id: uuid.UUID
+    group_id: uuid.UUID
+    author: Voter
+    kind: Kind
+    title: str
+    body: str
+    options: tuple[Option, ...]
+    opens_at: datetime
+    closes_at: datetime
+    rule: Rule
+    organisations: tuple[uuid.UUID, ...]
+    visibility: Visibility
+    amend_policy: AmendPolicy
+    max_choices: int
+    max_score: int
+    dots: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Amend:
+    by: Voter
+    at: datetime
+    title: str | None = None
+    body: str | None = None
+    options: tuple[Option, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Cast:
+    event_id: uuid.UUID
+    voter: Voter
+    choice: Choice
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Retract:
+    voter: Voter
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Comment:
+    comment_id: uuid.UUID
+    voter: Voter
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    by: Voter
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Close:
+    """``by`` None is the scheduled close, allowed only once the closing time has come."""
+
+    by: Voter | None
+    at: datetime
+
+
+ProposalCommand = OpenProposal | Amend | Cast | Retract | Comment | Withdraw | Close
+
+
+def _check_options(kind: Kind, options: tuple[Option, ...]) -> None:
+    if len(options) < MIN_OPTIONS[kind]:
+        raise InvalidCommand(f"a {kind} proposal needs at least {MIN_OPTIONS[kind]} options", field="options")
+    if kind == "consent" and options:
+        raise InvalidCommand("a consent proposal has no options: members agree, abstain, disagree or block",
+                             field="options")
+    ids = [o.id for o in options]
+    if len(set(ids)) != len(ids):
+        raise InvalidCommand("option ids must be distinct", field="options")
+    for index, option in enumerate(options):
+        if not option.label.strip():
+            raise InvalidCommand("every option needs a label", field=f"options[{index}].label")
+        if kind == "time" and (option.starts_at is None or option.ends_at is None or option.ends_at <= option.starts_at):
+            raise InvalidCommand("a time slot needs starts_at before ends_at", field=f"options[{index}]")
+
+
+def _open(command: OpenProposal) -> list[ProposalEvent]:
+    if command.closes_at <= command.opens_at:
+        raise InvalidCommand("closes_at must be after opens_at", field="closes_at")
+    if command.closes_at <= command.at:
+        raise InvalidCommand("closes_at must be in the future", field="closes_at")
+    if not command.title.strip():
+        raise InvalidCommand("a proposal needs a title", field="title")
+    _check_options(command.kind, command.options)
+    if (problem := command.rule.problem()) is not None:
+        raise InvalidCommand(problem[1], field=problem[0])
+    if command.rule.double_majority and command.kind not in ("consent", "choice"):
+        raise InvalidCommand("a double majority applies to consent and choice proposals", field="rule.double_majority")
+    if command.kind == "multiple" and not 1 <= command.max_choices <= len(command.options):
+        raise InvalidCommand("max_choices must be between 1 and the number of options", field="max_choices")
+    return [ProposalOpened(
+        proposal_id=command.proposal_id, group_id=command.group_id, author_id=command.author.member_id,
+        kind=command.kind, title=command.title, body=command.body, options=command.options,
+        opens_at=command.opens_at, closes_at=command.closes_at, rule=command.rule,
+        organisations=command.organisations, visibility=command.visibility, amend_policy=command.amend_policy,
+        max_choices=command.max_choices, max_score=command.max_score, dots=command.dots, at=command.at,
+    )]
+
+
+def check_choice(proposal: Proposal, choice: Choice, reason: str | None) -> None:
+    """A ballot must fit the proposal's kind; the offending field is named."""
+    opened = proposal.opened
+    assert opened is not None
+    known = {o.id for o in proposal.options}
+
+    def known_all(ids: list[str] | tuple[str, ...], where: str) -> None:
+        for option in ids:
+            if option not in known:
+                raise InvalidCommand(f"{option!r} is not an option of this proposal", field=where)
+
+    kind = opened.kind
+    if kind == "consent":
+        if choice.stance is None:
+            raise InvalidCommand("say agree, abstain, disagree or block", field="choice.stance")
+        if choice.stance in ("disagree", "block") and not (reason and reason.strip()):
+            raise InvalidCommand(f"to {choice.stance}, give a reason", field="reason")
+    elif kind == "choice":
+        if choice.option is None:
+            raise InvalidCommand("pick one option", field="choice.option")
+        known_all([choice.option], "choice.option")
+    elif kind == "multiple":
+        if not 1 <= len(set(choice.options)) == len(choice.options) <= opened.max_choices:
+            raise InvalidCommand(f"pick between 1 and {opened.max_choices} different options", field="choice.options")
+        known_all(choice.options, "choice.options")
+    elif kind == "ranked":
+        if not choice.ranking or len(set(choice.ranking)) != len(choice.ranking):
+            raise InvalidCommand("rank one or more different options", field="choice.ranking")
+        known_all(choice.ranking, "choice.ranking")
+    elif kind in ("score", "dot"):
+        if not choice.scores:
+            raise InvalidCommand("give at least one option a score", field="choice.scores")
+        known_all(list(choice.scores), "choice.scores")
+        if any(v < 0 for v in choice.scores.values()):
+            raise InvalidCommand("scores cannot be negative", field="choice.scores")
+        if kind == "score" and any(v > opened.max_score for v in choice.scores.values()):
+            raise InvalidCommand(f"scores go from 0 to {opened.max_score}", field="choice.scores")
+        if kind == "dot" and not 1 <= sum(choice.scores.values()) <= opened.dots:
+            raise InvalidCommand(f"spread between 1 and {opened.dots} dots", field="choice.scores")
+    elif kind == "time":
+        if not choice.availability:
+            raise InvalidCommand("say yes, if_need_be or no for at least one slot", field="choice.availability")
+        known_all(list(choice.availability), "choice.availability")
+
+
+def _still_valid(proposal: Proposal, ballot: BallotCast) -> bool:
+    try:
+        check_choice(proposal, ballot.choice, ballot.reason)
+    except InvalidCommand:
+        return False
+    return True
+
+
+def _require_open(proposal: Proposal, at: datetime, voting: bool = False) -> ProposalOpened:
+    if proposal.opened is None:
+        raise NotFound("no such proposal")
+    if proposal.status != "open":
+        raise CommandRejected(f"the proposal is {proposal.status}")
+    if voting and at < proposal.opened.opens_at:
+        raise CommandRejected("voting has not opened yet")
+    if voting and at >= proposal.opened.closes_at:
+        raise CommandRejected("voting has closed")
+    return proposal.opened
+
+
+def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
+    if isinstance(command, OpenProposal):
+        if proposal.opened is not None:
+            raise CommandRejected("this proposal exists already")
+        return _open(command)
+    if isinstance(command, Close):
+        opened = _require_open(proposal, command.at)
+        if command.by is None and command.at < opened.closes_at:
+            return []  # not due yet: the scheduler will come back
+        if command.by is not None and not command.by.facilitator:
+            raise Forbidden("only a facilitator closes a proposal early")
+        outcome = proposal.current_tally()
+        return [ProposalClosed(proposal_id=opened.proposal_id, group_id=opened.group_id,
+                               by=command.by.member_id if command.by else None, at=command.at, outcome=outcome)]
+    if isinstance(command, Cast):
+        opened = _require_open(proposal, command.at, voting=True)
+        check_choice(proposal, command.choice, command.reason)
+        return [BallotCast(event_id=command.event_id, proposal_id=opened.proposal_id,
+                           member_id=command.voter.member_id, organisation_id=command.voter.organisation_id,
+                           lived_experience=command.voter.lived_experience, choice=command.choice,
+                           reason=command.reason, at=command.at)]
+    if isinstance(command, Retract):
+        opened = _require_open(proposal, command.at, voting=True)
+        if command.voter.member_id not in proposal.ballots:
+            raise CommandRejected("you have no ballot on this proposal to retract")
+        return [BallotRetracted(proposal_id=opened.proposal_id, member_id=command.voter.member_id, at=command.at)]
+    if isinstance(command, Comment):
+        opened = _require_open(proposal, command.at)
+        if not command.text.strip():
+            raise InvalidCommand("a comment needs text", field="text")
+        return [CommentAdded(proposal_id=opened.proposal_id, comment_id=command.comment_id,
+                             member_id=command.voter.member_id, text=command.text, at=command.at)]
+    opened = _require_open(proposal, command.at)
+    if command.by.member_id != opened.author_id and not command.by.facilitator:
+        raise Forbidden("only the author or a facilitator does that")
+    if isinstance(command, Withdraw):
+        return [ProposalWithdrawn(proposal_id=opened.proposal_id, by=command.by.member_id, reason=command.reason,
+                                  at=command.at)]
+    options = proposal.options if command.options is None else command.options
+    _check_options(opened.kind, options)
+    title = proposal.title if command.title is None else command.title
+    body = proposal.body if command.body is None else command.body
+    if (title, body, options) == (proposal.title, proposal.body, proposal.options):
+        return []
+    return [ProposalAmended(proposal_id=opened.proposal_id, by=command.by.member_id, title=title, body=body,
+                            options=options, ballots_reset=opened.amend_policy == "reset", at=command.at)]
+
+
+def evolve(proposal: Proposal, event: ProposalEvent) -> Proposal:
+    if isinstance(event, ProposalOpened):
+        return Proposal(opened=event, title=event.title, body=event.body, options=event.options)
+    if isinstance(event, BallotCast):
+        return replace(proposal, ballots={**proposal.ballots, event.member_id: event})
+    if isinstance(event, BallotRetracted):
+        return replace(proposal, ballots={k: v for k, v in proposal.ballots.items() if k != event.member_id})
+    if isinstance(event, CommentAdded):
+        return replace(proposal, comments=proposal.comments + 1)
+    if isinstance(event, ProposalWithdrawn):
+        return replace(proposal, withdrawn=True)
+    if isinstance(event, ProposalClosed):
+        return replace(proposal, outcome=event.outcome)
+    amended = replace(proposal, title=event.title, body=event.body, options=event.options,
+                      amendments=proposal.amendments + 1)
+    # the stated policy for ballots cast before an amendment: all reset, or kept while still valid
+    kept = {} if event.ballots_reset else {k: v for k, v in amended.ballots.items() if _still_valid(amended, v)}
+    return replace(amended, ballots=kept)
+
+
+proposal_decider: Decider[ProposalCommand, Proposal, ProposalEvent] = Decider(
+    initial_state=Proposal, decide=decide, evolve=evolve, event_type=ProposalEvent
+)
+
+
+def proposal_stream(proposal_id: uuid.UUID) -> str:
+    return f"decisions.proposal.{proposal_id}"

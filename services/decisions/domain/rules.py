@@ -1,0 +1,66 @@
+"""Decision rules are data, recorded with each proposal, so a replay uses the rule that was in force.
+
+"Equal" is a choice a group makes, and these are its options: one member
+one vote, or parity of organisations (each partner carries the same total
+weight whatever its headcount); a threshold as an exact fraction; a quorum
+from every partner; a double majority with members who have lived
+experience; and whether a block stops a consent proposal.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Literal
+
+import msgspec
+
+Counting = Literal["per_member", "organisation_parity"]
+
+
+class Threshold(msgspec.Struct, frozen=True, kw_only=True):
+    """A share a result must reach: ``more than`` or ``at least`` numerator/denominator."""
+
+    numerator: Annotated[int, msgspec.Meta(ge=0)] = 1
+    denominator: Annotated[int, msgspec.Meta(ge=1)] = 2
+    inclusive: bool = False
+
+    def met(self, share: Fraction) -> bool:
+        bar = Fraction(self.numerator, self.denominator)
+        return share >= bar if self.inclusive else share > bar
+
+    def describe(self) -> str:
+        return f"{'at least' if self.inclusive else 'more than'} {self.numerator}/{self.denominator}"
+
+
+class Rule(msgspec.Struct, frozen=True, kw_only=True):
+    counting: Counting = "per_member"
+    threshold: Threshold = Threshold()
+    quorum_per_organisation: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 0
+    double_majority: bool = False
+    blocks_allowed: bool = True
+
+    def problem(self) -> tuple[str, str] | None:
+        """(field, why) when the rule can never be applied, else None."""
+        if self.threshold.numerator > self.threshold.denominator:
+            return "rule.threshold", "the threshold cannot be more than the whole (numerator > denominator)"
+        if self.threshold.numerator == self.threshold.denominator and not self.threshold.inclusive:
+            return "rule.threshold", "no share can be more than the whole: use inclusive for unanimity"
+        return None
+
+    def describe(self) -> str:
+        parts = [
+            "one member, one vote" if self.counting == "per_member"
+            else "each partner organisation carries the same total weight",
+            f"a result needs {self.threshold.describe()} of the weight cast",
+        ]
+        if self.quorum_per_organisation:
+            parts.append(f"at least {self.quorum_per_organisation} voter(s) from every partner")
+        if self.double_majority:
+            parts.append("and the same majority among members with lived experience")
+        parts.append("a block stops the proposal" if self.blocks_allowed else "blocks count as disagreement")
+        return "; ".join(parts)
+
+
+def fraction_text(value: Fraction) -> str:
+    """Exact fractions travel as text: ``"3/4"``, ``"1"``, ``"0"``."""
+    return str(value)

@@ -1,0 +1,308 @@
+"""Counting ballots into an outcome, exactly: every weight is a Fraction, never a float.
+
+Pure and deterministic: the same ballots and rule always give the same
+outcome, so anyone replaying the log recomputes every recorded outcome.
+Ties are never broken by accident: where the rules below do not decide,
+the result is ``tie`` and the tied options are named.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from services.decisions.domain.events import (
+    BallotCast,
+    Kind,
+    Option,
+    OptionTally,
+    OrganisationTally,
+    Outcome,
+    Result,
+)
+from services.decisions.domain.rules import Rule, fraction_text
+
+ZERO = Fraction(0)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What is being decided, as recorded on the proposal (after any amendment)."""
+
+    kind: Kind
+    options: tuple[Option, ...]
+    rule: Rule
+    organisations: tuple[uuid.UUID, ...]
+    max_choices: int = 1
+
+
+def weights(rule: Rule, ballots: Sequence[BallotCast]) -> dict[uuid.UUID, Fraction]:
+    """Each voter's weight: 1, or under parity 1/(voters from their organisation).
+
+    The lived-experience side of a double majority is weighed the same way among
+    those members, so under parity no partner outweighs another there either.
+    """
+    if rule.counting == "per_member":
+        return {b.member_id: Fraction(1) for b in ballots}
+    per_org: dict[uuid.UUID, int] = defaultdict(int)
+    for ballot in ballots:
+        per_org[ballot.organisation_id] += 1
+    return {b.member_id: Fraction(1, per_org[b.organisation_id]) for b in ballots}
+
+
+def _share(rule: Rule, ballots: Sequence[BallotCast], supports: Callable[[BallotCast], bool]) -> Fraction:
+    """The weighted share of ``ballots`` (not empty) that ``supports`` something."""
+    weight = weights(rule, ballots)
+    return sum((weight[b.member_id] for b in ballots if supports(b)), ZERO) / sum(weight.values(), ZERO)
+
+
+def _contributions(question: Question, ballot: BallotCast) -> dict[str, Fraction]:
+    """How much of one unit of weight a ballot gives each option (consent: each stance)."""
+    choice = question.kind
+    c = ballot.choice
+    if choice == "consent":
+        return {c.stance or "abstain": Fraction(1)}
+    if choice == "choice":
+        return {c.option: Fraction(1)} if c.option else {}
+    if choice == "multiple":
+        return dict.fromkeys(c.options, Fraction(1))
+    if choice in ("score", "dot"):
+        return {option: Fraction(score) for option, score in c.scores.items()}
+    if choice == "time":
+        return {slot: Fraction(1) for slot, answer in c.availability.items() if answer != "no"}
+    return {}  # ranked is counted round by round
+
+
+def _quorum_gap(question: Question, ballots: Sequence[BallotCast]) -> list[uuid.UUID]:
+    needed = question.rule.quorum_per_organisation
+    if not needed:
+        return []
+    voters: dict[uuid.UUID, int] = defaultdict(int)
+    for ballot in ballots:
+        voters[ballot.organisation_id] += 1
+    return [org for org in question.organisations if voters[org] < needed]
+
+
+def _organisations(
+    question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction]
+) -> tuple[OrganisationTally, ...]:
+    orgs = list(question.organisations) + sorted(
+        {b.organisation_id for b in ballots} - set(question.organisations), key=str
+    )
+    out = []
+    for org in orgs:
+        mine = [b for b in ballots if b.organisation_id == org]
+        per_option: dict[str, Fraction] = defaultdict(Fraction)
+        for ballot in mine:
+            if question.kind == "ranked":
+                if ballot.choice.ranking:
+                    per_option[ballot.choice.ranking[0]] += weight[ballot.member_id]
+                continue
+            for option, share in _contributions(question, ballot).items():
+                per_option[option] += weight[ballot.member_id] * share
+        out.append(OrganisationTally(
+            organisation_id=org, voters=len(mine),
+            weight_per_voter=fraction_text(weight[mine[0].member_id]) if mine else "0",
+            per_option={k: fraction_text(v) for k, v in sorted(per_option.items())},
+        ))
+    return tuple(out)
+
+
+def _totals(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction]) -> dict[str, Fraction]:
+    keys = ["agree", "abstain", "disagree", "block"] if question.kind == "consent" else [o.id for o in question.options]
+    totals = dict.fromkeys(keys, ZERO)
+    for ballot in ballots:
+        for option, share in _contributions(question, ballot).items():
+            if option in totals:
+                totals[option] += weight[ballot.member_id] * share
+    return totals
+
+
+def _top(totals: dict[str, Fraction], order: Sequence[str]) -> list[str]:
+    best = max(totals.values(), default=ZERO)
+    return [o for o in order if totals.get(o, ZERO) == best]
+
+
+def _labels(question: Question) -> dict[str, str]:
+    return {o.id: o.label for o in question.options}
+
+
+def _consent(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction],
+             totals: dict[str, Fraction]) -> tuple[Result, str]:
+    rule = question.rule
+    blockers = [b for b in ballots if b.choice.stance == "block"]
+    if blockers and rule.blocks_allowed:
+        return "blocked", f"{len(blockers)} member(s) blocked it, and this rule lets a block stop a proposal"
+    agree = totals["agree"]
+    against = totals["disagree"] + (ZERO if rule.blocks_allowed else totals["block"])
+    if agree + against == 0:
+        return "rejected", "nobody agreed or disagreed (abstentions do not carry a proposal)"
+    share = agree / (agree + against)
+    if not rule.threshold.met(share):
+        return "rejected", f"agreement was {share} of the weight that took a side; it needed {rule.threshold.describe()}"
+    if rule.double_majority:
+        lived = [b for b in ballots if b.lived_experience and b.choice.stance in ("agree", "disagree", "block")]
+        if not lived:
+            return "rejected", "no member with lived experience took a side, so there is no double majority"
+        lived_share = _share(rule, lived, lambda b: b.choice.stance == "agree")
+        if not rule.threshold.met(lived_share):
+            return "rejected", (f"overall agreement was {share}, but among members with lived experience it was "
+                                f"{lived_share}; a double majority needs {rule.threshold.describe()} in both")
+    return "passed", f"agreement was {share} of the weight that took a side, {rule.threshold.describe()} was needed"
+
+
+def _choice(
+    question: Question, ballots: Sequence[BallotCast], totals: dict[str, Fraction]
+) -> tuple[Result, tuple[str, ...], str]:
+    rule = question.rule
+    order = [o.id for o in question.options]
+    cast = sum(totals.values(), ZERO)
+    if cast == 0:
+        return "rejected", (), "no ballots were cast"
+    top = _top(totals, order)
+    labels = _labels(question)
+    if len(top) > 1:
+        return "tie", tuple(top), f"{' and '.join(labels[t] for t in top)} tied with {totals[top[0]]} of the weight each"
+    share = totals[top[0]] / cast
+    if not rule.threshold.met(share):
+        return "rejected", (), (f"the most supported option, {labels[top[0]]}, had {share} of the weight; "
+                                f"it needed {rule.threshold.describe()}")
+    if rule.double_majority:
+        lived = [b for b in ballots if b.lived_experience and b.choice.option]
+        lived_share = _share(rule, lived, lambda b: b.choice.option == top[0]) if lived else ZERO
+        if not rule.threshold.met(lived_share):
+            return "rejected", (), (f"{labels[top[0]]} had {share} overall but {lived_share} among members with lived "
+                                    f"experience; a double majority needs {rule.threshold.describe()} in both")
+    return "chosen", (top[0],), f"{labels[top[0]]} had {share} of the weight, {rule.threshold.describe()} was needed"
+
+
+def _highest(question: Question, totals: dict[str, Fraction], seats: int, what: str) -> tuple[Result, tuple[str, ...], str]:
+    order = sorted((o.id for o in question.options), key=lambda o: -totals[o])
+    if not any(totals.values()):
+        return "rejected", (), "no ballots were cast"
+    chosen = order[:seats]
+    boundary = totals[chosen[-1]]
+    beyond = [o for o in order[seats:] if totals[o] == boundary]
+    labels = _labels(question)
+    if beyond:
+        tied = [o for o in order if totals[o] == boundary]
+        return "tie", tuple(tied), f"{', '.join(labels[t] for t in tied)} tied for the last place with {boundary} {what}"
+    return "chosen", tuple(chosen), f"{', '.join(labels[c] for c in chosen)}: the highest {what}"
+
+
+def _time(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction],
+          totals: dict[str, Fraction]) -> tuple[Result, tuple[str, ...], str, dict[str, Fraction]]:
+    yes = {o.id: ZERO for o in question.options}
+    for ballot in ballots:
+        for slot, answer in ballot.choice.availability.items():
+            if answer == "yes" and slot in yes:
+                yes[slot] += weight[ballot.member_id]
+    if not any(totals.values()):
+        return "rejected", (), "nobody could make any slot", yes
+    order = [o.id for o in question.options]
+    top = _top(totals, order)
+    top = _top({o: yes[o] for o in top}, top)
+    labels = _labels(question)
+    if len(top) > 1:
+        return "tie", tuple(top), f"{' and '.join(labels[t] for t in top)} suit the same weight of people, equally firmly", yes
+    why = f"{labels[top[0]]} suits the most ({totals[top[0]]}, of which {yes[top[0]]} without reservation)"
+    return "chosen", (top[0],), why, yes
+
+
+def _ranked(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction]
+            ) -> tuple[Result, tuple[str, ...], tuple[str, ...], list[dict[str, Fraction]], str]:
+    """Instant-runoff. The lowest is eliminated each round; a tie for lowest goes to whoever
+    had less in the earliest round that separates them, then to the option listed later."""
+    order = [o.id for o in question.options]
+    continuing = list(order)
+    rounds: list[dict[str, Fraction]] = []
+    eliminated: list[str] = []
+    labels = _labels(question)
+    while True:
+        counts = dict.fromkeys(continuing, ZERO)
+        for ballot in ballots:
+            for option in ballot.choice.ranking:
+                if option in counts:
+                    counts[option] += weight[ballot.member_id]
+                    break
+        rounds.append(counts)
+        active = sum(counts.values(), ZERO)
+        if active == 0:
+            return "rejected", (), tuple(continuing), rounds, "no ballot ranked any option"
+        leader = max(continuing, key=lambda o: counts[o])
+        if counts[leader] * 2 > active:
+            ranking = (leader, *[o for o in continuing if o != leader], *reversed(eliminated))
+            return "chosen", (leader,), ranking, rounds, (
+                f"{labels[leader]} won in round {len(rounds)} with {counts[leader]} of {active} continuing weight")
+        if len(continuing) == 2 or len(set(counts.values())) == 1:
+            tied = tuple(o for o in continuing if counts[o] == counts[leader])
+            if len(tied) > 1:
+                return "tie", tied, (*tied, *reversed(eliminated)), rounds, (
+                    f"{' and '.join(labels[t] for t in tied)} tied in round {len(rounds)}")
+        lowest = min(counts.values())
+        candidates = [o for o in continuing if counts[o] == lowest]
+        for earlier in rounds:
+            if len(candidates) == 1:
+                break
+            least = min(earlier[o] for o in candidates)
+            candidates = [o for o in candidates if earlier[o] == least]
+        loser = max(candidates, key=order.index)
+        continuing.remove(loser)
+        eliminated.append(loser)
+
+
+def count(question: Question, ballots: Sequence[BallotCast]) -> Outcome:
+    """The outcome of a closed proposal from its current ballots."""
+    weight = weights(question.rule, ballots)
+    organisations = _organisations(question, ballots, weight)
+    counted = tuple(b.event_id for b in ballots)
+    rounds: list[dict[str, Fraction]] = []
+    extra: dict[str, dict[str, str]] = {}
+    totals = _totals(question, ballots, weight)
+    ranking: tuple[str, ...]
+    missing = _quorum_gap(question, ballots)
+    if missing:
+        result: Result = "no_quorum"
+        chosen: tuple[str, ...] = ()
+        why = (f"{len(missing)} partner organisation(s) had fewer than {question.rule.quorum_per_organisation} "
+               "voter(s), so no decision can be taken")
+        ranking = ()
+    elif question.kind == "consent":
+        result, why = _consent(question, ballots, weight, totals)
+        chosen, ranking = (), ()
+    elif question.kind == "choice":
+        result, chosen, why = _choice(question, ballots, totals)
+        ranking = tuple(sorted(totals, key=lambda o: -totals[o]))
+    elif question.kind == "ranked":
+        result, chosen, ranking, rounds, why = _ranked(question, ballots, weight)
+        totals = dict(rounds[-1]) if rounds else totals
+    elif question.kind == "time":
+        result, chosen, why, yes = _time(question, ballots, weight, totals)
+        extra = {o: {"yes": fraction_text(yes[o])} for o in yes}
+        ranking = tuple(sorted(totals, key=lambda o: (-totals[o], -yes[o])))
+    else:
+        seats = question.max_choices if question.kind == "multiple" else 1
+        what = {"multiple": "support", "score": "total score", "dot": "dots"}[question.kind]
+        result, chosen, why = _highest(question, totals, seats, what)
+        ranking = tuple(sorted(totals, key=lambda o: -totals[o]))
+    return Outcome(
+        result=result,
+        chosen=chosen,
+        ranking=ranking,
+        tally=tuple(OptionTally(option=k, weight=fraction_text(v), extra=extra.get(k, {})) for k, v in totals.items()),
+        organisations=organisations,
+        rounds=tuple({k: fraction_text(v) for k, v in r.items()} for r in rounds),
+        rule=question.rule,
+        counted_ballots=counted,
+        explanation=f"{_headline(result)}: {why}. Rule: {question.rule.describe()}.",
+    )
+
+
+def _headline(result: Result) -> str:
+    return {
+        "passed": "Passed", "rejected": "Not passed", "blocked": "Blocked", "no_quorum": "No quorum",
+        "tie": "Tie", "chosen": "Decided",
+    }[result]

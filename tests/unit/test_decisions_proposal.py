@@ -1,0 +1,220 @@
+"""Given a proposal's events, when a command arrives, then these events (or this refusal)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.decisions.domain.events import BallotCast, Choice, ProposalAmended, ProposalClosed
+from services.decisions.domain.proposal import (
+    Amend,
+    Cast,
+    Close,
+    Comment,
+    Proposal,
+    Retract,
+    Withdraw,
+    proposal_decider,
+)
+from services.decisions.domain.rules import Rule
+from services.decisions.domain.tally import count
+from shared.errors import CommandRejected, Forbidden, InvalidCommand
+from tests.unit.decisions_fixtures import ORG_A, ORG_B, ORG_C, T0, open_command, options, uid, voter
+
+D = proposal_decider
+DURING = T0 + timedelta(days=1)
+AFTER = T0 + timedelta(days=8)
+
+
+def given_(*commands: object) -> Proposal:
+    state = D.initial_state()
+    for command in commands:
+        for event in D.decide(command, state):  # type: ignore[arg-type]
+            state = D.evolve(state, event)
+    return state
+
+
+def cast(n: int, choice: Choice, org: uuid.UUID = ORG_A, reason: str | None = None, at=DURING, lived=False) -> Cast:  # type: ignore[no-untyped-def]
+    return Cast(event_id=uuid.UUID(int=7000 + n), voter=voter(n, org, lived), choice=choice, reason=reason, at=at)
+
+
+AGREE = Choice(stance="agree")
+
+
+def test_open_then_vote_change_and_retract_keeps_one_current_ballot_per_member() -> None:
+    state = given_(open_command())
+    state = given_(open_command(), cast(1, AGREE), cast(1, Choice(stance="disagree"), reason="changed my mind"))
+    assert len(state.ballots) == 1 and state.ballots[uid(1)].choice.stance == "disagree"
+    events = D.decide(Retract(voter=voter(1), at=DURING), state)
+    assert [type(e).__name__ for e in events] == ["BallotRetracted"]
+    assert D.evolve(state, events[0]).ballots == {}
+
+
+def test_ballot_event_keeps_the_id_the_shell_chose() -> None:
+    [event] = D.decide(cast(3, AGREE), given_(open_command()))
+    assert isinstance(event, BallotCast) and event.event_id == uuid.UUID(int=7003)
+
+
+@pytest.mark.parametrize(("command", "refusal"), [
+    (cast(1, AGREE, at=T0 - timedelta(minutes=1)), "not opened"),
+    (cast(1, AGREE, at=AFTER), "closed"),
+    (Retract(voter=voter(1), at=DURING), "no ballot"),
+])
+def test_voting_outside_the_window_or_retracting_nothing_is_refused(command: object, refusal: str) -> None:
+    with pytest.raises(CommandRejected, match=refusal):
+        D.decide(command, given_(open_command()))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("kind", "opts", "choice", "reason", "field"), [
+    ("consent", (), Choice(), None, "choice.stance"),
+    ("consent", (), Choice(stance="block"), None, "reason"),
+    ("consent", (), Choice(stance="disagree"), "  ", "reason"),
+    ("choice", options("A", "B"), Choice(option="z"), None, "choice.option"),
+    ("multiple", options("A", "B"), Choice(options=("a", "a")), None, "choice.options"),
+    ("ranked", options("A", "B"), Choice(ranking=()), None, "choice.ranking"),
+    ("score", options("A", "B"), Choice(scores={"a": 6}), None, "choice.scores"),
+    ("dot", options("A", "B"), Choice(scores={"a": 8, "b": 3}), None, "choice.scores"),
+])
+def test_ballots_that_do_not_fit_the_kind_name_the_field(kind, opts, choice, reason, field) -> None:  # type: ignore[no-untyped-def]
+    state = given_(open_command(kind, opts))
+    with pytest.raises(InvalidCommand) as refused:
+        D.decide(cast(1, choice, reason=reason), state)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"closes_at": T0}, "closes_at"),
+    ({"title": " "}, "title"),
+    ({"kind": "choice", "options": options("Only one")}, "options"),
+    ({"kind": "consent", "options": options("A", "B")}, "options"),
+    ({"kind": "score", "options": options("A", "B"), "rule": Rule(double_majority=True)}, "rule.double_majority"),
+    ({"kind": "multiple", "options": options("A", "B"), "max_choices": 3}, "max_choices"),
+])
+def test_proposals_that_can_never_work_are_refused_naming_the_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        given_(open_command(**changes))  # type: ignore[arg-type]
+    assert refused.value.field == field
+
+
+def test_scheduled_close_waits_for_the_closing_time_and_is_idempotent() -> None:
+    state = given_(open_command(), cast(1, AGREE))
+    assert D.decide(Close(by=None, at=DURING), state) == []
+    [closed] = D.decide(Close(by=None, at=AFTER), state)
+    assert isinstance(closed, ProposalClosed) and closed.outcome.result == "passed" and closed.by is None
+    after = D.evolve(state, closed)
+    with pytest.raises(CommandRejected, match="closed"):
+        D.decide(Close(by=None, at=AFTER), after)
+
+
+def test_only_a_facilitator_closes_early() -> None:
+    state = given_(open_command(), cast(1, AGREE))
+    with pytest.raises(Forbidden):
+        D.decide(Close(by=voter(2), at=DURING), state)
+    [closed] = D.decide(Close(by=voter(2, facilitator=True), at=DURING), state)
+    assert isinstance(closed, ProposalClosed) and closed.by == uid(2)
+
+
+def test_outcome_records_the_rule_and_every_counted_ballot() -> None:
+    rule = Rule(counting="organisation_parity")
+    state = given_(open_command(rule=rule), cast(1, AGREE, ORG_A), cast(2, AGREE, ORG_B), cast(2, AGREE, ORG_B),
+                   Retract(voter=voter(2, ORG_B), at=DURING), cast(3, AGREE, ORG_C))
+    [closed] = D.decide(Close(by=None, at=AFTER), state)
+    assert isinstance(closed, ProposalClosed)
+    assert closed.outcome.rule == rule
+    assert set(closed.outcome.counted_ballots) == {uuid.UUID(int=7001), uuid.UUID(int=7003)}
+
+
+def test_amending_keeps_valid_ballots_or_resets_them_as_the_proposal_states() -> None:
+    opts = options("March", "April", "May")
+    ballots = (cast(1, Choice(option="march")), cast(2, Choice(option="may")))
+    amend = Amend(by=voter(0), at=DURING, options=options("March", "April"))
+    kept = given_(open_command("choice", opts), *ballots, amend)
+    assert set(kept.ballots) == {uid(1)} and kept.amendments == 1
+    reset = given_(open_command("choice", opts, amend_policy="reset"), *ballots, amend)
+    assert reset.ballots == {}
+    with pytest.raises(Forbidden):
+        D.decide(Amend(by=voter(5), at=DURING, title="mine now"), kept)
+    events = D.decide(Amend(by=voter(5, facilitator=True), at=DURING, title="Clearer title"), kept)
+    assert isinstance(events[0], ProposalAmended) and events[0].title == "Clearer title"
+
+
+def test_withdrawn_proposals_take_no_more_ballots_or_comments() -> None:
+    state = given_(open_command(), Withdraw(by=voter(0), reason="merged into another", at=DURING))
+    assert state.status == "withdrawn"
+    for command in (cast(1, AGREE), Comment(comment_id=uid(99), voter=voter(1), text="hi", at=DURING)):
+        with pytest.raises(CommandRejected, match="withdrawn"):
+            D.decide(command, state)  # type: ignore[arg-type]
+
+
+stances = st.sampled_from(["agree", "abstain", "disagree", "block"])
+orgs = st.sampled_from([ORG_A, ORG_B, ORG_C])
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("cast"), st.integers(1, 8), stances, orgs),
+        st.tuples(st.just("retract"), st.integers(1, 8), stances, orgs),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=steps, rule=st.builds(Rule, counting=st.sampled_from(["per_member", "organisation_parity"]),
+                                    quorum_per_organisation=st.integers(0, 2), double_majority=st.booleans(),
+                                    blocks_allowed=st.booleans()))
+def test_replaying_the_events_rebuilds_the_same_state_and_outcome(steps, rule) -> None:  # type: ignore[no-untyped-def]
+    state, log = D.initial_state(), []
+    for command in [open_command(rule=rule)] + [
+        cast(n, Choice(stance=s), org, reason="because", lived=n % 2 == 0) if kind == "cast"
+        else Retract(voter=voter(n, org), at=DURING)
+        for kind, n, s, org in steps
+    ] + [Close(by=None, at=AFTER)]:
+        try:
+            events = D.decide(command, state)  # type: ignore[arg-type]
+        except CommandRejected:
+            continue
+        log.extend(events)
+        for event in events:
+            state = D.evolve(state, event)
+    replayed = D.fold(log)
+    assert replayed == state
+    closed = log[-1]
+    assert isinstance(closed, ProposalClosed)
+    # the recorded outcome is recomputed identically from the ballots it names
+    named = {b.event_id: b for b in log if isinstance(b, BallotCast)}
+    ballots = [named[i] for i in closed.outcome.counted_ballots]
+    assert count(replayed.question(), ballots) == closed.outcome
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["consent", "choice", "ranked", "score", "time"]),
+    choices=st.lists(st.tuples(st.integers(0, 3), orgs, st.booleans()), min_size=1, max_size=12),
+    duplicated=orgs, copies=st.integers(2, 4), double_majority=st.booleans(), blocks_allowed=st.booleans(),
+)
+def test_under_parity_duplicating_every_member_of_one_organisation_never_changes_the_outcome(
+    kind, choices, duplicated, copies, double_majority, blocks_allowed  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.unit.decisions_fixtures import ballot, question, slots
+
+    opts = () if kind == "consent" else slots(4) if kind == "time" else options("A", "B", "C", "D")
+    ids = [o.id for o in opts]
+    as_choice = {
+        "consent": lambda k: Choice(stance=("agree", "abstain", "disagree", "block")[k]),  # type: ignore[arg-type]
+        "choice": lambda k: Choice(option=ids[k]),
+        "ranked": lambda k: Choice(ranking=tuple(ids[k:] + ids[:k])),
+        "score": lambda k: Choice(scores={ids[k]: 5, ids[(k + 1) % 4]: k}),
+        "time": lambda k: Choice(availability={ids[k]: "yes", ids[(k + 2) % 4]: "if_need_be"}),
+    }[kind]
+    rule = Rule(counting="organisation_parity", blocks_allowed=blocks_allowed,
+                double_majority=double_majority and kind in ("consent", "choice"))
+    ballots = [ballot(n, as_choice(k), org, lived, reason="r") for n, (k, org, lived) in enumerate(choices)]
+    extra = [ballot(1000 * c + n, b.choice, b.organisation_id, b.lived_experience, reason="r")
+             for c in range(1, copies) for n, b in enumerate(ballots) if b.organisation_id == duplicated]
+    before = count(question(kind, opts, rule=rule), ballots)
+    after = count(question(kind, opts, rule=rule), ballots + extra)
+    assert (after.result, after.chosen, after.tally, after.rounds) == (
+        before.result, before.chosen, before.tally, before.rounds)
