@@ -11,6 +11,7 @@ when another writer got there first.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -59,6 +60,47 @@ def event_type_name(event: object) -> str:
     return tag
 
 
+class StateCache(Generic[S]):
+    """The last folded state of recently used streams, so a load reads only newer events.
+
+    States must be immutable (deciders return new states), which makes sharing
+    them between requests safe.
+    """
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self._states: OrderedDict[str, tuple[int, S]] = OrderedDict()
+
+    def get(self, stream_id: str) -> tuple[int, S] | None:
+        found = self._states.get(stream_id)
+        if found is not None:
+            self._states.move_to_end(stream_id)
+        return found
+
+    def put(self, stream_id: str, version: int, state: S) -> None:
+        current = self._states.get(stream_id)
+        if current is None or current[0] < version:
+            self._states[stream_id] = (version, state)
+            self._states.move_to_end(stream_id)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+
+
+async def load(
+    store: EventStore, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None = None
+) -> tuple[S, int]:
+    """A stream's current state and version, folding only what the cache has not seen."""
+    cached = cache.get(stream_id) if cache is not None else None
+    version, state = cached if cached is not None else (0, decider.initial_state())
+    fresh = await store.read_stream(stream_id, after_version=version)
+    if fresh:
+        state = decider.fold((decider.decode(r) for r in fresh), state)
+        version = fresh[-1].stream_version
+        if cache is not None:
+            cache.put(stream_id, version, state)
+    return state, version
+
+
 @dataclass(frozen=True)
 class Handled(Generic[S, E]):
     """What a handled command produced: the new events, the state after them."""
@@ -81,6 +123,7 @@ async def handle(
     idempotency_scope: str = "",
     request_hash: bytes = b"",
     attempts: int = 5,
+    cache: StateCache[S] | None = None,
 ) -> Handled[S, E]:
     """Load, fold, decide, append; retry on a concurrency conflict.
 
@@ -88,10 +131,7 @@ async def handle(
     (``CommandRejected``, ``InvalidCommand``) reach the caller unchanged.
     """
     for attempt in range(attempts):
-        recorded = await store.read_stream(stream_id)
-        history = [decider.decode(r) for r in recorded]
-        state = decider.fold(history)
-        version = recorded[-1].stream_version if recorded else 0
+        state, version = await load(store, decider, stream_id, cache)
         events = list(decider.decide(command, state))
         if not events:
             return Handled(state=state, events=[], result=None, version=version)
@@ -108,9 +148,10 @@ async def handle(
                 raise
             continue
         if result.duplicate:
-            # another request with the same idempotency key won: answer with its state
-            recorded = await store.read_stream(stream_id)
-            state = decider.fold(decider.decode(r) for r in recorded)
+            # another request with the same idempotency key won: the caller answers from the stored events
             return Handled(state=state, events=[], result=result, version=result.stream_version)
-        return Handled(state=decider.fold(events, state), events=events, result=result, version=result.stream_version)
+        state = decider.fold(events, state)
+        if cache is not None:
+            cache.put(stream_id, result.stream_version, state)
+        return Handled(state=state, events=events, result=result, version=result.stream_version)
     raise AssertionError("unreachable")

@@ -11,6 +11,7 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,20 @@ async def ensure_operator_token(conn: asyncpg.Connection, path: Path) -> str:
     return token
 
 
-async def resolve(store: EventStore, authorization: str | None) -> Principal:
-    """The principal behind an ``Authorization: Bearer`` header, or 401."""
+MemberResolver = Callable[[str], Awaitable["Principal | None"]]
+
+
+async def resolve(store: EventStore, authorization: str | None, members: MemberResolver | None = None) -> Principal:
+    """The principal behind an ``Authorization: Bearer`` header, or 401.
+
+    Operator tokens live in ``access_tokens``; a service that knows members
+    (decisions, from its group events) resolves member tokens itself.
+    """
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthenticated("send Authorization: Bearer <token>", field="Authorization")
     token = authorization[7:].strip()
+    if members is not None and (member := await members(token)) is not None:
+        return member
     row = await store.pool.fetchrow(
         "SELECT kind, group_id, member_id, organisation_id, roles FROM access_tokens"
         " WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -96,5 +106,5 @@ async def resolve(store: EventStore, authorization: str | None) -> Principal:
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency: routes that name ``principal`` require a token."""
-    store: EventStore = request.app.state.store
-    return await resolve(store, request.headers.get("authorization"))
+    state = request.app.state
+    return await resolve(state.store, request.headers.get("authorization"), state.get("member_resolver"))

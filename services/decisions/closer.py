@@ -1,0 +1,48 @@
+"""Closes proposals whose closing time has come, in every replica, idempotently.
+
+Two replicas may try the same proposal: the log's expected-version check lets
+one close it, and the other then finds it closed and does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from services.decisions.domain.proposal import Close, proposal_decider, proposal_stream
+from shared.decider import handle
+from shared.errors import CommandRejected, ConcurrencyConflict
+from shared.ids import utc_now
+from shared.store import DATABASE_AWAY, EventStore
+
+log = logging.getLogger(__name__)
+
+
+async def close_due(store: EventStore) -> int:
+    """Close every open proposal that is due; returns how many this call closed."""
+    due = await store.pool.fetch(
+        "SELECT proposal_id, group_id FROM decisions_proposals WHERE status = 'open' AND closes_at <= now()"
+        " ORDER BY closes_at LIMIT 100"
+    )
+    closed = 0
+    for row in due:
+        try:
+            done = await handle(store, proposal_decider, Close(by=None, at=utc_now()),
+                                group_id=row["group_id"], stream_id=proposal_stream(row["proposal_id"]))
+        except (CommandRejected, ConcurrencyConflict):
+            continue  # closed or withdrawn meanwhile, perhaps by another replica
+        closed += bool(done.events)
+    return closed
+
+
+async def run_closer(store: EventStore, stop: asyncio.Event, every: float = 1.0) -> None:
+    while not stop.is_set():
+        try:
+            await close_due(store)
+        except DATABASE_AWAY as exc:
+            log.warning("closer: database unavailable: %s", exc)
+        except Exception as exc:  # e.g. the read model not created yet on first start
+            log.warning("closer: %r", exc)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)

@@ -1,0 +1,58 @@
+"""The decisions service's read models, kept from the log (``copro projections rebuild``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import asyncpg
+import msgspec
+
+from services.decisions.domain.events import (
+    ProposalAmended,
+    ProposalClosed,
+    ProposalEvent,
+    ProposalOpened,
+    ProposalWithdrawn,
+)
+from shared.envelope import RecordedEvent
+
+_PROPOSAL_TYPES = {"decisions.ProposalOpened", "decisions.ProposalAmended", "decisions.ProposalClosed",
+                   "decisions.ProposalWithdrawn"}
+
+
+class ProposalList:
+    """One row per proposal, for listing, filtering and the closing schedule."""
+
+    name = "decisions_proposals"
+    tables = MappingProxyType({
+        "decisions_proposals": (
+            "CREATE TABLE {table} ("
+            " proposal_id uuid PRIMARY KEY, group_id uuid NOT NULL, kind text NOT NULL, title text NOT NULL,"
+            " status text NOT NULL, opens_at timestamptz NOT NULL, closes_at timestamptz NOT NULL,"
+            " result text, opened_position bigint NOT NULL);"
+            " CREATE INDEX {table}_by_group ON {table} (group_id, opened_position);"
+            " CREATE INDEX {table}_due ON {table} (closes_at) WHERE status = 'open'"
+        ),
+    })
+
+    async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None:
+        if event.type not in _PROPOSAL_TYPES:
+            return
+        table = tables["decisions_proposals"]
+        data = msgspec.json.decode(event.data, type=ProposalEvent)
+        if isinstance(data, ProposalOpened):
+            await conn.execute(
+                f"INSERT INTO {table} VALUES ($1, $2, $3, $4, 'open', $5, $6, NULL, $7) ON CONFLICT DO NOTHING",
+                data.proposal_id, data.group_id, data.kind, data.title, data.opens_at, data.closes_at, event.position,
+            )
+        elif isinstance(data, ProposalAmended):
+            await conn.execute(f"UPDATE {table} SET title = $2 WHERE proposal_id = $1", data.proposal_id, data.title)
+        elif isinstance(data, ProposalWithdrawn):
+            await conn.execute(f"UPDATE {table} SET status = 'withdrawn' WHERE proposal_id = $1", data.proposal_id)
+        elif isinstance(data, ProposalClosed):
+            await conn.execute(f"UPDATE {table} SET status = 'closed', result = $2 WHERE proposal_id = $1",
+                               data.proposal_id, data.outcome.result)
+
+
+PROJECTIONS = [ProposalList()]

@@ -1,0 +1,170 @@
+"""Request and response bodies of the decisions API (msgspec, so they are validated and in OpenAPI)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from services.decisions.domain.events import AmendPolicy, Choice, Kind, Option, Outcome, Role, Visibility
+from services.decisions.domain.rules import Rule
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+
+
+class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+
+
+class CreateGroupIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    organisations: Annotated[list[OrganisationIn], msgspec.Meta(min_length=1, max_length=50)]
+    rule: Rule = Rule()
+
+
+class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    organisation_id: uuid.UUID
+    lived_experience: bool = False
+    roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=4)] = msgspec.field(
+        default_factory=lambda: ["member"])
+
+
+class MemberPatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | None = None
+    organisation_id: uuid.UUID | None = None
+    lived_experience: bool | None = None
+    roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=4)] | None = None
+
+
+class MemberOut(msgspec.Struct):
+    member_id: uuid.UUID
+    name: str | None
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: list[Role]
+
+
+class OrganisationOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    members: list[MemberOut]
+
+
+class GroupOut(msgspec.Struct):
+    group_id: uuid.UUID
+    name: str
+    rule: Rule
+    organisations: list[OrganisationOut]
+
+
+class TokenOut(msgspec.Struct):
+    token_id: uuid.UUID
+    member_id: uuid.UUID
+    token: str
+    note: str = "shown once: only its hash is kept"
+
+
+class OptionIn(msgspec.Struct, forbid_unknown_fields=True):
+    label: Name
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Kind
+    title: Name
+    closes_at: datetime
+    body: Text = ""
+    options: Annotated[list[OptionIn], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+    opens_at: datetime | None = None
+    rule: Rule | None = None
+    visibility: Visibility = "open"
+    amend_policy: AmendPolicy = "keep_valid"
+    max_choices: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    max_score: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    dots: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+
+
+class AmendIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Name | None = None
+    body: Text | None = None
+    options: Annotated[list[OptionIn], msgspec.Meta(max_length=100)] | None = None
+
+
+class BallotIn(msgspec.Struct, forbid_unknown_fields=True):
+    choice: Choice
+    reason: Text | None = None
+
+
+class BallotOut(msgspec.Struct):
+    ballot_id: uuid.UUID
+    proposal_id: uuid.UUID
+    member_id: uuid.UUID
+    choice: Choice
+    reason: str | None
+    at: datetime
+
+
+class WithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Text
+
+
+class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+
+
+class CommentOut(msgspec.Struct):
+    comment_id: uuid.UUID
+    proposal_id: uuid.UUID
+    member_id: uuid.UUID
+    text: str | None
+    at: datetime
+
+
+class ProposalOut(msgspec.Struct):
+    proposal_id: uuid.UUID
+    group_id: uuid.UUID
+    author_id: uuid.UUID
+    kind: Kind
+    title: str
+    body: str
+    options: list[Option]
+    opens_at: datetime
+    closes_at: datetime
+    status: str
+    rule: Rule
+    rule_in_words: str
+    visibility: Visibility
+    amend_policy: AmendPolicy
+    max_choices: int
+    max_score: int
+    dots: int
+    ballots: int
+    amendments: int
+    comments: int
+    my_ballot: Choice | None
+    tally_visible: bool
+    tally: Outcome | None
+    outcome: Outcome | None
+    explanation: str | None
+
+
+class ProposalSummary(msgspec.Struct):
+    proposal_id: uuid.UUID
+    kind: Kind
+    title: str
+    status: str
+    opens_at: datetime
+    closes_at: datetime
+    result: str | None
+    cursor: int
+
+
+class ProposalPage(msgspec.Struct):
+    proposals: list[ProposalSummary]
+    next: int | None
