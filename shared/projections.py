@@ -32,9 +32,13 @@ Progress = Callable[[int, int], None]
 
 
 class Projection(Protocol):
-    name: str
-    tables: Mapping[str, str]
-    """Logical table name -> DDL with ``{table}`` standing for the physical name."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> Mapping[str, str]:
+        """Logical table name -> DDL with ``{table}`` standing for the physical name."""
+        ...
 
     async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None: ...
 

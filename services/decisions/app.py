@@ -1,16 +1,34 @@
-"""The decisions service: proposals, polls, ballots and outcomes (port 8101)."""
+"""The decisions service: groups, proposals, ballots and outcomes (port 8101)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 
+from services.decisions import groups, proposals
+from services.decisions.closer import run_closer
+from services.decisions.directory import Directory
+from services.decisions.domain.proposal import Proposal
+from services.decisions.projections import PROJECTIONS
+from shared.decider import StateCache
 from shared.web.app import service_app
 from shared.web.log import read_log
+
+
+async def _start(app: Litestar) -> None:
+    store = app.state.store
+    directory = Directory(store)
+    proposal_states: StateCache[Proposal] = StateCache()
+    app.state.update(directory=directory, proposals=proposal_states, member_resolver=directory.resolve)
+    app.state.tasks.append(asyncio.create_task(run_closer(store, app.state.stop), name="closer"))
 
 
 def create_app() -> Litestar:
     return service_app(
         "decisions",
-        [read_log],
+        [read_log, *groups.ROUTES, *proposals.ROUTES],
         description="Groups, proposals, ballots and outcomes that are equal, traceable and replayable.",
+        on_start=[_start],
+        projections=PROJECTIONS,
     )

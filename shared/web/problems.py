@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:copro:problem:"
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
+_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
 
 _SLUGS = {
     400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
@@ -53,8 +54,12 @@ def problem(
 
 
 def _field_of(message: str, key: str | None) -> str | None:
-    if key and key != "data":
-        return key
+    """The offending field, as a dotted path into the body or the parameter's name."""
+    parent = key if key and key != "data" else None
+    if named := _NAMED.search(message):
+        return f"{parent}.{named.group(1)}" if parent else named.group(1)
+    if parent:
+        return parent
     found = _PATH.search(message)
     return found.group(1) if found else ("body" if key == "data" else None)
 

@@ -1,0 +1,37 @@
+"""Fixtures of the integration tests: a decisions service app on the module's own database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from shared.runtime import EmbeddedNats
+from shared.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+async def api(
+    database_url: str, own_nats: EmbeddedNats, settings: Settings, monkeypatch_module: pytest.MonkeyPatch
+) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    monkeypatch_module.setenv("COPRO_DATABASE_URL", database_url)
+    monkeypatch_module.setenv("COPRO_NATS_URL", own_nats.url)
+    from services.decisions.app import create_app
+
+    async with AsyncTestClient(app=create_app()) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def operator(settings: Settings, api: AsyncTestClient) -> dict[str, str]:  # type: ignore[type-arg]
+    return {"Authorization": f"Bearer {settings.operator_token_path.read_text().strip()}"}
+
+
