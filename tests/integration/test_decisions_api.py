@@ -44,3 +44,75 @@ async def test_a_consent_decision_from_proposal_to_recorded_outcome(
 
     [summary] = await listed()
     assert summary["proposal_id"] == pid and summary["result"] == "passed"
+
+
+async def test_results_hidden_until_close_stay_hidden_in_every_read(
+    api: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    made = await api.post(f"{group.base}/proposals", headers=group.tokens["member"], json={
+        "kind": "choice", "title": "Venue", "closes_at": soon(days=2), "visibility": "after_close",
+        "options": [{"label": "Hall"}, {"label": "Library"}]})
+    url = f"{group.base}/proposals/{made.json()['proposal_id']}"
+    option = made.json()["options"][0]["id"]
+    await api.post(f"{url}/ballots", headers=group.tokens["member"], json={"choice": {"option": option}})
+    for who in ("member", "facilitator", "auditor"):
+        detail = (await api.get(url, headers=group.tokens[who])).json()
+        assert detail["tally"] is None and detail["tally_visible"] is False
+        history = (await api.get(f"{url}/history", headers=group.tokens[who])).json()
+        assert [e["data"]["choice"] for e in history if e["type"] == "decisions.BallotCast"] == [None]
+    assert (await api.get(url, headers=group.tokens["member"])).json()["my_ballot"] == {"option": option}
+    closed = (await api.post(f"{url}/close", headers=group.tokens["facilitator"])).json()
+    assert closed["tally_visible"] and closed["outcome"]["chosen"] == [option]
+    history = (await api.get(f"{url}/history", headers=group.tokens["observer"])).json()
+    assert [e["data"]["choice"] for e in history if e["type"] == "decisions.BallotCast"] == [{"option": option}]
+
+
+async def test_a_repeated_ballot_with_an_idempotency_key_is_stored_once_and_answered_the_same(
+    api: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    made = await api.post(f"{group.base}/proposals", headers=group.tokens["member"],
+                          json={"kind": "consent", "title": "Quiet room", "closes_at": soon(days=2)})
+    url = f"{group.base}/proposals/{made.json()['proposal_id']}"
+    headers = {**group.tokens["member"], "Idempotency-Key": "ballot-1"}
+    first = await api.post(f"{url}/ballots", headers=headers, json={"choice": {"stance": "agree"}})
+    again = await api.post(f"{url}/ballots", headers=headers, json={"choice": {"stance": "agree"}})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    history = (await api.get(f"{url}/history", headers=group.tokens["member"])).json()
+    assert sum(e["type"] == "decisions.BallotCast" for e in history) == 1
+    other = await api.post(f"{url}/ballots", headers=headers, json={"choice": {"stance": "abstain"}})
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+
+
+async def test_proposals_close_by_themselves_at_their_closing_time(
+    api: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    made = await api.post(f"{group.base}/proposals", headers=group.tokens["member"],
+                          json={"kind": "consent", "title": "Soon", "closes_at": soon(seconds=1.5)})
+    url = f"{group.base}/proposals/{made.json()['proposal_id']}"
+    await api.post(f"{url}/ballots", headers=group.tokens["member"], json={"choice": {"stance": "agree"}})
+    for _ in range(100):
+        detail = (await api.get(url, headers=group.tokens["member"])).json()
+        if detail["status"] == "closed":
+            break
+        await asyncio.sleep(0.1)
+    assert detail["status"] == "closed" and detail["outcome"]["result"] == "passed"
+    history = (await api.get(f"{url}/history", headers=group.tokens["member"])).json()
+    assert sum(e["type"] == "decisions.ProposalClosed" for e in history) == 1
+    assert history[-1]["data"]["by"] is None
+
+
+async def test_a_removed_member_and_a_revoked_token_stop_working_at_once(
+    api: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    assert (await api.get(group.base, headers=group.tokens["observer"])).status_code == 200
+    removed = await api.delete(f"{group.base}/members/{group.members['observer']}", headers=operator)
+    assert removed.status_code == 204
+    assert (await api.get(group.base, headers=group.tokens["observer"])).status_code == 401
+    names = [m["name"] for o in (await api.get(group.base, headers=operator)).json()["organisations"]
+             for m in o["members"]]
+    assert "Observer Person" not in names and "Member Person" in names

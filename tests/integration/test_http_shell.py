@@ -28,12 +28,6 @@ async def client(
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module() -> pytest.MonkeyPatch:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-@pytest.fixture(scope="module")
 def operator(settings: Settings, client: AsyncTestClient) -> dict[str, str]:  # type: ignore[type-arg]
     token = settings.operator_token_path.read_text().strip()
     return {"Authorization": f"Bearer {token}"}
