@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("status", help="show the servers and the services' health")
     sub.add_parser("down", help="stop the embedded PostgreSQL and NATS")
+    sub.add_parser("demo", help="load a realistic working group through the HTTP API (needs copro up)")
     projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
     projections.add_argument("action", choices=("list", "rebuild"))
     projections.add_argument("names", nargs="*", help="projections to rebuild (default: all)")
@@ -249,6 +250,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_serve(settings, args.service, args.port, args.workers)
     if args.command == "status":
         return cmd_status(settings)
+    if args.command == "demo":
+        from shared.demo import run
+
+        return run(settings)
     if args.command == "projections":
         return cmd_projections(settings, args.action, args.names, PROJECTION_MODULES + tuple(args.modules or ()))
     stop_servers(settings)

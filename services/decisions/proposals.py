@@ -72,7 +72,7 @@ def proposal_out(proposal: Proposal, who: Caller) -> ProposalOut:
     return ProposalOut(
         proposal_id=opened.proposal_id, group_id=opened.group_id, author_id=opened.author_id, kind=opened.kind,
         title=proposal.title, body=proposal.body, options=list(proposal.options), opens_at=opened.opens_at,
-        closes_at=opened.closes_at, status=proposal.status, rule=opened.rule, rule_in_words=opened.rule.describe(),
+        closes_at=opened.closes_at, status=proposal.status, rule=opened.rule, rule_in_words=opened.rule.describe(opened.kind),
         visibility=opened.visibility, amend_policy=opened.amend_policy, max_choices=opened.max_choices,
         max_score=opened.max_score, dots=opened.dots, ballots=len(proposal.ballots), amendments=proposal.amendments,
         comments=proposal.comments, my_ballot=mine.choice if mine else None, tally_visible=visible,

@@ -25,14 +25,18 @@ def _get(url: str) -> int:
         return 0
 
 
-@pytest.fixture
-def up(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = dict(os.environ, COPRO_HOME=str(tmp_path / "home"), COPRO_EMBEDDED_PG_PORT="54359",
-               COPRO_EMBEDDED_NATS_PORT="42259")
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ, COPRO_HOME=str(home), COPRO_EMBEDDED_PG_PORT="54359", COPRO_EMBEDDED_NATS_PORT="42259")
     env.pop("COPRO_DATABASE_URL", None)
     env.pop("COPRO_NATS_URL", None)
     for name, port in PORTS.items():
         env[f"COPRO_{name.upper()}_PORT"] = str(port)
+    return env
+
+
+@pytest.fixture
+def up(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = _env(tmp_path / "home")
     output = tmp_path / "up.log"
 
     def start() -> subprocess.Popen[bytes]:
@@ -54,6 +58,7 @@ def _wait_ready(process: subprocess.Popen[bytes], output: Path) -> float:
 
 async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> None:  # type: ignore[no-untyped-def]
     start, output, home = up
+    counts: list[int] = []
     for run in range(2):  # the second run reuses the data folder
         process = start()
         try:
@@ -65,6 +70,12 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                     break
                 time.sleep(0.1)
             printed = output.read_text()
+            if run == 0:  # the demo loads a working group through the public API of the running system
+                demo = subprocess.run([sys.executable, "-m", "shared.cli", "demo"], env=_env(home),
+                                      capture_output=True, text=True, timeout=120)
+                assert demo.returncode == 0, demo.stdout + demo.stderr
+                for expected in ("-> passed", "-> blocked", "organisation_parity", "won in round 2"):
+                    assert expected in demo.stdout, demo.stdout
             database_url = re.search(r"database\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
             assert str(home / "operator-token") in printed
             conn = await asyncpg.connect(database_url)
@@ -81,7 +92,7 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                 for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events"):
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await conn.execute(statement)
-                assert await conn.fetchval("SELECT count(*) FROM events") == 1  # kept across restarts
+                counts.append(await conn.fetchval("SELECT count(*) FROM events"))
             finally:
                 await conn.close()
         finally:
@@ -89,3 +100,4 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
             assert process.wait(timeout=30) == 0, output.read_text()
         assert "copro stopped." in output.read_text()
         assert not any(_get(f"http://127.0.0.1:{p}/healthz") for p in PORTS.values())
+    assert counts[0] > 1 and counts[1] == counts[0]  # the demo's events and ours, kept across the restart

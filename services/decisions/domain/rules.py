@@ -47,17 +47,24 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
             return "rule.threshold", "no share can be more than the whole: use inclusive for unanimity"
         return None
 
-    def describe(self) -> str:
+    def describe(self, kind: str = "consent") -> str:
+        """The rule in words, as it applies to a proposal of this kind."""
         parts = [
             "one member, one vote" if self.counting == "per_member"
             else "each partner organisation carries the same total weight",
-            f"a result needs {self.threshold.describe()} of the weight cast",
         ]
+        if kind in ("consent", "choice"):
+            parts.append(f"a result needs {self.threshold.describe()} of the weight cast")
+        elif kind == "ranked":
+            parts.append("instant-runoff until an option has more than half of the continuing weight")
+        else:
+            parts.append("the highest total wins; an equal highest is a tie")
         if self.quorum_per_organisation:
             parts.append(f"at least {self.quorum_per_organisation} voter(s) from every partner")
         if self.double_majority:
             parts.append("and the same majority among members with lived experience")
-        parts.append("a block stops the proposal" if self.blocks_allowed else "blocks count as disagreement")
+        if kind == "consent":
+            parts.append("a block stops the proposal" if self.blocks_allowed else "blocks count as disagreement")
         return "; ".join(parts)
 
 

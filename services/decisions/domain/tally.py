@@ -297,7 +297,7 @@ def count(question: Question, ballots: Sequence[BallotCast]) -> Outcome:
         rounds=tuple({k: fraction_text(v) for k, v in r.items()} for r in rounds),
         rule=question.rule,
         counted_ballots=counted,
-        explanation=f"{_headline(result)}: {why}. Rule: {question.rule.describe()}.",
+        explanation=f"{_headline(result)}: {why}. Rule: {question.rule.describe(question.kind)}.",
     )
 
 

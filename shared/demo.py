@@ -1,0 +1,141 @@
+"""``copro demo``: a working group's first months, through the public HTTP API only.
+
+Modelled on the story in the design brief: three partner organisations plan
+a 100+ person event together. The people are invented. Run it against a
+running ``copro up``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.settings import Settings
+
+ORGANISATIONS = ["Changing Futures", "Possability People", "SCALE Network"]
+# name, organisation index, lived experience, roles
+PEOPLE = [
+    ("Ada Brennan", 0, True, ["facilitator"]),
+    ("Kofi Mensah", 0, True, ["member"]),
+    ("Rhiannon Clay", 0, False, ["member"]),
+    ("Tomasz Wilk", 0, True, ["member"]),
+    ("Priya Raman", 0, False, ["member"]),
+    ("Alison Hart", 1, True, ["facilitator"]),
+    ("Jonah Reeves", 1, False, ["member"]),
+    ("Mei Lin Okoro", 2, True, ["member"]),
+    ("Sam Ortega", 2, False, ["facilitator", "member"]),
+]
+
+
+class Api:
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.token = token
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {token or self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise SystemExit(f"copro demo: {method} {path} answered {exc.code}: {exc.read().decode()}") from exc
+        return json.loads(raw) if raw else None
+
+
+def _later(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def run(settings: Settings) -> int:
+    base = f"http://{settings.host}:{settings.ports['decisions']}"
+    try:
+        urllib.request.urlopen(base + "/healthz", timeout=2).close()
+    except OSError:
+        print(f"copro demo: the decisions service is not answering at {base}; start it with `copro up`")
+        return 1
+    api = Api(base, settings.operator_token_path.read_text().strip())
+    group = api.call("POST", "/groups", {
+        "name": "Co-Producing Co-Production working group",
+        "organisations": [{"name": n} for n in ORGANISATIONS],
+    })
+    gid = group["group_id"]
+    orgs = [o["id"] for o in group["organisations"]]
+    print(f"Group {group['name']} ({gid}) with partners: {', '.join(ORGANISATIONS)}")
+    tokens: dict[str, str] = {}
+    for name, org, lived, roles in PEOPLE:
+        member = api.call("POST", f"/groups/{gid}/members", {
+            "name": name, "organisation_id": orgs[org], "lived_experience": lived, "roles": roles})
+        tokens[name] = api.call("POST", f"/groups/{gid}/members/{member['member_id']}/tokens")["token"]
+    print(f"  {len(PEOPLE)} members: 5 from {ORGANISATIONS[0]}, 2 from each of the others, "
+          f"{sum(p[2] for p in PEOPLE)} with lived experience")
+
+    def propose(author: str, body: dict[str, Any]) -> str:
+        made = api.call("POST", f"/groups/{gid}/proposals", {"closes_at": _later(7), **body}, token=tokens[author])
+        return str(made["proposal_id"])
+
+    def vote(pid: str, name: str, choice: dict[str, Any], reason: str | None = None) -> None:
+        api.call("POST", f"/groups/{gid}/proposals/{pid}/ballots", {"choice": choice, "reason": reason},
+                 token=tokens[name])
+
+    def close(pid: str) -> dict[str, Any]:
+        closed = api.call("POST", f"/groups/{gid}/proposals/{pid}/close", token=tokens["Ada Brennan"])
+        print(f"\n{closed['title']} [{closed['kind']}, {closed['rule']['counting']}]")
+        print(f"  -> {closed['outcome']['result']}: {closed['explanation']}")
+        return closed  # type: ignore[no-any-return]
+
+    slots = [{"label": f"{day} 10:30-12:00", "id": day.lower()[:3],
+              "starts_at": _later(10 + n), "ends_at": _later(10 + n)} for n, day in enumerate(["Tuesday", "Thursday"])]
+    for slot in slots:
+        slot["ends_at"] = (datetime.fromisoformat(slot["starts_at"]) + timedelta(minutes=90)).isoformat()
+    meeting = propose("Ada Brennan", {"kind": "time", "title": "When should the weekly working group meet?",
+                                      "options": slots})
+    for n, (name, *_rest) in enumerate(PEOPLE):
+        vote(meeting, name, {"availability": {"tue": "yes" if n % 3 else "no", "thu": "if_need_be" if n % 2 else "yes"}})
+    close(meeting)
+
+    event = propose("Alison Hart", {"kind": "consent", "title": "Co-produce a 100+ person event in March",
+                                    "body": "Planned over six months by this group, led by people with lived experience."})
+    for name, *_rest in PEOPLE:
+        vote(event, name, {"stance": "agree"})
+    close(event)
+
+    venue = propose("Kofi Mensah", {"kind": "consent", "title": "Book the upstairs hall (no lift) to save money"})
+    vote(venue, "Priya Raman", {"stance": "agree"})
+    vote(venue, "Rhiannon Clay", {"stance": "agree"})
+    vote(venue, "Mei Lin Okoro", {"stance": "block"}, "Without step-free access some of us cannot come at all.")
+    close(venue)
+
+    parity = {"counting": "organisation_parity"}
+    theme = propose("Sam Ortega", {"kind": "choice", "title": "Theme of the day", "rule": parity, "options": [
+        {"label": "Co-production in the real world", "id": "real-world"},
+        {"label": "Lived experience leading change", "id": "leading-change"}]})
+    for name, org, *_rest in PEOPLE:
+        vote(theme, name, {"option": "real-world" if org == 0 else "leading-change"})
+    closed = close(theme)
+    print(f"  (one member one vote would have chosen real-world, 5 votes to 4; under parity each partner "
+          f"weighs the same, so {closed['outcome']['chosen'][0]} won)")
+
+    name_vote = propose("Tomasz Wilk", {"kind": "ranked", "title": "Name for the event", "options": [
+        {"label": "Co-Producing Co-Production", "id": "copro"}, {"label": "Nothing About Us", "id": "about-us"},
+        {"label": "Equal Voices", "id": "voices"}]})
+    # first preferences 4 / 3 / 2: Equal Voices goes out first and its ballots decide between the other two
+    rankings = [["copro"], ["about-us", "copro"], ["voices", "about-us"], ["copro", "voices"], ["about-us"],
+                ["voices", "about-us"], ["copro", "about-us"], ["about-us", "copro"], ["copro"]]
+    for (name, *_rest), ranking in zip(PEOPLE, rankings, strict=True):
+        vote(name_vote, name, {"ranking": ranking})
+    close(name_vote)
+
+    activities = propose("Jonah Reeves", {"kind": "dot", "title": "Where should the day's time go?", "dots": 5,
+                                          "options": [{"label": "Case studies", "id": "cases"},
+                                                      {"label": "Table discussions", "id": "tables"},
+                                                      {"label": "Networking", "id": "networking"}]})
+    for n, (name, *_rest) in enumerate(PEOPLE):
+        vote(activities, name, {"scores": {"tables": 3, "cases": 2} if n % 2 else {"cases": 3, "networking": 2}})
+    close(activities)
+    print(f"\nEvery step is an event in the log: GET {base}/groups/{gid}/proposals and each proposal's /history.")
+    return 0
