@@ -4,7 +4,8 @@ Each message is handled inside a PostgreSQL transaction that also records
 its event id in ``processed_events``: a redelivery (after a crash, a lost
 ack, a relay republish) changes nothing. Failures are retried with back-off
 a bounded number of times; the last failure is kept in ``dead_letters`` and
-the consumer moves on. ``health()`` tells ``/readyz`` when the consumer is
+the consumer moves on. Messages behind a failed one in its batch are handed
+back too, so events of a stream are handled in order. ``health()`` tells ``/readyz`` when the consumer is
 stuck or lagging, and the lag is exported as a metric.
 """
 
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+ACK_WAIT = 30.0  # how long a handler may take before JetStream delivers the message again
 
 
 
@@ -66,7 +69,8 @@ class Subscription:
         self.handler = handler
         self.stream = stream
         self.backoff = list(backoff)
-        self.max_deliver = len(self.backoff) + 1
+        self.max_attempts = len(self.backoff) + 1
+        self._failures: dict[uuid.UUID, int] = {}
         self.batch = batch
         self.stuck_after = stuck_after
         self.lag_threshold = lag_threshold
@@ -86,9 +90,7 @@ class Subscription:
         return api.ConsumerConfig(
             durable_name=self.name,
             ack_policy=api.AckPolicy.EXPLICIT,
-            max_deliver=self.max_deliver,
-            backoff=self.backoff,
-            ack_wait=self.backoff[0],
+            ack_wait=ACK_WAIT,
             filter_subjects=self.subjects,
             max_ack_pending=self.batch * 2,
         )
@@ -139,8 +141,10 @@ class Subscription:
         except DATABASE_AWAY:
             raise  # not the event's fault: the loop waits for the database, then redelivery retries it
         except Exception as exc:  # a handler's failure must not stop the consumer
-            delivered = message.metadata.num_delivered or 1
-            if delivered >= self.max_deliver:
+            # attempts are counted here, not by JetStream: messages held back behind a failure
+            # are redelivered too, and must not use up their own attempts
+            delivered = self._failures[event.id] = self._failures.get(event.id, 0) + 1
+            if delivered >= self.max_attempts:
                 log.error("consumer %s gives up on event %s: %r", self.name, event.id, exc)
                 await self.store.pool.execute(
                     "INSERT INTO dead_letters (consumer, event_id, subject, error) VALUES ($1, $2, $3, $4)"
@@ -148,11 +152,13 @@ class Subscription:
                     self.name, event.id, message.subject, repr(exc),
                 )
                 await message.ack()
+                self._failures.pop(event.id, None)
                 return True
             log.warning("consumer %s: event %s failed (attempt %s): %r", self.name, event.id, delivered, exc)
             await message.nak(delay=self.backoff[min(delivered - 1, len(self.backoff) - 1)])
             return False
         await message.ack()
+        self._failures.pop(event.id, None)
         self.handled += 1
         self._progress_at = time.monotonic()
         return True

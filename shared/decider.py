@@ -10,7 +10,9 @@ when another writer got there first.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -70,6 +72,17 @@ class StateCache(Generic[S]):
     def __init__(self, size: int = 2000) -> None:
         self.size = size
         self._states: OrderedDict[str, tuple[int, S]] = OrderedDict()
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def lock(self, stream_id: str) -> asyncio.Lock:
+        """One writer per stream in this process: concurrent commands queue instead of
+        conflicting (members voting at once on one proposal); the log's expected-version
+        check still arbitrates between processes."""
+        found = self._locks.get(stream_id)
+        if found is None:
+            found = asyncio.Lock()
+            self._locks[stream_id] = found
+        return found
 
     def get(self, stream_id: str) -> tuple[int, S] | None:
         found = self._states.get(stream_id)
@@ -130,6 +143,27 @@ async def handle(
     A decider that decides nothing appends nothing. Errors the decider raises
     (``CommandRejected``, ``InvalidCommand``) reach the caller unchanged.
     """
+    if cache is None:
+        return await _handle(store, decider, command, group_id, stream_id, metadata, idempotency_key,
+                             idempotency_scope, request_hash, attempts, None)
+    async with cache.lock(stream_id):
+        return await _handle(store, decider, command, group_id, stream_id, metadata, idempotency_key,
+                             idempotency_scope, request_hash, attempts, cache)
+
+
+async def _handle(
+    store: EventStore,
+    decider: Decider[C, S, E],
+    command: C,
+    group_id: uuid.UUID,
+    stream_id: str,
+    metadata: Metadata | None,
+    idempotency_key: str | None,
+    idempotency_scope: str,
+    request_hash: bytes,
+    attempts: int,
+    cache: StateCache[S] | None,
+) -> Handled[S, E]:
     for attempt in range(attempts):
         state, version = await load(store, decider, stream_id, cache)
         events = list(decider.decide(command, state))

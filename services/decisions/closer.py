@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 
+import asyncpg
+
 from services.decisions.domain.proposal import Close, proposal_decider, proposal_stream
 from shared.decider import handle
 from shared.errors import CommandRejected, ConcurrencyConflict
@@ -40,9 +42,9 @@ async def run_closer(store: EventStore, stop: asyncio.Event, every: float = 1.0)
     while not stop.is_set():
         try:
             await close_due(store)
+        except asyncpg.UndefinedTableError:
+            pass  # first start: the proposals projection has not created its table yet
         except DATABASE_AWAY as exc:
             log.warning("closer: database unavailable: %s", exc)
-        except Exception as exc:  # e.g. the read model not created yet on first start
-            log.warning("closer: %r", exc)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

@@ -96,7 +96,7 @@ async def test_redeliveries_have_one_effect_and_failures_end_as_dead_letters(
         await store.append(group_id=group, stream_id=f"flaky-{group}", expected_version=n, events=[noted(n)])
     await eventually(lambda: _equals(count_seen(store, group), 3), 20, "events 0, 1 and 3 handled")
     await eventually(lambda: _dead(store, "flaky"), 20, "event 2 dead-lettered")
-    assert attempts[1] == 3 and attempts[2] == consumer.max_deliver
+    assert attempts[1] == 3 and attempts[2] == consumer.max_attempts
     rows = await store.pool.fetch("SELECT s.n FROM seen s JOIN events e ON e.id = s.event_id WHERE e.group_id = $1",
                                   group)
     assert sorted(r["n"] for r in rows) == [0, 1, 3]
