@@ -16,9 +16,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 
+from shared.audit import Report, export_lines, verify_lines, verify_live
 from shared.migrate import migrate_url
+from shared.privacy import forget
 from shared.projections import Projection, rebuild
 from shared.runtime import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
 from shared.settings import SERVICE_NAMES, Settings, load_settings
@@ -209,6 +212,77 @@ def cmd_projections(settings: Settings, action: str, names: list[str], modules: 
     return 0
 
 
+def _with_store(settings: Settings, work: Callable[[EventStore], Awaitable[int]]) -> int:
+    database_url, _, _ = _prepare(settings)
+
+    async def run() -> int:
+        store = await EventStore.connect(database_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def cmd_audit_export(settings: Settings, group: uuid.UUID | None, out: str | None) -> int:
+    to_file = out not in (None, "-")
+    target = open(out, "wb") if to_file and out else sys.stdout.buffer  # noqa: SIM115 (closed below)
+
+    async def export(store: EventStore) -> int:
+        head, written = await store.head_position(), 0
+        async for chunk in export_lines(store, group):
+            target.write(chunk)
+            written += chunk.count(b"\n")
+            if to_file and sys.stderr.isatty():
+                print(f"\rexported {written:,} lines (log head {head:,})", end="", file=sys.stderr, flush=True)
+        if to_file:
+            print(f"\nexported the log up to position {head:,} to {out}", file=sys.stderr)
+        return 0
+
+    try:
+        return _with_store(settings, export)
+    finally:
+        if to_file:
+            target.close()
+
+
+def _print_report(report: Report) -> int:
+    checked = "checked" if report.global_chain_checked else "not checked (a one-group export)"
+    print(f"events {report.events:,}, streams {report.streams:,}, checkpoints {report.checkpoints:,}; "
+          f"global chain {checked}")
+    first = report.first
+    if first is None:
+        print("verified: nothing was altered, removed, inserted or reordered")
+        return 0
+    print(f"TAMPERED: first problem at position {first.position}: {first.problem} ({first.detail})")
+    for finding in report.findings[1:10]:
+        print(f"  also position {finding.position}: {finding.problem} ({finding.detail})")
+    return 1
+
+
+def cmd_audit_verify(settings: Settings, path: str | None) -> int:
+    if path is not None:
+        with open(path, "rb") as handle:
+            return _print_report(verify_lines(handle))
+
+    async def live(store: EventStore) -> int:
+        return _print_report(await verify_live(store))
+
+    return _with_store(settings, live)
+
+
+def cmd_forget(settings: Settings, member: uuid.UUID) -> int:
+    async def run(store: EventStore) -> int:
+        if await forget(store, member):
+            print(f"forgot {member}: their key is destroyed; their personal data now reads as erased everywhere")
+            return 0
+        print(f"copro: no personal data key for {member} (unknown, or forgotten already)", file=sys.stderr)
+        return 1
+
+    return _with_store(settings, run)
+
+
 def cmd_migrate(settings: Settings) -> int:
     database_url, _, _ = _prepare(settings)
     print(f"database {database_url} is up to date")
@@ -227,6 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show the servers and the services' health")
     sub.add_parser("down", help="stop the embedded PostgreSQL and NATS")
     sub.add_parser("demo", help="load a realistic working group through the HTTP API (needs copro up)")
+    audit = sub.add_parser("audit", help="export the log, or verify an export or the live log")
+    audit_sub = audit.add_subparsers(dest="audit", required=True)
+    export = audit_sub.add_parser("export", help="the history as CloudEvents JSON lines with integrity fields")
+    export.add_argument("--group", type=uuid.UUID, default=None, help="only this group's events")
+    export.add_argument("--out", default=None, help="file to write (default: standard output)")
+    verify = audit_sub.add_parser("verify", help="check every hash chain and checkpoint; exit 1 on tampering")
+    verify.add_argument("file", nargs="?", help="an export to verify offline")
+    verify.add_argument("--live", action="store_true", help="verify the log in the database")
+    forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
+    forgetting.add_argument("member", type=uuid.UUID)
     projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
     projections.add_argument("action", choices=("list", "rebuild"))
     projections.add_argument("names", nargs="*", help="projections to rebuild (default: all)")
@@ -250,6 +334,15 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_serve(settings, args.service, args.port, args.workers)
     if args.command == "status":
         return cmd_status(settings)
+    if args.command == "audit" and args.audit == "export":
+        return cmd_audit_export(settings, args.group, args.out)
+    if args.command == "audit":
+        if (args.file is None) == (not args.live):
+            print("copro: give an export file or --live", file=sys.stderr)
+            return 2
+        return cmd_audit_verify(settings, args.file)
+    if args.command == "forget":
+        return cmd_forget(settings, args.member)
     if args.command == "demo":
         from shared.demo import run
 

@@ -90,6 +90,10 @@ class StateCache(Generic[S]):
             self._states.move_to_end(stream_id)
         return found
 
+    def clear(self) -> None:
+        """Forget every cached state (after a person was forgotten, say)."""
+        self._states.clear()
+
     def put(self, stream_id: str, version: int, state: S) -> None:
         current = self._states.get(stream_id)
         if current is None or current[0] < version:

@@ -21,6 +21,7 @@ async def _start(app: Litestar) -> None:
     directory = Directory(store)
     proposal_states: StateCache[Proposal] = StateCache()
     app.state.update(directory=directory, proposals=proposal_states, member_resolver=directory.resolve)
+    app.state.on_forget.extend([directory.groups.clear, proposal_states.clear])
     app.state.tasks.append(asyncio.create_task(run_closer(store, app.state.stop), name="closer"))
 
 

@@ -15,6 +15,7 @@ from services.decisions.domain.group import (
     AddMember,
     AdoptRule,
     CreateGroup,
+    ForgetMember,
     Group,
     IssueToken,
     RemoveMember,
@@ -26,6 +27,7 @@ from services.decisions.domain.group import (
 from services.decisions.domain.rules import Rule
 from services.decisions.schemas import (
     CreateGroupIn,
+    ForgetIn,
     GroupOut,
     MemberIn,
     MemberOut,
@@ -37,6 +39,7 @@ from shared.decider import handle
 from shared.envelope import Metadata
 from shared.errors import Forbidden
 from shared.ids import new_id, utc_now
+from shared.privacy import forget
 from shared.web.auth import Caller as Authenticated
 from shared.web.auth import Principal
 
@@ -130,6 +133,20 @@ async def remove_member(
                   group_stream(group_id), state(request, "directory").groups)
 
 
+@post("/groups/{group_id:uuid}/members/{member_id:uuid}/forget", tags=TAGS, status_code=200,
+      summary="Forget a member's personal data, with their consent recorded (facilitator)")
+async def forget_member(
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, member_id: uuid.UUID,
+    data: ForgetIn,
+) -> MemberOut:
+    who = await _managed(request, principal, group_id)
+    command = ForgetMember(member_id=member_id, by=principal.member_id, consent=data.consent, at=utc_now())
+    group, _ = await execute(request, who, group_decider, command, group_stream(group_id),
+                             state(request, "directory").groups)
+    await forget(state(request, "store"), member_id)
+    return member_out(group, group.members[member_id])
+
+
 @post("/groups/{group_id:uuid}/members/{member_id:uuid}/tokens", tags=TAGS,
       summary="Issue an API token for a member (facilitator); the token is shown once")
 async def issue_token(
@@ -167,5 +184,5 @@ async def adopt_rule(
     return group_out(group)
 
 
-ROUTES = [create_group, read_group, list_members, add_member, update_member, remove_member, issue_token,
-          revoke_token, adopt_rule]
+ROUTES = [create_group, read_group, list_members, add_member, update_member, remove_member, forget_member,
+          issue_token, revoke_token, adopt_rule]

@@ -40,6 +40,11 @@ class MemberPatch(msgspec.Struct, forbid_unknown_fields=True):
     roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=4)] | None = None
 
 
+class ForgetIn(msgspec.Struct, forbid_unknown_fields=True):
+    consent: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, description=(
+        "how the member's consent was given (no personal details: this text stays in the log)"))]
+
+
 class MemberOut(msgspec.Struct):
     member_id: uuid.UUID
     name: str | None

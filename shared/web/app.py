@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+import asyncpg
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -22,6 +24,7 @@ from litestar.types import ControllerRouterHandler
 from shared.bus import Bus
 from shared.consumer import Subscribe, Subscription
 from shared.migrate import migrate_url
+from shared.privacy import FORGET_CHANNEL
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import Relay
 from shared.runtime import ensure_servers
@@ -35,6 +38,19 @@ from shared.web.problems import EXCEPTION_HANDLERS
 StartHook = Callable[[Litestar], Awaitable[None]]
 
 VERSION = "0.1.0"
+
+
+async def _listen_for_forget(url: str, app: Litestar) -> asyncpg.Connection:
+    """Drop cached keys and states of a forgotten person, whichever process forgot them."""
+    conn = await asyncpg.connect(url)
+
+    def forgotten(_conn: object, _pid: int, _channel: str, subject: str) -> None:
+        app.state.store.forget_cached_key(uuid.UUID(subject))
+        for hook in app.state.on_forget:
+            hook()
+
+    await conn.add_listener(FORGET_CHANNEL, forgotten)
+    return conn
 
 
 def service_app(
@@ -81,6 +97,8 @@ def service_app(
             *(asyncio.create_task(ProjectionRunner(store, p).run(stop), name=p.name) for p in projections),
         ]
         app.state.tasks = tasks
+        app.state.on_forget = []
+        forgetting = await _listen_for_forget(servers.database_url, app)
         for hook in on_start:
             await hook(app)
         try:
@@ -90,6 +108,7 @@ def service_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await forgetting.close()
             await bus.close()
             await store.close()
 

@@ -41,9 +41,9 @@ async def make_group(api: AsyncTestClient, operator: dict[str, str], orgs: int =
 
 
 async def add(api: AsyncTestClient, operator: dict[str, str], group: Group, label: str, role: str,  # type: ignore[type-arg]
-              org: int = 0, lived: bool = False) -> str:
+              org: int = 0, lived: bool = False, name: str | None = None) -> str:
     member = await api.post(f"{group.base}/members", headers=operator, json={
-        "name": f"{label.title()} Person", "organisation_id": group.orgs[org], "lived_experience": lived,
+        "name": name or f"{label.title()} Person", "organisation_id": group.orgs[org], "lived_experience": lived,
         "roles": [role]})
     assert member.status_code == 201, member.text
     member_id = member.json()["member_id"]

@@ -110,6 +110,16 @@ class MemberRemoved(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Me
     at: datetime
 
 
+class MemberForgotten(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberForgotten"):
+    """The member's key is destroyed: their name, reasons and comments read as erased from now on."""
+
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    by: uuid.UUID | None
+    consent: str
+    at: datetime
+
+
 class TokenIssued(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.TokenIssued"):
     """Only the token's SHA-256 travels in the log; the token itself is shown once."""
 
@@ -132,7 +142,10 @@ class DefaultRuleAdopted(msgspec.Struct, frozen=True, kw_only=True, tag="decisio
     at: datetime
 
 
-GroupEvent = GroupCreated | MemberAdded | MemberUpdated | MemberRemoved | TokenIssued | TokenRevoked | DefaultRuleAdopted
+GroupEvent = (
+    GroupCreated | MemberAdded | MemberUpdated | MemberRemoved | MemberForgotten | TokenIssued | TokenRevoked
+    | DefaultRuleAdopted
+)
 
 
 class ProposalOpened(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalOpened"):

@@ -11,6 +11,7 @@ from services.decisions.domain.events import (
     GroupCreated,
     GroupEvent,
     MemberAdded,
+    MemberForgotten,
     MemberRemoved,
     MemberUpdated,
     Organisation,
@@ -91,6 +92,14 @@ class RemoveMember:
 
 
 @dataclass(frozen=True)
+class ForgetMember:
+    member_id: uuid.UUID
+    by: uuid.UUID | None
+    consent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class IssueToken:
     member_id: uuid.UUID
     token_id: uuid.UUID
@@ -110,7 +119,9 @@ class AdoptRule:
     at: datetime
 
 
-GroupCommand = CreateGroup | AddMember | UpdateMember | RemoveMember | IssueToken | RevokeToken | AdoptRule
+GroupCommand = (
+    CreateGroup | AddMember | UpdateMember | RemoveMember | ForgetMember | IssueToken | RevokeToken | AdoptRule
+)
 
 
 def _check_rule(rule: Rule) -> None:
@@ -172,6 +183,11 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
                               roles=updated.roles, at=command.at)]
     if isinstance(command, RemoveMember):
         return [MemberRemoved(group_id=gid, member_id=member.member_id, at=command.at)]
+    if isinstance(command, ForgetMember):
+        if not command.consent.strip():
+            raise InvalidCommand("record how the member's consent to be forgotten was given", field="consent")
+        return [MemberForgotten(group_id=gid, member_id=member.member_id, by=command.by, consent=command.consent,
+                                at=command.at)]
     return [TokenIssued(group_id=gid, member_id=member.member_id, token_id=command.token_id,
                         token_hash=command.token_hash, at=command.at)]
 
@@ -187,6 +203,9 @@ def evolve(group: Group, event: GroupEvent) -> Group:
         members = {k: v for k, v in group.members.items() if k != event.member_id}
         tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
         return replace(group, members=members, tokens=tokens)
+    if isinstance(event, MemberForgotten):
+        forgotten = replace(group.members[event.member_id], name=None)
+        return replace(group, members={**group.members, event.member_id: forgotten})
     if isinstance(event, TokenIssued):
         return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
     if isinstance(event, TokenRevoked):
