@@ -18,11 +18,16 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from shared.audit import Report, export_lines, verify_lines, verify_live
 from shared.migrate import migrate_url
 from shared.privacy import forget
 from shared.projections import Projection, rebuild
+from shared.replay import drop_scratch, replay
+from shared.replay_report import html_report
 from shared.runtime import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
 from shared.settings import SERVICE_NAMES, Settings, load_settings
 from shared.store import EventStore
@@ -157,14 +162,15 @@ def cmd_status(settings: Settings) -> int:
 
 
 PROJECTION_MODULES = tuple(f"services.{name}.projections" for name in SERVICE_NAMES)
+CHECKER_MODULES = tuple(f"services.{name}.audit" for name in SERVICE_NAMES)
 
 
-def discover_projections(modules: Sequence[str]) -> dict[str, Projection]:
-    """Projections the services declare (``PROJECTIONS`` in ``services.<name>.projections``).
+def discover(modules: Sequence[str], attribute: str) -> list[Any]:
+    """What the services declare under ``attribute`` in the given modules.
 
     Found by module name, so the kernel never imports a service statically.
     """
-    found: dict[str, Projection] = {}
+    found: list[Any] = []
     for module_name in modules:
         try:
             module = importlib.import_module(module_name)
@@ -172,9 +178,13 @@ def discover_projections(modules: Sequence[str]) -> dict[str, Projection]:
             if exc.name != module_name:
                 raise
             continue
-        for projection in getattr(module, "PROJECTIONS", ()):
-            found[projection.name] = projection
+        found.extend(getattr(module, attribute, ()))
     return found
+
+
+def discover_projections(modules: Sequence[str]) -> dict[str, Projection]:
+    """Projections the services declare (``PROJECTIONS`` in ``services.<name>.projections``)."""
+    return {p.name: p for p in discover(modules, "PROJECTIONS")}
 
 
 def cmd_projections(settings: Settings, action: str, names: list[str], modules: Sequence[str]) -> int:
@@ -272,6 +282,52 @@ def cmd_audit_verify(settings: Settings, path: str | None) -> int:
     return _with_store(settings, live)
 
 
+def _until(text: str | None) -> int | datetime | None:
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(f"copro: --until takes a position or an ISO time, not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_audit_replay(settings: Settings, until: str | None, group: uuid.UUID | None, html: str | None,
+                     keep: bool) -> int:
+    projections = list(discover_projections(PROJECTION_MODULES).values())
+    checkers = [factory() for factory in discover(CHECKER_MODULES, "CHECKERS")]
+
+    def progress(position: int, last: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rreplayed {position:,} of {last:,}", end="", file=sys.stderr, flush=True)
+
+    async def run(store: EventStore) -> int:
+        result = await replay(store, projections, checkers, until=_until(until), group_id=group, progress=progress)
+        if not keep:
+            await drop_scratch(store, result.schema)
+        print(f"\nreplayed {result.events:,} events up to position {result.until:,}"
+              f"{'' if group is None else f' of group {group}'}")
+        print(f"read models rebuilt: {', '.join(sorted(result.tables)) or 'none'}"
+              f"{f' (kept in schema {result.schema})' if keep else ''}")
+        print(f"{'check':<24} {'what':<22} {'count':>8}")
+        for check in result.checks:
+            for what, number in {**check.counts, "mismatches": len(check.mismatches)}.items():
+                print(f"{check.name:<24} {what:<22} {number:>8,}")
+            for mismatch in check.mismatches[:20]:
+                print(f"  MISMATCH at position {mismatch.position} ({mismatch.stream_id}): {mismatch.detail}")
+        reports.append(html_report(result))
+        return 0 if result.ok else 1
+
+    reports: list[str] = []
+    code = _with_store(settings, run)
+    if html and reports:
+        Path(html).write_text(reports[0], encoding="utf-8")
+        print(f"report written to {html}")
+    return code
+
+
 def cmd_forget(settings: Settings, member: uuid.UUID) -> int:
     async def run(store: EventStore) -> int:
         if await forget(store, member):
@@ -309,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     verify = audit_sub.add_parser("verify", help="check every hash chain and checkpoint; exit 1 on tampering")
     verify.add_argument("file", nargs="?", help="an export to verify offline")
     verify.add_argument("--live", action="store_true", help="verify the log in the database")
+    replaying = audit_sub.add_parser("replay", help="rebuild read models as of a point and recompute every outcome")
+    replaying.add_argument("--until", default=None, help="a global position or an ISO time (default: now)")
+    replaying.add_argument("--group", type=uuid.UUID, default=None, help="only this group's events")
+    replaying.add_argument("--html", default=None, help="also write an HTML report with a timeline")
+    replaying.add_argument("--keep", action="store_true", help="keep the scratch schema for inspection")
     forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
     projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
@@ -336,6 +397,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(settings)
     if args.command == "audit" and args.audit == "export":
         return cmd_audit_export(settings, args.group, args.out)
+    if args.command == "audit" and args.audit == "replay":
+        return cmd_audit_replay(settings, args.until, args.group, args.html, args.keep)
     if args.command == "audit":
         if (args.file is None) == (not args.live):
             print("copro: give an export file or --live", file=sys.stderr)

@@ -1,0 +1,62 @@
+"""What an auditor's replay recomputes in decisions: every recorded outcome, from its ballots and rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.decisions.domain.events import ProposalClosed, ProposalOpened
+from services.decisions.domain.proposal import Proposal, proposal_decider
+from services.decisions.domain.tally import count
+from shared.envelope import RecordedEvent
+from shared.replay import CheckSummary, Mismatch
+
+PROPOSAL_STREAM = "decisions.proposal."
+
+
+class OutcomeCheck:
+    """Folds every proposal and recounts each closing from the ballots current at that moment."""
+
+    name = "decisions outcomes"
+
+    def __init__(self) -> None:
+        self.proposals: dict[str, Proposal] = {}
+        self.summary_ = CheckSummary(self.name, counts={"proposals": 0, "outcomes recomputed": 0})
+        self._opened: dict[str, Any] = {}
+
+    def observe(self, event: RecordedEvent) -> None:
+        if not event.stream_id.startswith(PROPOSAL_STREAM):
+            return
+        data = proposal_decider.decode(event)
+        state = self.proposals.get(event.stream_id, Proposal())
+        if isinstance(data, ProposalOpened):
+            self.summary_.counts["proposals"] += 1
+        if isinstance(data, ProposalClosed):
+            self._check(event, state, data)
+        self.proposals[event.stream_id] = proposal_decider.evolve(state, data)
+
+    def _check(self, event: RecordedEvent, state: Proposal, closed: ProposalClosed) -> None:
+        self.summary_.counts["outcomes recomputed"] += 1
+        assert state.opened is not None
+        current = {b.event_id for b in state.ballots.values()}
+        named = set(closed.outcome.counted_ballots)
+        problems = []
+        if named != current:
+            problems.append(f"{len(named ^ current)} ballot(s) counted that were not current, or the reverse")
+        if closed.outcome.rule != state.opened.rule:
+            problems.append("the outcome names a rule other than the proposal's")
+        recount = count(state.question(), [b for b in state.ballots.values() if b.event_id in named])
+        if recount != closed.outcome:
+            problems.append(f"recounting gives {recount.result} ({recount.explanation}), "
+                            f"the log says {closed.outcome.result}")
+        for problem in problems:
+            self.summary_.mismatches.append(Mismatch(event.position or 0, event.stream_id, problem))
+        self.summary_.timeline.append({
+            "label": state.title, "kind": state.opened.kind, "start": state.opened.at.isoformat(),
+            "end": closed.at.isoformat(), "result": closed.outcome.result,
+        })
+
+    def summary(self) -> CheckSummary:
+        return self.summary_
+
+
+CHECKERS = [OutcomeCheck]
