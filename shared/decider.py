@@ -43,6 +43,9 @@ class Decider(Generic[C, S, E]):
     evolve: Callable[[S, E], S]
     event_type: Any
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_decoder", msgspec.json.Decoder(self.event_type))
+
     def fold(self, events: Iterable[E], state: S | None = None) -> S:
         current = self.initial_state() if state is None else state
         for event in events:
@@ -50,7 +53,7 @@ class Decider(Generic[C, S, E]):
         return current
 
     def decode(self, recorded: RecordedEvent) -> E:
-        result: E = msgspec.json.decode(recorded.data, type=self.event_type)
+        result: E = self._decoder.decode(recorded.data)  # type: ignore[attr-defined]
         return result
 
 

@@ -51,7 +51,7 @@ def test_open_then_vote_change_and_retract_keeps_one_current_ballot_per_member()
     assert len(state.ballots) == 1 and state.ballots[uid(1)].choice.stance == "disagree"
     events = D.decide(Retract(voter=voter(1), at=DURING), state)
     assert [type(e).__name__ for e in events] == ["BallotRetracted"]
-    assert D.evolve(state, events[0]).ballots == {}
+    assert len(D.evolve(state, events[0]).ballots) == 0
 
 
 def test_ballot_event_keeps_the_id_the_shell_chose() -> None:
@@ -135,7 +135,7 @@ def test_amending_keeps_valid_ballots_or_resets_them_as_the_proposal_states() ->
     kept = given_(open_command("choice", opts), *ballots, amend)
     assert set(kept.ballots) == {uid(1)} and kept.amendments == 1
     reset = given_(open_command("choice", opts, amend_policy="reset"), *ballots, amend)
-    assert reset.ballots == {}
+    assert len(reset.ballots) == 0
     with pytest.raises(Forbidden):
         D.decide(Amend(by=voter(5), at=DURING, title="mine now"), kept)
     events = D.decide(Amend(by=voter(5, facilitator=True), at=DURING, title="Clearer title"), kept)

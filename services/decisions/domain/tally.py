@@ -59,21 +59,51 @@ def _share(rule: Rule, ballots: Sequence[BallotCast], supports: Callable[[Ballot
     return sum((weight[b.member_id] for b in ballots if supports(b)), ZERO) / sum(weight.values(), ZERO)
 
 
-def _contributions(question: Question, ballot: BallotCast) -> dict[str, Fraction]:
-    """How much of one unit of weight a ballot gives each option (consent: each stance)."""
+def _contributions(question: Question, ballot: BallotCast) -> dict[str, int]:
+    """How many units of its voter's weight a ballot gives each option (consent: each stance)."""
     choice = question.kind
     c = ballot.choice
     if choice == "consent":
-        return {c.stance or "abstain": Fraction(1)}
+        return {c.stance or "abstain": 1}
     if choice == "choice":
-        return {c.option: Fraction(1)} if c.option else {}
+        return {c.option: 1} if c.option else {}
     if choice == "multiple":
-        return dict.fromkeys(c.options, Fraction(1))
+        return dict.fromkeys(c.options, 1)
     if choice in ("score", "dot"):
-        return {option: Fraction(score) for option, score in c.scores.items()}
+        return dict(c.scores)
     if choice == "time":
-        return {slot: Fraction(1) for slot, answer in c.availability.items() if answer != "no"}
+        return {slot: 1 for slot, answer in c.availability.items() if answer != "no"}
     return {}  # ranked is counted round by round
+
+
+def _org_weights(rule: Rule, ballots: Sequence[BallotCast]) -> dict[uuid.UUID, Fraction]:
+    """What one voter of each organisation weighs: 1, or under parity 1/(its voters)."""
+    voters: dict[uuid.UUID, int] = defaultdict(int)
+    for ballot in ballots:
+        voters[ballot.organisation_id] += 1
+    if rule.counting == "per_member":
+        return dict.fromkeys(voters, Fraction(1))
+    return {org: Fraction(1, n) for org, n in voters.items()}
+
+
+def _combine(counts: dict[uuid.UUID, dict[str, int]], org_weight: dict[uuid.UUID, Fraction],
+             keys: Sequence[str]) -> dict[str, Fraction]:
+    """Weighted totals from whole-number counts per organisation: exact, and one product per organisation."""
+    totals = dict.fromkeys(keys, ZERO)
+    for org, per_option in counts.items():
+        for option, units in per_option.items():
+            if option in totals:
+                totals[option] += org_weight[org] * units
+    return totals
+
+
+def _counts(question: Question, ballots: Sequence[BallotCast]) -> dict[uuid.UUID, dict[str, int]]:
+    counts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for ballot in ballots:
+        per_option = counts[ballot.organisation_id]
+        for option, units in _contributions(question, ballot).items():
+            per_option[option] += units
+    return counts
 
 
 def _quorum_gap(question: Question, ballots: Sequence[BallotCast]) -> list[uuid.UUID]:
@@ -86,39 +116,34 @@ def _quorum_gap(question: Question, ballots: Sequence[BallotCast]) -> list[uuid.
     return [org for org in question.organisations if voters[org] < needed]
 
 
-def _organisations(
-    question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction]
-) -> tuple[OrganisationTally, ...]:
+def _organisations(question: Question, ballots: Sequence[BallotCast]) -> tuple[OrganisationTally, ...]:
     orgs = list(question.organisations) + sorted(
         {b.organisation_id for b in ballots} - set(question.organisations), key=str
     )
-    out = []
-    for org in orgs:
-        mine = [b for b in ballots if b.organisation_id == org]
-        per_option: dict[str, Fraction] = defaultdict(Fraction)
-        for ballot in mine:
-            if question.kind == "ranked":
-                if ballot.choice.ranking:
-                    per_option[ballot.choice.ranking[0]] += weight[ballot.member_id]
-                continue
-            for option, share in _contributions(question, ballot).items():
-                per_option[option] += weight[ballot.member_id] * share
-        out.append(OrganisationTally(
-            organisation_id=org, voters=len(mine),
-            weight_per_voter=fraction_text(weight[mine[0].member_id]) if mine else "0",
-            per_option={k: fraction_text(v) for k, v in sorted(per_option.items())},
-        ))
-    return tuple(out)
-
-
-def _totals(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction]) -> dict[str, Fraction]:
-    keys = ["agree", "abstain", "disagree", "block"] if question.kind == "consent" else [o.id for o in question.options]
-    totals = dict.fromkeys(keys, ZERO)
+    org_weight = _org_weights(question.rule, ballots)
+    if question.kind == "ranked":
+        counts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for ballot in ballots:
+            if ballot.choice.ranking:
+                counts[ballot.organisation_id][ballot.choice.ranking[0]] += 1
+    else:
+        counts = _counts(question, ballots)
+    voters: dict[uuid.UUID, int] = defaultdict(int)
     for ballot in ballots:
-        for option, share in _contributions(question, ballot).items():
-            if option in totals:
-                totals[option] += weight[ballot.member_id] * share
-    return totals
+        voters[ballot.organisation_id] += 1
+    return tuple(
+        OrganisationTally(
+            organisation_id=org, voters=voters[org],
+            weight_per_voter=fraction_text(org_weight.get(org, ZERO)),
+            per_option={k: fraction_text(org_weight[org] * v) for k, v in sorted(counts.get(org, {}).items())},
+        )
+        for org in orgs
+    )
+
+
+def _totals(question: Question, ballots: Sequence[BallotCast]) -> dict[str, Fraction]:
+    keys = ["agree", "abstain", "disagree", "block"] if question.kind == "consent" else [o.id for o in question.options]
+    return _combine(_counts(question, ballots), _org_weights(question.rule, ballots), keys)
 
 
 def _top(totals: dict[str, Fraction], order: Sequence[str]) -> list[str]:
@@ -130,8 +155,7 @@ def _labels(question: Question) -> dict[str, str]:
     return {o.id: o.label for o in question.options}
 
 
-def _consent(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction],
-             totals: dict[str, Fraction]) -> tuple[Result, str]:
+def _consent(question: Question, ballots: Sequence[BallotCast], totals: dict[str, Fraction]) -> tuple[Result, str]:
     rule = question.rule
     blockers = [b for b in ballots if b.choice.stance == "block"]
     if blockers and rule.blocks_allowed:
@@ -193,13 +217,15 @@ def _highest(question: Question, totals: dict[str, Fraction], seats: int, what: 
     return "chosen", tuple(chosen), f"{', '.join(labels[c] for c in chosen)}: the highest {what}"
 
 
-def _time(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction],
-          totals: dict[str, Fraction]) -> tuple[Result, tuple[str, ...], str, dict[str, Fraction]]:
-    yes = {o.id: ZERO for o in question.options}
+def _time(
+    question: Question, ballots: Sequence[BallotCast], totals: dict[str, Fraction]
+) -> tuple[Result, tuple[str, ...], str, dict[str, Fraction]]:
+    firm: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for ballot in ballots:
         for slot, answer in ballot.choice.availability.items():
-            if answer == "yes" and slot in yes:
-                yes[slot] += weight[ballot.member_id]
+            if answer == "yes":
+                firm[ballot.organisation_id][slot] += 1
+    yes = _combine(firm, _org_weights(question.rule, ballots), [o.id for o in question.options])
     if not any(totals.values()):
         return "rejected", (), "nobody could make any slot", yes
     order = [o.id for o in question.options]
@@ -212,22 +238,25 @@ def _time(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.U
     return "chosen", (top[0],), why, yes
 
 
-def _ranked(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid.UUID, Fraction]
+def _ranked(question: Question, ballots: Sequence[BallotCast]
             ) -> tuple[Result, tuple[str, ...], tuple[str, ...], list[dict[str, Fraction]], str]:
     """Instant-runoff. The lowest is eliminated each round; a tie for lowest goes to whoever
     had less in the earliest round that separates them, then to the option listed later."""
     order = [o.id for o in question.options]
+    org_weight = _org_weights(question.rule, ballots)
     continuing = list(order)
     rounds: list[dict[str, Fraction]] = []
     eliminated: list[str] = []
     labels = _labels(question)
     while True:
-        counts = dict.fromkeys(continuing, ZERO)
+        firsts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        still = set(continuing)
         for ballot in ballots:
             for option in ballot.choice.ranking:
-                if option in counts:
-                    counts[option] += weight[ballot.member_id]
+                if option in still:
+                    firsts[ballot.organisation_id][option] += 1
                     break
+        counts = _combine(firsts, org_weight, continuing)
         rounds.append(counts)
         active = sum(counts.values(), ZERO)
         if active == 0:
@@ -256,12 +285,11 @@ def _ranked(question: Question, ballots: Sequence[BallotCast], weight: dict[uuid
 
 def count(question: Question, ballots: Sequence[BallotCast]) -> Outcome:
     """The outcome of a closed proposal from its current ballots."""
-    weight = weights(question.rule, ballots)
-    organisations = _organisations(question, ballots, weight)
+    organisations = _organisations(question, ballots)
     counted = tuple(b.event_id for b in ballots)
     rounds: list[dict[str, Fraction]] = []
     extra: dict[str, dict[str, str]] = {}
-    totals = _totals(question, ballots, weight)
+    totals = _totals(question, ballots)
     ranking: tuple[str, ...]
     missing = _quorum_gap(question, ballots)
     if missing:
@@ -271,16 +299,16 @@ def count(question: Question, ballots: Sequence[BallotCast]) -> Outcome:
                "voter(s), so no decision can be taken")
         ranking = ()
     elif question.kind == "consent":
-        result, why = _consent(question, ballots, weight, totals)
+        result, why = _consent(question, ballots, totals)
         chosen, ranking = (), ()
     elif question.kind == "choice":
         result, chosen, why = _choice(question, ballots, totals)
         ranking = tuple(sorted(totals, key=lambda o: -totals[o]))
     elif question.kind == "ranked":
-        result, chosen, ranking, rounds, why = _ranked(question, ballots, weight)
+        result, chosen, ranking, rounds, why = _ranked(question, ballots)
         totals = dict(rounds[-1]) if rounds else totals
     elif question.kind == "time":
-        result, chosen, why, yes = _time(question, ballots, weight, totals)
+        result, chosen, why, yes = _time(question, ballots, totals)
         extra = {o: {"yes": fraction_text(yes[o])} for o in yes}
         ranking = tuple(sorted(totals, key=lambda o: (-totals[o], -yes[o])))
     else:
