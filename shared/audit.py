@@ -14,6 +14,7 @@ and what is wrong there: ``altered``, ``missing``, ``inserted`` or
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Literal
 import msgspec
 
 from shared import integrity
+from shared.checkpoints import b64, valid
 from shared.ids import utc_now
 from shared.store import EventStore
 
@@ -67,6 +69,13 @@ class ExportedCheckpoint(msgspec.Struct, frozen=True, kw_only=True):
     sealed_at: datetime
 
 
+class ExportedSignature(msgspec.Struct, frozen=True, kw_only=True):
+    signature: int
+    signer: str
+    public_key: str
+    value: str
+
+
 class _Checked(msgspec.Struct, frozen=True, kw_only=True):
     """An exported event as the verifier reads it: ids kept as text, exactly as they were hashed."""
 
@@ -94,6 +103,7 @@ class _Line(msgspec.Struct, kw_only=True):
     group_id: uuid.UUID | None = None
     id: uuid.UUID | None = None
     checkpoint: int | None = None
+    signature: int | None = None
 
 
 _EVENTS = (
@@ -113,6 +123,12 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
         r["position"]: r for r in await store.pool.fetch(
             "SELECT position, global_hash, sealed_at FROM checkpoints WHERE position <= $1", head)
     }
+    signatures: dict[int, list[ExportedSignature]] = {}
+    for r in await store.pool.fetch(
+            "SELECT position, signer, public_key, signature FROM checkpoint_signatures WHERE position <= $1"
+            " ORDER BY position, signer", head):
+        signatures.setdefault(r["position"], []).append(ExportedSignature(
+            signature=r["position"], signer=r["signer"], public_key=b64(r["public_key"]), value=b64(r["signature"])))
     position = 0
     while position < head:
         rows = await store.pool.fetch(_EVENTS, position, page, group_id)
@@ -133,6 +149,7 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
             if group_id is None and (cp := checkpoints.get(r["position"])) is not None:
                 lines.append(encoder.encode(ExportedCheckpoint(
                     checkpoint=cp["position"], global_hash=cp["global_hash"].hex(), sealed_at=cp["sealed_at"])))
+                lines.extend(encoder.encode(signed) for signed in signatures.get(cp["position"], ()))
         position = rows[-1]["position"]
         yield b"\n".join(lines) + b"\n"
 
@@ -150,6 +167,7 @@ class Report:
     streams: int = 0
     checkpoints: int = 0
     global_chain_checked: bool = True
+    signatures: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -170,6 +188,7 @@ class Verifier:
         self._expected = 1
         self._global = integrity.GENESIS
         self._last: tuple[int, bytes] = (0, integrity.GENESIS)
+        self._checkpoints: dict[int, bytes] = {}
         self._streams: dict[str, tuple[int, bytes]] = {}
         self._seen: set[str] = set()
         self._missing: dict[int, Finding] = {}
@@ -219,11 +238,19 @@ class Verifier:
                 self._global = bytes.fromhex(e.globalhash)
             self._last = (e.position, self._global)
 
+    def signature(self, s: ExportedSignature) -> None:
+        self.report.signatures[s.signer] = self.report.signatures.get(s.signer, 0) + 1
+        checkpoint = self._checkpoints.get(s.signature)
+        if checkpoint is None or not valid(base64.b64decode(s.public_key), base64.b64decode(s.value), s.signature,
+                                           checkpoint):
+            self._find(s.signature, "altered", f"{s.signer}'s signature over checkpoint {s.signature} does not verify")
+
     def checkpoint(self, c: ExportedCheckpoint) -> None:
         self.report.checkpoints += 1
         if self.partial:
             return
         position, known = self._last  # a checkpoint follows the event it seals
+        self._checkpoints[c.checkpoint] = bytes.fromhex(c.global_hash)
         if position != c.checkpoint or known.hex() != c.global_hash:
             self._find(c.checkpoint, "altered", f"checkpoint at position {c.checkpoint} does not match the chain")
 
@@ -242,6 +269,7 @@ class LineVerifier:
         self._line = msgspec.json.Decoder(_Line).decode
         self._event = msgspec.json.Decoder(_Checked).decode
         self._checkpoint = msgspec.json.Decoder(ExportedCheckpoint).decode
+        self._signature = msgspec.json.Decoder(ExportedSignature).decode
         self.verifier: Verifier | None = None
         self.head: int | None = None
         self.number = 0
@@ -264,6 +292,8 @@ class LineVerifier:
                 raise ValueError("the export has no header line")
             elif kind.checkpoint is not None:
                 self.verifier.checkpoint(self._checkpoint(line))
+            elif kind.signature is not None:
+                self.verifier.signature(self._signature(line))
             else:
                 self.verifier.event(self._event(line))
         except (msgspec.DecodeError, ValueError) as exc:

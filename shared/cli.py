@@ -259,8 +259,9 @@ def cmd_audit_export(settings: Settings, group: uuid.UUID | None, out: str | Non
 
 def _print_report(report: Report) -> int:
     checked = "checked" if report.global_chain_checked else "not checked (a one-group export)"
-    print(f"events {report.events:,}, streams {report.streams:,}, checkpoints {report.checkpoints:,}; "
-          f"global chain {checked}")
+    signed = ", ".join(f"{signer} {count:,}" for signer, count in sorted(report.signatures.items())) or "none"
+    print(f"events {report.events:,}, streams {report.streams:,}, checkpoints {report.checkpoints:,} "
+          f"(signatures: {signed}); global chain {checked}")
     first = report.first
     if first is None:
         print("verified: nothing was altered, removed, inserted or reordered")

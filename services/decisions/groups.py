@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from typing import Any
@@ -18,6 +19,7 @@ from services.decisions.domain.group import (
     ForgetMember,
     Group,
     IssueToken,
+    RegisterKey,
     RemoveMember,
     RevokeToken,
     UpdateMember,
@@ -26,18 +28,21 @@ from services.decisions.domain.group import (
 )
 from services.decisions.domain.rules import Rule
 from services.decisions.schemas import (
+    CountersignIn,
     CreateGroupIn,
     ForgetIn,
     GroupOut,
+    KeyIn,
     MemberIn,
     MemberOut,
     MemberPatch,
     OrganisationOut,
     TokenOut,
 )
+from shared.checkpoints import countersign
 from shared.decider import handle
 from shared.envelope import Metadata
-from shared.errors import Forbidden
+from shared.errors import Forbidden, InvalidCommand
 from shared.ids import new_id, utc_now
 from shared.privacy import forget
 from shared.web.auth import Caller as Authenticated
@@ -174,6 +179,44 @@ async def revoke_token(
                   state(request, "directory").groups)
 
 
+@put("/groups/{group_id:uuid}/organisations/{organisation_id:uuid}/key", tags=TAGS,
+     summary="Register a partner organisation's Ed25519 key for countersigning checkpoints (facilitator)")
+async def register_key(
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, organisation_id: uuid.UUID,
+    data: KeyIn,
+) -> GroupOut:
+    who = await _managed(request, principal, group_id)
+    if not principal.is_operator and principal.organisation_id != organisation_id:
+        raise Forbidden("a facilitator registers their own organisation's key", field="organisation_id")
+    command = RegisterKey(organisation_id=organisation_id, public_key=data.public_key, at=utc_now())
+    group, _ = await execute(request, who, group_decider, command, group_stream(group_id),
+                             state(request, "directory").groups)
+    return group_out(group)
+
+
+@post("/groups/{group_id:uuid}/checkpoints/{position:int}/signatures", tags=TAGS, status_code=201,
+      summary="Countersign a checkpoint with a partner organisation's key (facilitator of that organisation)")
+async def countersign_checkpoint(
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, position: int,
+    data: CountersignIn,
+) -> dict[str, Any]:
+    who = await _managed(request, principal, group_id)
+    if not principal.is_operator and principal.organisation_id != data.organisation_id:
+        raise Forbidden("a facilitator countersigns for their own organisation", field="organisation_id")
+    key = who.group.keys.get(data.organisation_id)
+    if key is None:
+        raise InvalidCommand("register the organisation's key first", field="organisation_id")
+    try:
+        signature = base64.b64decode(data.signature, validate=True)
+    except ValueError:
+        raise InvalidCommand("the signature is not base64", field="signature") from None
+    if not await countersign(state(request, "store"), position, f"organisation:{data.organisation_id}",
+                             base64.b64decode(key), signature):
+        raise InvalidCommand(f"the signature does not verify for checkpoint {position} with the registered key",
+                             field="signature")
+    return {"position": position, "signer": f"organisation:{data.organisation_id}", "valid": True}
+
+
 @put("/groups/{group_id:uuid}/rule", tags=TAGS, summary="Adopt the group's default decision rule (facilitator)")
 async def adopt_rule(
     request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, data: Rule
@@ -185,4 +228,4 @@ async def adopt_rule(
 
 
 ROUTES = [create_group, read_group, list_members, add_member, update_member, remove_member, forget_member,
-          issue_token, revoke_token, adopt_rule]
+          issue_token, revoke_token, adopt_rule, register_key, countersign_checkpoint]

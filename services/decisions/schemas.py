@@ -45,6 +45,15 @@ class ForgetIn(msgspec.Struct, forbid_unknown_fields=True):
         "how the member's consent was given (no personal details: this text stays in the log)"))]
 
 
+class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
+    public_key: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="raw Ed25519 public key, base64")]
+
+
+class CountersignIn(msgspec.Struct, forbid_unknown_fields=True):
+    organisation_id: uuid.UUID
+    signature: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="Ed25519 signature, base64")]
+
+
 class MemberOut(msgspec.Struct):
     member_id: uuid.UUID
     name: str | None

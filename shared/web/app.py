@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -22,6 +23,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 
 from shared.bus import Bus
+from shared.checkpoints import sign_pending, signing_key
 from shared.consumer import Subscribe, Subscription
 from shared.migrate import migrate_url
 from shared.privacy import FORGET_CHANNEL
@@ -30,8 +32,9 @@ from shared.relay import Relay
 from shared.runtime import ensure_servers
 from shared.sealer import Sealer
 from shared.settings import load_settings
-from shared.store import EventStore
+from shared.store import DATABASE_AWAY, EventStore
 from shared.web.auth import ensure_operator_token, provide_principal
+from shared.web.checkpoints import checkpoint_key, latest_checkpoint
 from shared.web.health import healthz, readyz
 from shared.web.problems import EXCEPTION_HANDLERS
 
@@ -51,6 +54,15 @@ async def _listen_for_forget(url: str, app: Litestar) -> asyncpg.Connection:
 
     await conn.add_listener(FORGET_CHANNEL, forgotten)
     return conn
+
+
+async def _sign_checkpoints(store: EventStore, key: Ed25519PrivateKey, stop: asyncio.Event) -> None:
+    """Every service signs new checkpoints with copro's key; duplicates are ignored."""
+    while not stop.is_set():
+        with contextlib.suppress(*DATABASE_AWAY, asyncpg.PostgresError):
+            await sign_pending(store, key)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 2.0)
 
 
 def service_app(
@@ -90,9 +102,10 @@ def service_app(
         stop = asyncio.Event()
         sealer = Sealer(servers.database_url)
         app.state.update(service=service, settings=settings, store=store, bus=bus, sealer=sealer,
-                         stop=stop, consumers=[])
+                         stop=stop, consumers=[], signing_key=signing_key(settings.home))
         tasks = [
             asyncio.create_task(sealer.run(stop), name="sealer"),
+            asyncio.create_task(_sign_checkpoints(store, app.state.signing_key, stop), name="signer"),
             asyncio.create_task(fan_out(app, store, bus, stop), name="fan-out"),
             *(asyncio.create_task(ProjectionRunner(store, p).run(stop), name=p.name) for p in projections),
         ]
@@ -115,7 +128,7 @@ def service_app(
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     return Litestar(
-        route_handlers=[healthz, readyz, PrometheusController, *route_handlers],
+        route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, *route_handlers],
         middleware=[prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

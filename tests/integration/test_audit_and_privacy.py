@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -12,12 +13,15 @@ from typing import Any
 import msgspec
 import nats
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from litestar.testing import AsyncTestClient
 
 from services.decisions.domain.events import BallotCast, ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
 from services.decisions.domain.tally import count
 from shared.audit import export_lines, verify_lines, verify_live
+from shared.checkpoints import message
 from shared.ids import new_id
 from shared.runtime import EmbeddedNats
 from shared.store import EventStore
@@ -120,6 +124,51 @@ async def test_the_command_line_exports_and_verifies_with_exit_codes(
     assert bad.returncode == 1 and "altered" in bad.stdout
     live = subprocess.run([*cli, "verify", "--live"], env=env, capture_output=True, text=True)
     assert live.returncode == 0, live.stdout
+
+
+async def test_checkpoints_are_signed_by_copro_and_countersigned_by_a_partner(
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, history: dict[str, Any]  # type: ignore[type-arg]
+) -> None:
+    group = history["group"]
+
+    async def signed() -> bool:
+        latest = await api.get("/checkpoints/latest", headers=group.tokens["auditor"])
+        return latest.status_code == 200 and any(s["signer"] == "copro" for s in latest.json()["signatures"])
+
+    await eventually(signed, 20, "copro signing the checkpoint")
+    latest = (await api.get("/checkpoints/latest", headers=group.tokens["auditor"])).json()
+    assert all(s["valid"] for s in latest["signatures"])
+    copro_key = (await api.get("/checkpoints/key")).json()["public_key"]
+    assert [s["public_key"] for s in latest["signatures"] if s["signer"] == "copro"] == [copro_key]
+
+    partner = Ed25519PrivateKey.generate()  # kept by the partner, never sent to copro
+    org = group.orgs[0]
+    public = base64.b64encode(partner.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    registered = await api.put(f"{group.base}/organisations/{org}/key", headers=group.tokens["facilitator"],
+                               json={"public_key": public})
+    assert registered.status_code == 200, registered.text
+    position, chain = latest["position"], bytes.fromhex(latest["global_hash"])
+    url = f"{group.base}/checkpoints/{position}/signatures"
+    forged = base64.b64encode(partner.sign(message(position, b"\0" * 32))).decode()
+    refused = await api.post(url, headers=group.tokens["facilitator"], json={"organisation_id": org, "signature": forged})
+    assert refused.status_code == 422 and refused.json()["field"] == "signature"
+    good = base64.b64encode(partner.sign(message(position, chain))).decode()
+    accepted = await api.post(url, headers=group.tokens["facilitator"], json={"organisation_id": org, "signature": good})
+    assert accepted.status_code == 201, accepted.text
+    other_org = await api.post(url, headers=group.tokens["facilitator"],
+                               json={"organisation_id": group.orgs[1], "signature": good})
+    assert other_org.status_code == 403
+
+    lines = await export(store)
+    report = verify_lines(lines)
+    assert report.ok and report.signatures == {"copro": 1, f"organisation:{org}": 1}
+    signature_line = next(i for i, line in enumerate(lines) if line.startswith(b'{"signature"') and b"organisation" in line)
+    tampered = msgspec.json.decode(lines[signature_line])
+    tampered["value"] = base64.b64encode(partner.sign(b"something else")).decode()
+    forged_lines = list(lines)
+    forged_lines[signature_line] = msgspec.json.encode(tampered)
+    first = verify_lines(forged_lines).first
+    assert first is not None and (first.problem, first.position) == ("altered", position)
 
 
 async def test_forgetting_a_member_leaves_no_plaintext_yet_everything_verifies(

@@ -120,6 +120,16 @@ class MemberForgotten(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.
     at: datetime
 
 
+class OrganisationKeyRegistered(msgspec.Struct, frozen=True, kw_only=True,
+                                tag="decisions.OrganisationKeyRegistered"):
+    """A partner's Ed25519 public key (base64), for countersigning checkpoints."""
+
+    group_id: uuid.UUID
+    organisation_id: uuid.UUID
+    public_key: str
+    at: datetime
+
+
 class TokenIssued(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.TokenIssued"):
     """Only the token's SHA-256 travels in the log; the token itself is shown once."""
 
@@ -144,7 +154,7 @@ class DefaultRuleAdopted(msgspec.Struct, frozen=True, kw_only=True, tag="decisio
 
 GroupEvent = (
     GroupCreated | MemberAdded | MemberUpdated | MemberRemoved | MemberForgotten | TokenIssued | TokenRevoked
-    | DefaultRuleAdopted
+    | DefaultRuleAdopted | OrganisationKeyRegistered
 )
 
 

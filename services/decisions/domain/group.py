@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,6 +16,7 @@ from services.decisions.domain.events import (
     MemberRemoved,
     MemberUpdated,
     Organisation,
+    OrganisationKeyRegistered,
     Role,
     TokenIssued,
     TokenRevoked,
@@ -41,6 +43,7 @@ class Group:
     rule: Rule = field(default_factory=Rule)
     members: dict[uuid.UUID, Member] = field(default_factory=dict)
     tokens: dict[uuid.UUID, tuple[uuid.UUID, str]] = field(default_factory=dict)  # token id -> (member, hash)
+    keys: dict[uuid.UUID, str] = field(default_factory=dict)  # organisation -> Ed25519 public key (base64)
 
     @property
     def exists(self) -> bool:
@@ -114,6 +117,13 @@ class RevokeToken:
 
 
 @dataclass(frozen=True)
+class RegisterKey:
+    organisation_id: uuid.UUID
+    public_key: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class AdoptRule:
     rule: Rule
     at: datetime
@@ -121,7 +131,15 @@ class AdoptRule:
 
 GroupCommand = (
     CreateGroup | AddMember | UpdateMember | RemoveMember | ForgetMember | IssueToken | RevokeToken | AdoptRule
+    | RegisterKey
 )
+
+
+def _is_public_key(text: str) -> bool:
+    try:
+        return len(base64.b64decode(text, validate=True)) == 32
+    except ValueError:
+        return False
 
 
 def _check_rule(rule: Rule) -> None:
@@ -160,6 +178,15 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
     if isinstance(command, AdoptRule):
         _check_rule(command.rule)
         return [] if command.rule == group.rule else [DefaultRuleAdopted(group_id=gid, rule=command.rule, at=command.at)]
+    if isinstance(command, RegisterKey):
+        if command.organisation_id not in group.organisation_ids():
+            raise NotFound("no such partner organisation in this group")
+        if not _is_public_key(command.public_key):
+            raise InvalidCommand("give a raw 32-byte Ed25519 public key in base64", field="public_key")
+        if group.keys.get(command.organisation_id) == command.public_key:
+            return []
+        return [OrganisationKeyRegistered(group_id=gid, organisation_id=command.organisation_id,
+                                          public_key=command.public_key, at=command.at)]
     if isinstance(command, RevokeToken):
         if command.token_id not in group.tokens:
             raise NotFound("no such token")
@@ -208,6 +235,8 @@ def evolve(group: Group, event: GroupEvent) -> Group:
         return replace(group, members={**group.members, event.member_id: forgotten})
     if isinstance(event, TokenIssued):
         return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
+    if isinstance(event, OrganisationKeyRegistered):
+        return replace(group, keys={**group.keys, event.organisation_id: event.public_key})
     if isinstance(event, TokenRevoked):
         return replace(group, tokens={k: v for k, v in group.tokens.items() if k != event.token_id})
     return replace(group, rule=event.rule)

@@ -1,0 +1,89 @@
+"""Signed checkpoints: copro signs every checkpoint; each partner organisation may countersign.
+
+A checkpoint names a position and the global chain hash there. Once a partner
+has countersigned it with its own Ed25519 key (kept by the partner, never by
+copro), rewriting anything before that position breaks a signature that the
+operator cannot forge. Keys and signatures are raw Ed25519 bytes (32 and 64),
+shown as base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from shared.store import EventStore
+
+COPRO_SIGNER = "copro"
+
+
+def message(position: int, global_hash: bytes) -> bytes:
+    """What is signed: a fixed prefix, the position (8 bytes, big-endian) and the chain hash."""
+    return b"copro-checkpoint/1:" + position.to_bytes(8, "big") + global_hash
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def public_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def signing_key(home: Path) -> Ed25519PrivateKey:
+    """copro's checkpoint key in ``<home>/checkpoint-signing.key`` (mode 0600), made on first use."""
+    path = home / "checkpoint-signing.key"
+    if path.exists():
+        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    home.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another service made it a moment ago
+        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(raw)
+    return key
+
+
+def valid(public_key: bytes, signature: bytes, position: int, global_hash: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message(position, global_hash))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+async def sign_pending(store: EventStore, key: Ed25519PrivateKey) -> int:
+    """Sign every checkpoint copro has not signed yet; returns how many."""
+    public = public_bytes(key)
+    rows = await store.pool.fetch(
+        "SELECT c.position, c.global_hash FROM checkpoints c WHERE NOT EXISTS (SELECT 1 FROM checkpoint_signatures s"
+        " WHERE s.position = c.position AND s.signer = $1) ORDER BY c.position", COPRO_SIGNER,
+    )
+    if rows:
+        await store.pool.executemany(
+            "INSERT INTO checkpoint_signatures (position, signer, public_key, signature) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            [(r["position"], COPRO_SIGNER, public, key.sign(message(r["position"], bytes(r["global_hash"]))))
+             for r in rows],
+        )
+    return len(rows)
+
+
+async def countersign(store: EventStore, position: int, signer: str, public_key: bytes, signature: bytes) -> bool:
+    """Record a partner's countersignature if it is valid for that checkpoint; False if it is not."""
+    global_hash = await store.pool.fetchval("SELECT global_hash FROM checkpoints WHERE position = $1", position)
+    if global_hash is None or not valid(public_key, signature, position, bytes(global_hash)):
+        return False
+    await store.pool.execute(
+        "INSERT INTO checkpoint_signatures (position, signer, public_key, signature) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING", position, signer, public_key, signature,
+    )
+    return True
