@@ -6,7 +6,7 @@ import asyncio
 
 from litestar import Litestar
 
-from services.decisions import groups, proposals
+from services.decisions import auditing, groups, proposals
 from services.decisions.closer import run_closer
 from services.decisions.directory import Directory
 from services.decisions.domain.proposal import Proposal
@@ -28,7 +28,7 @@ async def _start(app: Litestar) -> None:
 def create_app() -> Litestar:
     return service_app(
         "decisions",
-        [read_log, *groups.ROUTES, *proposals.ROUTES],
+        [read_log, *groups.ROUTES, *proposals.ROUTES, *auditing.ROUTES],
         description="Groups, proposals, ballots and outcomes that are equal, traceable and replayable.",
         on_start=[_start],
         projections=PROJECTIONS,

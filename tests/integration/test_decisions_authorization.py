@@ -154,6 +154,16 @@ async def _(api, group, h, op):  # type: ignore[no-untyped-def]
     return await api.post(f"{await new_proposal(api, group)}/comments", headers=h, json={"text": "Good idea"})
 
 
+@route("member history", **READERS)
+async def _(api, group, h, op):  # type: ignore[no-untyped-def]
+    return await api.get(f"{group.base}/members/{group.members['member']}/history", headers=h)
+
+
+@route("group as of a time", **READERS)
+async def _(api, group, h, op):  # type: ignore[no-untyped-def]
+    return await api.get(f"{group.base}/as-of", params={"time": soon(seconds=0)}, headers=h)
+
+
 @route("read the whole log", operator=200, facilitator=403, member=403, observer=403, auditor=403, other=403)
 async def _(api, group, h, op):  # type: ignore[no-untyped-def]
     return await api.get("/log", headers=h)

@@ -110,3 +110,29 @@ async def test_a_recorded_outcome_that_does_not_recompute_is_reported(
     assert "MISMATCH" in cli.stdout and "outcomes recomputed" in cli.stdout
     page = report.read_text()
     assert "<svg" in page and "Badges" in page and "MISMATCHES FOUND" in page
+
+
+async def test_auditors_see_a_members_history_and_the_group_as_of_a_time(
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    first = await decide(api, group, "Weekly meetings", {"member": "agree", "facilitator": "agree"})
+    await caught_up(store)
+    moment = await store.pool.fetchval("SELECT max(recorded_at) FROM events WHERE group_id = $1",
+                                       uuid.UUID(group.id))
+    await asyncio.sleep(0.01)
+    await decide(api, group, "Table plan", {"member": "block"})
+    then = (await api.get(f"{group.base}/as-of", params={"time": moment.isoformat()},
+                          headers=group.tokens["auditor"])).json()
+    assert [(p["title"], p["status"], p["result"]) for p in then["proposals"]] == [
+        ("Weekly meetings", "closed", "passed")]
+    assert then["position"] > 0 and sum(len(o["members"]) for o in then["group"]["organisations"]) == 4
+    before = (await api.get(f"{group.base}/as-of", params={"time": "2000-01-01T00:00:00Z"},
+                            headers=group.tokens["auditor"]))
+    assert before.status_code == 404
+    history = (await api.get(f"{group.base}/members/{group.members['member']}/history",
+                             headers=group.tokens["auditor"])).json()
+    kinds = [e["type"] for e in history]
+    assert kinds[0] == "decisions.MemberAdded" and kinds.count("decisions.BallotCast") == 2
+    assert kinds.count("decisions.ProposalOpened") == 2  # the member opened both
+    assert first in str(history)
