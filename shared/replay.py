@@ -9,6 +9,7 @@ every outcome from its ballots and rule) and reports any mismatch.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -109,11 +110,18 @@ async def _rebuild(
     for projection in projections:
         for logical, ddl in projection.tables.items():
             await conn.execute(ddl.format(table=logical))
-    position, count = 0, 0
-    while position < last:
-        events = [e for e in await store.read_all(position, page, group_id=group_id) if (e.position or 0) <= last]
+    async def page_after(after: int) -> list[RecordedEvent]:
+        return [e for e in await store.read_all(after, page, group_id=group_id) if (e.position or 0) <= last]
+
+    count = 0
+    upcoming = asyncio.ensure_future(page_after(0)) if last else None
+    while upcoming is not None:
+        events = await upcoming
         if not events:
             break
+        position = events[-1].position or 0
+        # read the next page while this one is applied: the database works while Python folds
+        upcoming = asyncio.ensure_future(page_after(position)) if position < last else None
         async with conn.transaction():
             for projection in projections:
                 mapping = {t: t for t in projection.tables}
@@ -123,7 +131,6 @@ async def _rebuild(
             for event in events:
                 checker.observe(event)
         count += len(events)
-        position = events[-1].position or position
         if progress is not None:
             progress(position, last)
     return count
