@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 
+from services.publishing import api
+from services.publishing.delivery import SCHEMA, Delivery
+from services.publishing.members import Members
 from shared.web.app import service_app
+
+
+async def _start(app: Litestar) -> None:
+    store = app.state.store
+    await store.pool.execute(SCHEMA)
+    members = Members(store)
+    delivery = Delivery(store)
+    app.state.update(members=members, delivery=delivery, member_resolver=members.resolve)
+    app.state.on_forget.extend([members.cache.clear, delivery.subscriptions.clear])
+    app.state.on_stop.append(delivery.close)
+    app.state.tasks.append(asyncio.create_task(delivery.run(app.state.stop), name="webhook delivery"))
 
 
 def create_app() -> Litestar:
     return service_app(
         "publishing",
-        [],
-        description="Co-produced resources and reflections, public feeds, partner delivery.",
+        api.ROUTES,
+        description="Co-produced resources and reflections, public feeds, partner delivery (webhooks, SSE).",
+        on_start=[_start],
     )

@@ -111,6 +111,7 @@ def service_app(
         ]
         app.state.tasks = tasks
         app.state.on_forget = []
+        app.state.on_stop = []
         forgetting = await _listen_for_forget(servers.database_url, app)
         for hook in on_start:
             await hook(app)
@@ -121,6 +122,8 @@ def service_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for stop_hook in app.state.on_stop:
+                await stop_hook()
             await forgetting.close()
             await bus.close()
             await store.close()

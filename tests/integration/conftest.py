@@ -35,3 +35,15 @@ def operator(settings: Settings, api: AsyncTestClient) -> dict[str, str]:  # typ
     return {"Authorization": f"Bearer {settings.operator_token_path.read_text().strip()}"}
 
 
+
+
+@pytest.fixture(scope="module")
+async def publishing(
+    api: AsyncTestClient, monkeypatch_module: pytest.MonkeyPatch  # type: ignore[type-arg]
+) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """The publishing service on the same database and NATS as the module's decisions service."""
+    monkeypatch_module.setenv("COPRO_WEBHOOK_RETRY_BASE", "0.05")
+    from services.publishing.app import create_app
+
+    async with AsyncTestClient(app=create_app()) as client:
+        yield client

@@ -1,0 +1,241 @@
+"""Delivering the group's events to partners' webhooks, in order, signed per Standard Webhooks.
+
+Each subscription has its own cursor (a global position), so an endpoint that
+was down for a day gets everything, in order, when it returns: the event at
+the cursor is retried with exponential back-off and jitter (``Retry-After``
+is honoured) and nothing after it is sent before it succeeds. ``410 Gone``
+disables the subscription. An event that keeps failing for ``give_up_after``
+goes to the dead-letter list (which can be redriven) and the cursor moves on.
+Every attempt is written to the subscription's delivery log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import logging
+import os
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+from standardwebhooks.webhooks import Webhook
+
+from services.publishing.webhooks import Disable, Subscription, webhook_decider, webhook_stream
+from shared.decider import StateCache, handle, load
+from shared.envelope import RecordedEvent
+from shared.ids import utc_now
+from shared.integrity import timestamp
+from shared.leader import Leadership, wait_any
+from shared.store import SEALED_CHANNEL, EventStore
+
+log = logging.getLogger(__name__)
+
+DELIVERY_LOCK = 0x636F70726F04
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS webhook_cursors (
+    subscription_id uuid PRIMARY KEY, group_id uuid NOT NULL, position bigint NOT NULL,
+    attempts integer NOT NULL DEFAULT 0, failing_since timestamptz, next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error text);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    subscription_id uuid NOT NULL, event_id uuid NOT NULL, position bigint NOT NULL, attempt integer NOT NULL,
+    status integer, error text, at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_subscription ON webhook_deliveries (subscription_id, at);
+CREATE TABLE IF NOT EXISTS webhook_dead_letters (
+    subscription_id uuid NOT NULL, event_id uuid NOT NULL, position bigint NOT NULL, error text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(), redriven_at timestamptz, PRIMARY KEY (subscription_id, event_id));
+"""
+
+
+class CloudEventBody(msgspec.Struct, kw_only=True):
+    """A webhook's body: a CloudEvent in structured mode."""
+
+    specversion: str = "1.0"
+    id: uuid.UUID
+    source: str
+    type: str
+    subject: str
+    time: str
+    datacontenttype: str = "application/json"
+    data: msgspec.Raw
+    groupid: uuid.UUID
+    streamid: str
+    streamversion: int
+    position: int | None
+
+
+def body_of(event: RecordedEvent) -> bytes:
+    return msgspec.json.encode(CloudEventBody(
+        id=event.id, source="/copro/publishing", type=event.type, subject=event.stream_id,
+        time=timestamp(event.recorded_at), data=event.data, groupid=event.group_id, streamid=event.stream_id,
+        streamversion=event.stream_version, position=event.position,
+    ))
+
+
+def wanted(event_type: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
+    return None
+
+
+@dataclass
+class Attempt:
+    ok: bool
+    status: int | None
+    error: str | None
+    retry_after: float | None
+
+
+class Delivery:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        base_delay: float = float(os.environ.get("COPRO_WEBHOOK_RETRY_BASE", "1.0")),
+        max_delay: float = 600.0,
+        give_up_after: timedelta = timedelta(days=3),
+        timeout: float = 10.0,
+        batch: int = 100,
+    ) -> None:
+        self.store = store
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.give_up_after = give_up_after
+        self.batch = batch
+        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self.subscriptions: StateCache[Subscription] = StateCache()
+        self._wake = asyncio.Event()
+        self._leadership = Leadership(store.url, DELIVERY_LOCK, "webhook delivery")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
+
+    async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        await conn.add_listener(SEALED_CHANNEL, lambda *_: self._wake.set())
+        while not stop.is_set():
+            self._wake.clear()
+            rows = await self.store.pool.fetch("SELECT * FROM webhook_cursors WHERE next_attempt_at <= now()")
+            await asyncio.gather(*(self.deliver(row) for row in rows))
+            await wait_any(stop, self._wake, 0.25)
+
+    async def subscription(self, subscription_id: uuid.UUID) -> Subscription:
+        found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.subscriptions)
+        return found
+
+    async def post(self, subscription: Subscription, event: RecordedEvent) -> Attempt:
+        registered = subscription.registered
+        assert registered is not None and registered.secret is not None
+        body = body_of(event)
+        now = utc_now()
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": str(event.id),
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(registered.secret).sign(str(event.id), now, body.decode()),
+        }
+        try:
+            response = await self.client.post(registered.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Attempt(False, None, f"{type(exc).__name__}: {exc}", None)
+        ok = 200 <= response.status_code < 300
+        error = None if ok else f"HTTP {response.status_code}"
+        return Attempt(ok, response.status_code, error, _retry_after(response.headers.get("retry-after"), now))
+
+    async def deliver(self, row: Any) -> None:
+        """Send what is due for one subscription, in order, stopping at the first failure."""
+        subscription_id = row["subscription_id"]
+        subscription = await self.subscription(subscription_id)
+        if subscription.status != "active" or subscription.registered is None:
+            return
+        position, attempts, failing_since = row["position"], row["attempts"], row["failing_since"]
+        events = await self.store.read_all(position, self.batch, group_id=row["group_id"])
+        for event in events:
+            assert event.position is not None
+            if not wanted(event.type, subscription.registered.event_types):
+                position = event.position
+                continue
+            attempt = await self.post(subscription, event)
+            await self.store.pool.execute(
+                "INSERT INTO webhook_deliveries (subscription_id, event_id, position, attempt, status, error)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                subscription_id, event.id, event.position, attempts + 1, attempt.status, attempt.error,
+            )
+            if attempt.ok:
+                position, attempts, failing_since = event.position, 0, None
+                continue
+            if attempt.status == 410:
+                await self._save(subscription_id, position, 0, None, utc_now(), attempt.error)
+                await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
+                             group_id=row["group_id"], stream_id=webhook_stream(subscription_id),
+                             cache=self.subscriptions)
+                return
+            now = utc_now()
+            failing_since = failing_since or now
+            if now - failing_since >= self.give_up_after:
+                await self.store.pool.execute(
+                    "INSERT INTO webhook_dead_letters (subscription_id, event_id, position, error) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT DO NOTHING", subscription_id, event.id, event.position, attempt.error or "failed")
+                position, attempts, failing_since = event.position, 0, None
+                continue
+            attempts += 1
+            delay = attempt.retry_after
+            if delay is None:
+                delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
+            await self._save(subscription_id, position, attempts, failing_since, now + timedelta(seconds=delay),
+                             attempt.error)
+            return
+        await self._save(subscription_id, position, attempts, failing_since, utc_now(), None)
+
+    async def _save(self, subscription_id: uuid.UUID, position: int, attempts: int, failing_since: datetime | None,
+                    next_attempt_at: datetime, error: str | None) -> None:
+        await self.store.pool.execute(
+            "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
+            " last_error = coalesce($6, last_error) WHERE subscription_id = $1",
+            subscription_id, position, attempts, failing_since, next_attempt_at, error,
+        )
+
+    async def redrive(self, subscription_id: uuid.UUID) -> tuple[int, int]:
+        """Try every dead letter of a subscription once more; (delivered, still failing)."""
+        subscription = await self.subscription(subscription_id)
+        rows = await self.store.pool.fetch(
+            "SELECT event_id, position FROM webhook_dead_letters WHERE subscription_id = $1 AND redriven_at IS NULL"
+            " ORDER BY position", subscription_id)
+        delivered = 0
+        for row in rows:
+            found = [e for e in await self.store.read_all(row["position"] - 1, 1) if e.id == row["event_id"]]
+            if not found:
+                continue
+            event = found[0]
+            attempt = await self.post(subscription, event)
+            await self.store.pool.execute(
+                "INSERT INTO webhook_deliveries (subscription_id, event_id, position, attempt, status, error)"
+                " VALUES ($1, $2, $3, 0, $4, $5)", subscription_id, event.id, event.position, attempt.status,
+                attempt.error)
+            if attempt.ok:
+                delivered += 1
+                await self.store.pool.execute(
+                    "UPDATE webhook_dead_letters SET redriven_at = now() WHERE subscription_id = $1 AND event_id = $2",
+                    subscription_id, event.id)
+        return delivered, len(rows) - delivered
+
+
+

@@ -1,0 +1,131 @@
+"""Publishing's own view of who is in a group, read from decisions' events in the log.
+
+Services never call each other: this folds the decisions group stream with
+small structs of just the fields publishing needs (roles, organisation,
+token hashes), so member tokens work here exactly as in decisions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import msgspec
+from immutables import Map
+from msgspec.structs import replace
+
+from shared.decider import StateCache
+from shared.errors import NotFound
+from shared.store import EventStore
+from shared.web.auth import Principal
+
+TOKEN_PREFIX = "copro_m_"  # noqa: S105 (a prefix, not a secret): decisions' member tokens name their group
+
+
+class _Created(msgspec.Struct, tag="decisions.GroupCreated"):
+    group_id: uuid.UUID
+
+
+class _Member(msgspec.Struct, tag="decisions.MemberAdded"):
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    roles: tuple[str, ...]
+
+
+class _Updated(msgspec.Struct, tag="decisions.MemberUpdated"):
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    roles: tuple[str, ...]
+
+
+class _Removed(msgspec.Struct, tag="decisions.MemberRemoved"):
+    member_id: uuid.UUID
+
+
+class _Issued(msgspec.Struct, tag="decisions.TokenIssued"):
+    member_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+
+
+class _Revoked(msgspec.Struct, tag="decisions.TokenRevoked"):
+    token_id: uuid.UUID
+
+
+GroupEvent = _Created | _Member | _Updated | _Removed | _Issued | _Revoked
+
+
+class Roster(msgspec.Struct, frozen=True):
+    group_id: uuid.UUID | None = None
+    members: Map[uuid.UUID, tuple[uuid.UUID, tuple[str, ...]]] = msgspec.field(default_factory=Map)
+    tokens: Map[str, tuple[uuid.UUID, uuid.UUID]] = msgspec.field(default_factory=Map)  # hash -> (token, member)
+
+
+def _evolve(roster: Roster, event: object) -> Roster:
+    if isinstance(event, _Created):
+        return replace(roster, group_id=event.group_id)
+    if isinstance(event, _Member | _Updated):
+        return replace(roster, members=roster.members.set(event.member_id, (event.organisation_id, event.roles)))
+    if isinstance(event, _Removed):
+        tokens = Map({h: t for h, t in roster.tokens.items() if t[1] != event.member_id})
+        return replace(roster, members=roster.members.delete(event.member_id), tokens=tokens)
+    if isinstance(event, _Issued):
+        return replace(roster, tokens=roster.tokens.set(event.token_hash, (event.token_id, event.member_id)))
+    if isinstance(event, _Revoked):
+        return replace(roster, tokens=Map({h: t for h, t in roster.tokens.items() if t[0] != event.token_id}))
+    return roster
+
+
+class _Known(msgspec.Struct):
+    type: str
+
+
+_decode = msgspec.json.Decoder(GroupEvent).decode
+_kind = msgspec.json.Decoder(_Known).decode
+_TYPES = {"decisions.GroupCreated", "decisions.MemberAdded", "decisions.MemberUpdated", "decisions.MemberRemoved",
+          "decisions.TokenIssued", "decisions.TokenRevoked"}
+
+
+def _read(data: bytes) -> object:
+    """The event as publishing's own struct, or None for group events it has no use for."""
+    return _decode(data) if _kind(data).type in _TYPES else None
+
+
+class Members:
+    """Resolves member tokens and tells who is in a group, as decisions' log says now."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.cache: StateCache[Roster] = StateCache()
+
+    async def roster(self, group_id: uuid.UUID) -> Roster:
+        stream = f"decisions.group.{group_id}"
+        cached = self.cache.get(stream)
+        version, roster = cached if cached is not None else (0, Roster())
+        fresh = await self.store.read_stream(stream, after_version=version)
+        if fresh:
+            for recorded in fresh:
+                roster = _evolve(roster, _read(recorded.data))
+            self.cache.put(stream, fresh[-1].stream_version, roster)
+        return roster
+
+    async def existing(self, group_id: uuid.UUID) -> Roster:
+        roster = await self.roster(group_id)
+        if roster.group_id is None:
+            raise NotFound("no such group")
+        return roster
+
+    async def resolve(self, token: str) -> Principal | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        try:
+            group_id = uuid.UUID(hex=token[len(TOKEN_PREFIX):].split("_", 1)[0])
+        except ValueError:
+            return None
+        roster = await self.roster(group_id)
+        found = roster.tokens.get(hashlib.sha256(token.encode()).hexdigest())
+        if found is None or found[1] not in roster.members:
+            return None
+        organisation_id, roles = roster.members[found[1]]
+        return Principal(kind="member", group_id=group_id, member_id=found[1], organisation_id=organisation_id,
+                         roles=roles)

@@ -1,0 +1,193 @@
+"""Partner delivery: signed webhooks in order through failures and outages, 410, dead letters; SSE resume."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from standardwebhooks.webhooks import Webhook
+
+from shared.runtime import free_port
+from shared.store import EventStore
+from tests.integration.decisions_client import Group, make_group
+from tests.integration.events import noted
+from tests.integration.receiver import Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    endpoint = Receiver(free_port())
+    endpoint.start()
+    yield endpoint
+    endpoint.stop()
+
+
+async def subscribe(publishing: AsyncTestClient, group: Group, url: str, **extra: Any) -> dict[str, Any]:  # type: ignore[type-arg]
+    made = await publishing.post(f"{group.base}/webhooks", headers=group.tokens["facilitator"], json={"url": url, **extra})
+    assert made.status_code == 201, made.text
+    return made.json()  # type: ignore[no-any-return]
+
+
+async def append(store: EventStore, group: Group, count: int, start: int = 0) -> None:
+    gid = uuid.UUID(group.id)
+    for n in range(start, start + count, 50):
+        await store.append(group_id=gid, stream_id=f"hook-{gid}-{n}", expected_version=0,
+                           events=[noted(i) for i in range(n, min(n + 50, start + count))])
+
+
+def numbers(receiver: Receiver) -> list[int]:
+    seen, out = set(), []
+    for headers, body in receiver.received:
+        if headers["webhook-id"] in seen:
+            continue  # what a receiver does with a repeat: ignore it by webhook-id
+        seen.add(headers["webhook-id"])
+        event = msgspec.json.decode(body)
+        if event["type"] == "test.Noted":
+            out.append(event["data"]["n"])
+    return out
+
+
+async def until(check: Any, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds * 20)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not reached in time")
+
+
+async def test_signed_deliveries_arrive_once_in_order_after_failures(
+    api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient, store: EventStore,  # type: ignore[type-arg]
+    receiver: Receiver,
+) -> None:
+    group = await make_group(api, operator)
+    hook = await subscribe(publishing, group, receiver.url, event_types=["test.*"])
+    assert hook["secret"].startswith("whsec_")
+    receiver.fail_next = 3
+    await append(store, group, 20)
+    await until(lambda: len(numbers(receiver)) == 20)
+    assert numbers(receiver) == list(range(20))
+    verifier = Webhook(hook["secret"])
+    for headers, body in receiver.received:
+        verifier.verify(body, headers)  # raises if a signature is wrong
+    log = (await publishing.get(f"{group.base}/webhooks/{hook['subscription_id']}/deliveries",
+                                headers=group.tokens["facilitator"])).json()
+    assert sum(1 for d in log if d["status"] == 503) == 3 and sum(1 for d in log if d["status"] == 200) == 20
+
+
+async def test_an_endpoint_down_while_1000_events_are_appended_gets_them_all_in_order(
+    api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient, store: EventStore,  # type: ignore[type-arg]
+    receiver: Receiver,
+) -> None:
+    group = await make_group(api, operator)
+    await subscribe(publishing, group, receiver.url, event_types=["test.*"])
+    receiver.stop()
+    await append(store, group, 1000)
+    await asyncio.sleep(1.0)
+    receiver.start()
+    await until(lambda: len(numbers(receiver)) == 1000, 60)
+    assert numbers(receiver) == list(range(1000))
+
+
+async def test_410_gone_disables_the_webhook(
+    api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient, store: EventStore,  # type: ignore[type-arg]
+    receiver: Receiver,
+) -> None:
+    group = await make_group(api, operator)
+    hook = await subscribe(publishing, group, receiver.url)
+    receiver.status = 410
+    await append(store, group, 3)
+
+    async def disabled() -> bool:
+        hooks = (await publishing.get(f"{group.base}/webhooks", headers=group.tokens["facilitator"])).json()
+        return bool(hooks) and hooks[0]["status"] == "disabled"
+
+    for _ in range(200):
+        if await disabled():
+            break
+        await asyncio.sleep(0.05)
+    assert await disabled()
+    receiver.status = 200
+    await append(store, group, 3, start=100)
+    await asyncio.sleep(0.5)
+    assert numbers(receiver) == []
+    assert hook["subscription_id"]
+
+
+async def test_webhooks_are_for_facilitators_and_invisible_to_other_groups(
+    api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient, receiver: Receiver  # type: ignore[type-arg]
+) -> None:
+    group, other = await make_group(api, operator), await make_group(api, operator)
+    body = {"url": receiver.url}
+    assert (await publishing.post(f"{group.base}/webhooks", headers=group.tokens["member"], json=body)).status_code == 403
+    assert (await publishing.post(f"{group.base}/webhooks", headers=other.tokens["facilitator"],
+                                  json=body)).status_code == 404
+    bad = await publishing.post(f"{group.base}/webhooks", headers=group.tokens["facilitator"], json={"url": "ftp://x.y/z"})
+    assert bad.status_code == 422 and bad.json()["field"] == "url"
+    assert (await publishing.get(f"{group.base}/webhooks", headers=operator)).status_code == 200
+
+
+@pytest.fixture
+def served_publishing(database_url: str, own_nats: Any, tmp_path: Any) -> Iterator[str]:
+    """The publishing service under uvicorn in its own process: streams need a real connection to close."""
+    port = free_port()
+    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(tmp_path),
+               COPRO_LOG_LEVEL="warning")
+    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "publishing", "--port", str(port)], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+async def read_sse(base: str, path: str, headers: dict[str, str], count: int) -> list[tuple[int, int]]:
+    """(position, n) of the first ``count`` events the stream sends, then disconnect."""
+    got: list[tuple[int, int]] = []
+    event_id = None
+    async with httpx.AsyncClient(base_url=base, timeout=20) as client, client.stream(
+            "GET", path, headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("id:"):
+                event_id = int(line[3:].strip())
+            elif line.startswith("data:"):
+                data = msgspec.json.decode(line[5:].strip())
+                if data["type"] != "test.Noted":
+                    continue  # the group's own decisions events travel too
+                got.append((event_id or 0, data["data"]["n"]))
+                if len(got) == count:
+                    break
+    return got
+
+
+async def test_server_sent_events_resume_after_last_event_id_without_gap_or_repeat(
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, served_publishing: str  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    start = await store.head_position()
+    await append(store, group, 30)
+    path = f"{group.base}/events/stream?after={start}"
+    first = await asyncio.wait_for(read_sse(served_publishing, path, group.tokens["member"], 12), 30)
+    resumed = await asyncio.wait_for(read_sse(served_publishing, f"{group.base}/events/stream",
+                                              {**group.tokens["member"], "Last-Event-ID": str(first[-1][0])}, 18), 30)
+    assert [n for _, n in first + resumed] == list(range(30))
+    positions = [p for p, _ in first + resumed]
+    assert positions == sorted(positions) and len(set(positions)) == 30
