@@ -51,4 +51,4 @@ class Bus:
                 await self._task
         if self.client is not None and not self.client.is_closed:
             with contextlib.suppress(Exception):
-                await self.client.drain()
+                await self.client.close()

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import nats.errors
@@ -40,11 +41,12 @@ ACK_WAIT = 30.0  # how long a handler may take before JetStream delivers the mes
 
 @dataclass(frozen=True)
 class Subscribe:
-    """What a service declares: a durable consumer name, its subjects and its handler."""
+    """What a service declares: a durable consumer name, its subjects, and how to make its handler
+    from the running app's state (where the store and the service's caches live)."""
 
     name: str
     subjects: tuple[str, ...]
-    handler: Handler
+    make_handler: Callable[[Any], Handler]
 
 
 class Subscription:

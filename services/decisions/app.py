@@ -11,6 +11,7 @@ from services.decisions.closer import run_closer
 from services.decisions.directory import Directory
 from services.decisions.domain.proposal import Proposal
 from services.decisions.projections import PROJECTIONS
+from services.decisions.publication import SUBSCRIPTIONS
 from shared.decider import StateCache
 from shared.web.app import service_app
 from shared.web.log import read_log
@@ -32,4 +33,5 @@ def create_app() -> Litestar:
         description="Groups, proposals, ballots and outcomes that are equal, traceable and replayable.",
         on_start=[_start],
         projections=PROJECTIONS,
+        subscriptions=SUBSCRIPTIONS,
     )

@@ -6,9 +6,13 @@ import asyncio
 
 from litestar import Litestar
 
-from services.publishing import api
+from services.publishing import api, items_api
+from services.publishing.approval import SUBSCRIPTIONS
 from services.publishing.delivery import SCHEMA, Delivery
+from services.publishing.items import Item
 from services.publishing.members import Members
+from services.publishing.projections import PROJECTIONS
+from shared.decider import StateCache
 from shared.web.app import service_app
 
 
@@ -17,8 +21,9 @@ async def _start(app: Litestar) -> None:
     await store.pool.execute(SCHEMA)
     members = Members(store)
     delivery = Delivery(store)
-    app.state.update(members=members, delivery=delivery, member_resolver=members.resolve)
-    app.state.on_forget.extend([members.cache.clear, delivery.subscriptions.clear])
+    items: StateCache[Item] = StateCache()
+    app.state.update(members=members, delivery=delivery, item_states=items, member_resolver=members.resolve)
+    app.state.on_forget.extend([members.cache.clear, delivery.subscriptions.clear, items.clear])
     app.state.on_stop.append(delivery.close)
     app.state.tasks.append(asyncio.create_task(delivery.run(app.state.stop), name="webhook delivery"))
 
@@ -26,7 +31,9 @@ async def _start(app: Litestar) -> None:
 def create_app() -> Litestar:
     return service_app(
         "publishing",
-        api.ROUTES,
+        [*items_api.ROUTES, *api.ROUTES],
         description="Co-produced resources and reflections, public feeds, partner delivery (webhooks, SSE).",
         on_start=[_start],
+        projections=PROJECTIONS,
+        subscriptions=SUBSCRIPTIONS,
     )

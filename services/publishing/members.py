@@ -22,20 +22,32 @@ from shared.web.auth import Principal
 TOKEN_PREFIX = "copro_m_"  # noqa: S105 (a prefix, not a secret): decisions' member tokens name their group
 
 
+class _Organisation(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+
+
 class _Created(msgspec.Struct, tag="decisions.GroupCreated"):
     group_id: uuid.UUID
+    organisations: tuple[_Organisation, ...]
 
 
 class _Member(msgspec.Struct, tag="decisions.MemberAdded"):
     member_id: uuid.UUID
+    name: str | None
     organisation_id: uuid.UUID
     roles: tuple[str, ...]
 
 
 class _Updated(msgspec.Struct, tag="decisions.MemberUpdated"):
     member_id: uuid.UUID
+    name: str | None
     organisation_id: uuid.UUID
     roles: tuple[str, ...]
+
+
+class _Forgotten(msgspec.Struct, tag="decisions.MemberForgotten"):
+    member_id: uuid.UUID
 
 
 class _Removed(msgspec.Struct, tag="decisions.MemberRemoved"):
@@ -52,20 +64,31 @@ class _Revoked(msgspec.Struct, tag="decisions.TokenRevoked"):
     token_id: uuid.UUID
 
 
-GroupEvent = _Created | _Member | _Updated | _Removed | _Issued | _Revoked
+GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _Revoked
+
+
+class Person(msgspec.Struct, frozen=True):
+    organisation_id: uuid.UUID
+    roles: tuple[str, ...]
+    name: str | None
 
 
 class Roster(msgspec.Struct, frozen=True):
     group_id: uuid.UUID | None = None
-    members: Map[uuid.UUID, tuple[uuid.UUID, tuple[str, ...]]] = msgspec.field(default_factory=Map)
+    organisations: Map[uuid.UUID, str] = msgspec.field(default_factory=Map)
+    members: Map[uuid.UUID, Person] = msgspec.field(default_factory=Map)
     tokens: Map[str, tuple[uuid.UUID, uuid.UUID]] = msgspec.field(default_factory=Map)  # hash -> (token, member)
 
 
 def _evolve(roster: Roster, event: object) -> Roster:
     if isinstance(event, _Created):
-        return replace(roster, group_id=event.group_id)
+        return replace(roster, group_id=event.group_id, organisations=Map({o.id: o.name for o in event.organisations}))
     if isinstance(event, _Member | _Updated):
-        return replace(roster, members=roster.members.set(event.member_id, (event.organisation_id, event.roles)))
+        person = Person(organisation_id=event.organisation_id, roles=event.roles, name=event.name)
+        return replace(roster, members=roster.members.set(event.member_id, person))
+    if isinstance(event, _Forgotten) and event.member_id in roster.members:
+        return replace(roster, members=roster.members.set(
+            event.member_id, replace(roster.members[event.member_id], name=None)))
     if isinstance(event, _Removed):
         tokens = Map({h: t for h, t in roster.tokens.items() if t[1] != event.member_id})
         return replace(roster, members=roster.members.delete(event.member_id), tokens=tokens)
@@ -83,7 +106,7 @@ class _Known(msgspec.Struct):
 _decode = msgspec.json.Decoder(GroupEvent).decode
 _kind = msgspec.json.Decoder(_Known).decode
 _TYPES = {"decisions.GroupCreated", "decisions.MemberAdded", "decisions.MemberUpdated", "decisions.MemberRemoved",
-          "decisions.TokenIssued", "decisions.TokenRevoked"}
+          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.TokenRevoked"}
 
 
 def _read(data: bytes) -> object:
@@ -126,6 +149,6 @@ class Members:
         found = roster.tokens.get(hashlib.sha256(token.encode()).hexdigest())
         if found is None or found[1] not in roster.members:
             return None
-        organisation_id, roles = roster.members[found[1]]
-        return Principal(kind="member", group_id=group_id, member_id=found[1], organisation_id=organisation_id,
-                         roles=roles)
+        person = roster.members[found[1]]
+        return Principal(kind="member", group_id=group_id, member_id=found[1], organisation_id=person.organisation_id,
+                         roles=person.roles)

@@ -83,8 +83,8 @@ def service_app(
         relay = Relay(store, bus.client, stream=settings.nats_stream, replicas=settings.nats_replicas,
                       source=f"/copro/{service}")
         consumers = [
-            Subscription(store, bus.client, name=f"{service}-{s.name}", subjects=s.subjects, handler=s.handler,
-                         stream=settings.nats_stream)
+            Subscription(store, bus.client, name=f"{service}-{s.name}", subjects=s.subjects,
+                         handler=s.make_handler(app.state), stream=settings.nats_stream)
             for s in subscriptions
         ]
         app.state.update(relay=relay, consumers=consumers)
