@@ -131,7 +131,7 @@ async def test_copro_projections_rebuild_from_the_command_line(
     command = [sys.executable, "-m", "shared.cli", "projections"]
     listed = subprocess.run([*command, "list", "--module", "tests.integration.events"], env=env,
                             capture_output=True, text=True, check=True)
-    assert listed.stdout.split() == ["decisions_proposals", "stream_totals"]
+    assert listed.stdout.split() == ["decisions_proposals", "publishing_items", "stream_totals"]
     done = subprocess.run([*command, "rebuild", "stream_totals", "--module", "tests.integration.events"],
                           env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
