@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import get_args
 
 from litestar import Litestar
 
 from services.decisions import auditing, groups, proposals
 from services.decisions.closer import run_closer
 from services.decisions.directory import Directory
+from services.decisions.domain.events import GroupEvent, ProposalEvent
 from services.decisions.domain.proposal import Proposal
 from services.decisions.projections import PROJECTIONS
 from services.decisions.publication import SUBSCRIPTIONS
@@ -34,4 +36,5 @@ def create_app() -> Litestar:
         on_start=[_start],
         projections=PROJECTIONS,
         subscriptions=SUBSCRIPTIONS,
+        event_types=[*get_args(GroupEvent), *get_args(ProposalEvent)],
     )

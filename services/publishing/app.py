@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import get_args
 
 from litestar import Litestar
 
 from services.publishing import api, items_api
 from services.publishing.approval import SUBSCRIPTIONS
 from services.publishing.delivery import SCHEMA, Delivery
-from services.publishing.items import Item
+from services.publishing.items import Item, ItemEvent
 from services.publishing.members import Members
 from services.publishing.projections import PROJECTIONS
+from services.publishing.webhooks import WebhookEvent
 from shared.decider import StateCache
 from shared.web.app import service_app
 
@@ -36,4 +38,5 @@ def create_app() -> Litestar:
         on_start=[_start],
         projections=PROJECTIONS,
         subscriptions=SUBSCRIPTIONS,
+        event_types=[*get_args(ItemEvent), *get_args(WebhookEvent)],
     )

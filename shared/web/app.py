@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,6 +34,7 @@ from shared.runtime import ensure_servers
 from shared.sealer import Sealer
 from shared.settings import load_settings
 from shared.store import DATABASE_AWAY, EventStore
+from shared.web.asyncapi import asyncapi_route
 from shared.web.auth import ensure_operator_token, provide_principal
 from shared.web.checkpoints import checkpoint_key, latest_checkpoint
 from shared.web.health import healthz, readyz
@@ -73,6 +75,7 @@ def service_app(
     on_start: Sequence[StartHook] = (),
     projections: Sequence[Projection] = (),
     subscriptions: Sequence[Subscribe] = (),
+    event_types: Sequence[type[Any]] = (),
 ) -> Litestar:
     settings = load_settings()
 
@@ -131,7 +134,8 @@ def service_app(
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     return Litestar(
-        route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, *route_handlers],
+        route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key,
+                        asyncapi_route(service, VERSION, event_types), *route_handlers],
         middleware=[prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -138,3 +138,18 @@ async def test_a_blocked_publication_tells_the_authors_why(
     assert again.status_code == 201  # a refused item can be revised and asked for again
     assert (await publishing.post(f"{item}/authors", headers=group.tokens["observer"],
                                   json={"member_id": group.members["observer"]})).status_code == 403
+
+
+async def test_each_service_describes_its_subjects_and_payloads_in_asyncapi_3(
+    api: AsyncTestClient, publishing: AsyncTestClient  # type: ignore[type-arg]
+) -> None:
+    for client, sample, field in ((api, "decisions.ProposalClosed", "outcome"),
+                                  (publishing, "publishing.PublicationRequested", "proposal_id")):
+        document = (await client.get("/asyncapi.json")).json()
+        assert document["asyncapi"] == "3.0.0"
+        channel = document["channels"][sample.replace(".", "_")]
+        assert channel["address"] == f"copro.{{group_id}}.{sample}"
+        message = document["components"]["messages"][sample.replace(".", "_")]
+        schema = document["components"]["schemas"][message["payload"]["$ref"].rsplit("/", 1)[1]]
+        assert field in schema["properties"] and "ce-position" in message["headers"]["properties"]
+        assert all(op["action"] == "receive" for op in document["operations"].values())
