@@ -37,6 +37,7 @@ from shared.leader import Leadership, wait_any
 from shared.store import SEALED_CHANNEL, EventStore
 
 log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise; the delivery log keeps them
 
 DELIVERY_LOCK = 0x636F70726F04
 
@@ -134,8 +135,9 @@ class Delivery:
         while not stop.is_set():
             self._wake.clear()
             rows = await self.store.pool.fetch("SELECT * FROM webhook_cursors WHERE next_attempt_at <= now()")
-            await asyncio.gather(*(self.deliver(row) for row in rows))
-            await wait_any(stop, self._wake, 0.25)
+            busy = await asyncio.gather(*(self.deliver(row) for row in rows))
+            if not any(busy):  # a full batch went out: there may be more, go on at once
+                await wait_any(stop, self._wake, 0.25)
 
     async def subscription(self, subscription_id: uuid.UUID) -> Subscription:
         found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.subscriptions)
@@ -160,13 +162,21 @@ class Delivery:
         error = None if ok else f"HTTP {response.status_code}"
         return Attempt(ok, response.status_code, error, _retry_after(response.headers.get("retry-after"), now))
 
-    async def deliver(self, row: Any) -> None:
-        """Send what is due for one subscription, in order, stopping at the first failure."""
+    async def deliver(self, row: Any) -> bool:
+        """Send what is due for one subscription, in order, stopping at the first failure.
+
+        The delivery log and the cursor are written once per batch: a crash in between
+        re-sends a few events (receivers drop repeats by ``webhook-id``), never skips one.
+        """
         subscription_id = row["subscription_id"]
         subscription = await self.subscription(subscription_id)
         if subscription.status != "active" or subscription.registered is None:
-            return
+            return False
         position, attempts, failing_since = row["position"], row["attempts"], row["failing_since"]
+        next_attempt_at, error = utc_now(), None
+        attempts_log: list[tuple[Any, ...]] = []
+        dead: list[tuple[Any, ...]] = []
+        gone = False
         events = await self.store.read_all(position, self.batch, group_id=row["group_id"])
         for event in events:
             assert event.position is not None
@@ -174,44 +184,42 @@ class Delivery:
                 position = event.position
                 continue
             attempt = await self.post(subscription, event)
-            await self.store.pool.execute(
-                "INSERT INTO webhook_deliveries (subscription_id, event_id, position, attempt, status, error)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
-                subscription_id, event.id, event.position, attempts + 1, attempt.status, attempt.error,
-            )
+            attempts_log.append((subscription_id, event.id, event.position, attempts + 1, attempt.status, attempt.error))
             if attempt.ok:
                 position, attempts, failing_since = event.position, 0, None
                 continue
+            error = attempt.error
             if attempt.status == 410:
-                await self._save(subscription_id, position, 0, None, utc_now(), attempt.error)
-                await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
-                             group_id=row["group_id"], stream_id=webhook_stream(subscription_id),
-                             cache=self.subscriptions)
-                return
+                gone = True
+                break
             now = utc_now()
             failing_since = failing_since or now
             if now - failing_since >= self.give_up_after:
-                await self.store.pool.execute(
-                    "INSERT INTO webhook_dead_letters (subscription_id, event_id, position, error) VALUES ($1, $2, $3, $4)"
-                    " ON CONFLICT DO NOTHING", subscription_id, event.id, event.position, attempt.error or "failed")
+                dead.append((subscription_id, event.id, event.position, attempt.error or "failed"))
                 position, attempts, failing_since = event.position, 0, None
                 continue
             attempts += 1
             delay = attempt.retry_after
             if delay is None:
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
-            await self._save(subscription_id, position, attempts, failing_since, now + timedelta(seconds=delay),
-                             attempt.error)
-            return
-        await self._save(subscription_id, position, attempts, failing_since, utc_now(), None)
-
-    async def _save(self, subscription_id: uuid.UUID, position: int, attempts: int, failing_since: datetime | None,
-                    next_attempt_at: datetime, error: str | None) -> None:
-        await self.store.pool.execute(
-            "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
-            " last_error = coalesce($6, last_error) WHERE subscription_id = $1",
-            subscription_id, position, attempts, failing_since, next_attempt_at, error,
-        )
+            next_attempt_at = now + timedelta(seconds=delay)
+            break
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO webhook_deliveries (subscription_id, event_id, position, attempt, status, error)"
+                " VALUES ($1, $2, $3, $4, $5, $6)", attempts_log)
+            await conn.executemany(
+                "INSERT INTO webhook_dead_letters (subscription_id, event_id, position, error) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING", dead)
+            await conn.execute(
+                "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
+                " last_error = coalesce($6, last_error) WHERE subscription_id = $1",
+                subscription_id, position, 0 if gone else attempts, failing_since, next_attempt_at, error,
+            )
+        if gone:
+            await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
+                         group_id=row["group_id"], stream_id=webhook_stream(subscription_id), cache=self.subscriptions)
+        return len(events) == self.batch and error is None
 
     async def redrive(self, subscription_id: uuid.UUID) -> tuple[int, int]:
         """Try every dead letter of a subscription once more; (delivered, still failing)."""
