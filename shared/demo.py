@@ -8,6 +8,7 @@ running ``copro up``.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ PEOPLE = [
     ("Rhiannon Clay", 0, False, ["member"]),
     ("Tomasz Wilk", 0, True, ["member"]),
     ("Priya Raman", 0, False, ["member"]),
-    ("Alison Hart", 1, True, ["facilitator"]),
+    ("Nadia Hart", 1, True, ["facilitator"]),
     ("Jonah Reeves", 1, False, ["member"]),
     ("Mei Lin Okoro", 2, True, ["member"]),
     ("Sam Ortega", 2, False, ["facilitator", "member"]),
@@ -35,14 +36,18 @@ class Api:
         self.base = base
         self.token = token
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None, quiet: bool = False) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {token or self.token}", "Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if token != "":
+            headers["Authorization"] = f"Bearer {token or self.token}"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
+            if quiet and exc.code == 404:
+                raise LookupError(path) from exc
             raise SystemExit(f"copro demo: {method} {path} answered {exc.code}: {exc.read().decode()}") from exc
         return json.loads(raw) if raw else None
 
@@ -98,7 +103,7 @@ def run(settings: Settings) -> int:
         vote(meeting, name, {"availability": {"tue": "yes" if n % 3 else "no", "thu": "if_need_be" if n % 2 else "yes"}})
     close(meeting)
 
-    event = propose("Alison Hart", {"kind": "consent", "title": "Co-produce a 100+ person event in March",
+    event = propose("Nadia Hart", {"kind": "consent", "title": "Co-produce a 100+ person event in March",
                                     "body": "Planned over six months by this group, led by people with lived experience."})
     for name, *_rest in PEOPLE:
         vote(event, name, {"stance": "agree"})
@@ -137,5 +142,36 @@ def run(settings: Settings) -> int:
     for n, (name, *_rest) in enumerate(PEOPLE):
         vote(activities, name, {"scores": {"tables": 3, "cases": 2} if n % 2 else {"cases": 3, "networking": 2}})
     close(activities)
+    publishing = Api(f"http://{settings.host}:{settings.ports['publishing']}", api.token)
+    item = publishing.call("POST", f"/groups/{gid}/items", {
+        "kind": "reflection", "title": "Co-production in action: what planning the event taught us",
+        "body": "We trusted each other to do everything, and to do it well. Everyone could contribute as much "
+                "or as little as they were able, from introducing the presentations to hosting a table.",
+        "tags": ["co-production", "lived experience", "events"], "attribution": "first_name",
+    }, token=tokens["Nadia Hart"])
+    url = f"/groups/{gid}/items/{item['item_id']}"
+    members = {m["name"]: m["member_id"] for o in api.call("GET", f"/groups/{gid}")["organisations"] for m in o["members"]}
+    publishing.call("POST", f"{url}/authors", {"member_id": members["Kofi Mensah"], "attribution": "full_name"},
+                    token=tokens["Nadia Hart"])
+    requested = publishing.call("POST", f"{url}/publication", {"closes_in_days": 7}, token=tokens["Kofi Mensah"])
+    proposal = f"/groups/{gid}/proposals/{requested['proposal_id']}"
+    print(f"\nReflection by Nadia ({ORGANISATIONS[1]}) and Kofi Mensah ({ORGANISATIONS[0]}): publication requested;")
+    for _ in range(100):  # decisions opens the consent proposal from the event it receives over NATS
+        try:
+            api.call("GET", proposal, token=tokens["Ada Brennan"], quiet=True)
+            break
+        except LookupError:
+            time.sleep(0.1)
+    for name, *_rest in PEOPLE:
+        vote(requested["proposal_id"], name, {"stance": "agree"})
+    close(requested["proposal_id"])
+    for _ in range(100):
+        if publishing.call("GET", url, token=tokens["Nadia Hart"])["status"] == "published":
+            break
+        time.sleep(0.1)
+    feed = publishing.call("GET", f"/public/groups/{gid}/feed.json", token="")
+    for entry in feed["items"]:
+        print(f"  published: {entry['title']!r} by {', '.join(a['name'] for a in entry['authors'])}")
+    print(f"  feeds: {publishing.base}/public/groups/{gid}/feed.json and feed.atom")
     print(f"\nEvery step is an event in the log: GET {base}/groups/{gid}/proposals and each proposal's /history.")
     return 0
