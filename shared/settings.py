@@ -29,6 +29,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_stream: str = "COPRO"
     nats_replicas: int = 1
     cors_origins: tuple[str, ...] = ()
+    webhook_retry_base: float = 1.0
+    webhook_give_up_after: float = 3 * 86400.0
 
     @property
     def operator_token_path(self) -> Path:
@@ -61,4 +63,6 @@ def load_settings() -> Settings:
         nats_stream=os.environ.get("COPRO_NATS_STREAM", "COPRO"),
         nats_replicas=_int("COPRO_NATS_REPLICAS", 1),
         cors_origins=cors,
+        webhook_retry_base=float(os.environ.get("COPRO_WEBHOOK_RETRY_BASE") or 1.0),
+        webhook_give_up_after=float(os.environ.get("COPRO_WEBHOOK_GIVE_UP_AFTER") or 3 * 86400.0),
     )

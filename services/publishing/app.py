@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import get_args
 
 from litestar import Litestar
@@ -22,7 +23,9 @@ async def _start(app: Litestar) -> None:
     store = app.state.store
     await store.pool.execute(SCHEMA)
     members = Members(store)
-    delivery = Delivery(store)
+    settings = app.state.settings
+    delivery = Delivery(store, base_delay=settings.webhook_retry_base,
+                        give_up_after=timedelta(seconds=settings.webhook_give_up_after))
     items: StateCache[Item] = StateCache()
     app.state.update(members=members, delivery=delivery, item_states=items, member_resolver=members.resolve)
     app.state.on_forget.extend([members.cache.clear, delivery.subscriptions.clear, items.clear])

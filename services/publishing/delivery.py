@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
-import os
 import random
 import uuid
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ class Delivery:
         self,
         store: EventStore,
         *,
-        base_delay: float = float(os.environ.get("COPRO_WEBHOOK_RETRY_BASE", "1.0")),
+        base_delay: float = 1.0,
         max_delay: float = 600.0,
         give_up_after: timedelta = timedelta(days=3),
         timeout: float = 10.0,

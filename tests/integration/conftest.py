@@ -43,6 +43,7 @@ async def publishing(
 ) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """The publishing service on the same database and NATS as the module's decisions service."""
     monkeypatch_module.setenv("COPRO_WEBHOOK_RETRY_BASE", "0.05")
+    monkeypatch_module.setenv("COPRO_WEBHOOK_GIVE_UP_AFTER", "2")
     from services.publishing.app import create_app
 
     async with AsyncTestClient(app=create_app()) as client:

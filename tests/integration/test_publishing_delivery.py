@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -191,3 +192,35 @@ async def test_server_sent_events_resume_after_last_event_id_without_gap_or_repe
     assert [n for _, n in first + resumed] == list(range(30))
     positions = [p for p, _ in first + resumed]
     assert positions == sorted(positions) and len(set(positions)) == 30
+
+
+async def test_retry_after_is_honoured_and_what_keeps_failing_is_dead_lettered_then_redriven(
+    api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient, store: EventStore,  # type: ignore[type-arg]
+    receiver: Receiver,
+) -> None:
+    group = await make_group(api, operator)
+    hook = await subscribe(publishing, group, receiver.url, event_types=["test.*"])
+    base = f"{group.base}/webhooks/{hook['subscription_id']}"
+    receiver.fail_next, receiver.retry_after = 1, "1"
+    await append(store, group, 1)
+    await until(lambda: len(numbers(receiver)) == 1)
+    log = (await publishing.get(f"{base}/deliveries", headers=group.tokens["facilitator"])).json()
+    times = sorted(datetime.fromisoformat(d["at"]) for d in log)
+    assert len(times) == 2 and (times[1] - times[0]).total_seconds() >= 0.9  # waited as the endpoint asked
+
+    receiver.retry_after, receiver.status = None, 500
+    await append(store, group, 3, start=10)
+
+    async def dead() -> list[Any]:
+        return (await publishing.get(f"{base}/dead-letters", headers=group.tokens["facilitator"])).json()  # type: ignore[no-any-return]
+
+    for _ in range(300):
+        if len(await dead()) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert len(await dead()) == 3  # given up after COPRO_WEBHOOK_GIVE_UP_AFTER seconds each, in order
+    receiver.status = 200
+    redriven = await publishing.post(f"{base}/dead-letters/redrive", headers=group.tokens["facilitator"])
+    assert redriven.status_code == 200 and redriven.json() == {"delivered": 3, "still_failing": 0}
+    assert numbers(receiver) == [0, 10, 11, 12]
+    assert all(d["redriven_at"] for d in await dead())
