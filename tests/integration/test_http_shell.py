@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -16,21 +14,9 @@ from tests.integration.events import noted
 
 
 @pytest.fixture(scope="module")
-async def client(
-    database_url: str, own_nats: EmbeddedNats, settings: Settings, monkeypatch_module: pytest.MonkeyPatch
-) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    monkeypatch_module.setenv("COPRO_DATABASE_URL", database_url)
-    monkeypatch_module.setenv("COPRO_NATS_URL", own_nats.url)
-    from services.decisions.app import create_app
-
-    async with AsyncTestClient(app=create_app()) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def operator(settings: Settings, client: AsyncTestClient) -> dict[str, str]:  # type: ignore[type-arg]
-    token = settings.operator_token_path.read_text().strip()
-    return {"Authorization": f"Bearer {token}"}
+def client(api: AsyncTestClient) -> AsyncTestClient:  # type: ignore[type-arg]
+    """The decisions service (from conftest): the shell is the same in every service."""
+    return api
 
 
 async def test_health_and_readiness(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
