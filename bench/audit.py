@@ -31,7 +31,8 @@ from services.decisions.domain.events import Choice, Option
 from services.decisions.domain.proposal import Cast, Close, OpenProposal, Voter, proposal_decider, proposal_stream
 from services.decisions.domain.rules import Rule
 from services.decisions.projections import ProposalList
-from shared.audit import ExportedEvent, export_lines, verify_lines
+from shared.audit import export_lines, verify_lines
+from shared.cloudevents import StructuredEvent
 from shared.decider import event_type_name
 from shared.envelope import NewEvent
 from shared.ids import new_id
@@ -122,7 +123,7 @@ async def main(quick: bool) -> None:
             report = verify_lines(handle)
         verify_rate = total / (time.perf_counter() - started)
         assert report.ok, report.findings[:3]
-        decode = msgspec.json.Decoder(ExportedEvent).decode
+        decode = msgspec.json.Decoder(StructuredEvent).decode
         started = time.perf_counter()
         with export_file.open("rb") as handle:
             for line in handle:

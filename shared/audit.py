@@ -1,7 +1,8 @@
 """Export the log for auditors, and verify it: from an export alone, offline, or live.
 
 An export is JSON lines: a header, then every event as a structured-mode
-CloudEvent carrying its integrity fields, with each checkpoint after the
+CloudEvent carrying its integrity fields (``StructuredEvent``, the format
+webhooks deliver too), with each checkpoint after the
 event it seals. Payloads are written byte for byte as stored (personal
 fields stay encrypted), so anyone can recompute every hash with nothing but
 this module and the file.
@@ -25,6 +26,7 @@ import msgspec
 
 from shared import integrity
 from shared.checkpoints import b64, valid
+from shared.cloudevents import StructuredEvent
 from shared.ids import utc_now
 from shared.store import EventStore
 
@@ -37,30 +39,6 @@ class ExportHeader(msgspec.Struct, frozen=True, kw_only=True):
     group_id: uuid.UUID | None
     head: int
     exported_at: datetime
-
-
-class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
-    """One event as a CloudEvent (structured mode) with copro's extension attributes."""
-
-    specversion: str = "1.0"
-    id: uuid.UUID
-    source: str = "/copro"
-    type: str
-    subject: str
-    time: str
-    datacontenttype: str = "application/json"
-    data: msgspec.Raw
-    groupid: uuid.UUID
-    streamid: str
-    streamversion: int
-    position: int
-    actorid: uuid.UUID | None
-    actororg: uuid.UUID | None
-    causationid: uuid.UUID | None
-    correlationid: uuid.UUID | None
-    contenthash: str
-    chainhash: str
-    globalhash: str
 
 
 class ExportedCheckpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,7 +116,7 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
         for r in rows:
             if r["position"] > head:
                 break
-            lines.append(encoder.encode(ExportedEvent(
+            lines.append(encoder.encode(StructuredEvent(
                 id=r["id"], type=r["type"], subject=r["stream_id"], time=integrity.timestamp(r["recorded_at"]),
                 data=msgspec.Raw(r["payload"]), groupid=r["group_id"], streamid=r["stream_id"],
                 streamversion=r["stream_version"], position=r["position"], actorid=r["actor_id"],

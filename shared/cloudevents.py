@@ -60,6 +60,42 @@ def headers_for(event: RecordedEvent, source: str) -> dict[str, str]:
     }
 
 
+class StructuredEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
+    """One event as a CloudEvent in structured mode, with copro's extension attributes and its
+    integrity fields: the line format of audit exports and the body of webhooks."""
+
+    specversion: str = SPEC_VERSION
+    id: uuid.UUID
+    source: str = "/copro"
+    type: str
+    subject: str
+    time: str
+    datacontenttype: str = "application/json"
+    data: msgspec.Raw
+    groupid: uuid.UUID
+    streamid: str
+    streamversion: int
+    position: int | None
+    actorid: uuid.UUID | None
+    actororg: uuid.UUID | None
+    causationid: uuid.UUID | None
+    correlationid: uuid.UUID | None
+    contenthash: str
+    chainhash: str
+    globalhash: str | None
+
+
+def structured(event: RecordedEvent, source: str) -> StructuredEvent:
+    meta = event.metadata
+    return StructuredEvent(
+        id=event.id, source=source, type=event.type, subject=event.stream_id, time=timestamp(event.recorded_at),
+        data=event.data, groupid=event.group_id, streamid=event.stream_id, streamversion=event.stream_version,
+        position=event.position, actorid=meta.actor_id, actororg=meta.actor_org, causationid=meta.causation_id,
+        correlationid=meta.correlation_id, contenthash=event.content_hash.hex(), chainhash=event.chain_hash.hex(),
+        globalhash=event.global_hash.hex() if event.global_hash else None,
+    )
+
+
 class Delivered(msgspec.Struct, frozen=True, kw_only=True):
     """An event as a subscriber receives it from NATS."""
 

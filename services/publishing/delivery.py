@@ -28,10 +28,10 @@ import msgspec
 from standardwebhooks.webhooks import Webhook
 
 from services.publishing.webhooks import Disable, Subscription, webhook_decider, webhook_stream
+from shared.cloudevents import structured
 from shared.decider import StateCache, handle, load
 from shared.envelope import RecordedEvent
 from shared.ids import utc_now
-from shared.integrity import timestamp
 from shared.leader import Leadership, wait_any
 from shared.store import SEALED_CHANNEL, EventStore
 
@@ -55,29 +55,10 @@ CREATE TABLE IF NOT EXISTS webhook_dead_letters (
 """
 
 
-class CloudEventBody(msgspec.Struct, kw_only=True):
-    """A webhook's body: a CloudEvent in structured mode."""
-
-    specversion: str = "1.0"
-    id: uuid.UUID
-    source: str
-    type: str
-    subject: str
-    time: str
-    datacontenttype: str = "application/json"
-    data: msgspec.Raw
-    groupid: uuid.UUID
-    streamid: str
-    streamversion: int
-    position: int | None
-
-
 def body_of(event: RecordedEvent) -> bytes:
-    return msgspec.json.encode(CloudEventBody(
-        id=event.id, source="/copro/publishing", type=event.type, subject=event.stream_id,
-        time=timestamp(event.recorded_at), data=event.data, groupid=event.group_id, streamid=event.stream_id,
-        streamversion=event.stream_version, position=event.position,
-    ))
+    """A webhook's body: the event as a structured CloudEvent, the same format as an audit export's lines
+    (its payload decrypted for the partner; a forgotten person's fields read as null)."""
+    return msgspec.json.encode(structured(event, "/copro/publishing"))
 
 
 def wanted(event_type: str, patterns: tuple[str, ...]) -> bool:
