@@ -106,6 +106,10 @@ class Subscription:
                                               config=self._config())
                 while not stop.is_set():
                     await self._fetch_and_handle(sub)
+            except nats.js.errors.NotFoundError:
+                log.info("consumer %s: waiting for the relay to create stream %s", self.name, self.stream)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
             except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
                 log.warning("consumer %s: %s; retrying", self.name, exc)
                 with contextlib.suppress(asyncio.TimeoutError):
