@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 
 from shared import integrity, personal
+from shared.batching import Batcher
 from shared.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
 from shared.ids import utc_now
@@ -122,6 +123,7 @@ class EventStore:
         self.pool = pool
         self.url = url
         self.signal = AppendSignal(url)
+        self.batcher = Batcher(pool)
         self._keys: dict[uuid.UUID, bytes] = {}
 
     @classmethod
@@ -130,6 +132,7 @@ class EventStore:
         return cls(pool, url)
 
     async def close(self) -> None:
+        await self.batcher.close()
         await self.signal.close()
         await self.pool.close()
 
@@ -186,31 +189,59 @@ class EventStore:
             raise ValueError("append needs at least one event")
         meta = metadata or Metadata()
         at = recorded_at or utc_now()
-        async with self.pool.acquire() as conn:
-            payloads = []
-            for event in events:
-                marked = personal.personal_fields(event.data)
-                key = await self._key_for(conn, marked[0]) if marked else None
-                payloads.append(personal.encode_payload(event.data, event.id, key))
-            hasher = integrity.content_hasher(
-                group_id=group_id, stream_id=stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
-                causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
-            )
-            hashes = [hasher(e.id, e.type, p) for e, p in zip(events, payloads, strict=True)]
-            ids = [e.id for e in events]
-            args = (
-                group_id, stream_id, expected_version,
-                ids, [e.type for e in events], payloads, hashes,
-                meta.actor_id, meta.actor_org, meta.causation_id, meta.correlation_id, at,
-                idempotency_scope, idempotency_key, request_hash,
-            )
-            duplicate, version, first_ids = await self._call_append(conn, args, stream_id, ids)
+        payloads = []
+        for event in events:
+            marked = personal.personal_fields(event.data)
+            key = await self._key(marked[0]) if marked else None
+            payloads.append(personal.encode_payload(event.data, event.id, key))
+        hasher = integrity.content_hasher(
+            group_id=group_id, stream_id=stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
+            causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
+        )
+        hashes = [hasher(e.id, e.type, p) for e, p in zip(events, payloads, strict=True)]
+        ids = [e.id for e in events]
+        args = (
+            group_id, stream_id, expected_version,
+            ids, [e.type for e in events], payloads, hashes,
+            meta.actor_id, meta.actor_org, meta.causation_id, meta.correlation_id, at,
+            idempotency_scope, idempotency_key, request_hash,
+        )
+        duplicate, version, first_ids = await self._submit(args, stream_id, ids)
         if not duplicate:
             self.signal.poke()
             APPENDS.inc(len(events))
         return AppendResult(
             stream_id=stream_id, stream_version=version, event_ids=list(first_ids or ids), duplicate=duplicate
         )
+
+    async def _key(self, subject: uuid.UUID) -> bytes:
+        if (key := self._keys.get(subject)) is not None:
+            return key
+        async with self.pool.acquire() as conn:
+            return await self._key_for(conn, subject)
+
+    async def _submit(
+        self, args: tuple[Any, ...], stream_id: str, ids: list[uuid.UUID]
+    ) -> tuple[bool, int, list[uuid.UUID] | None]:
+        """Alone when nothing else is being appended, else through the batcher; a batched request
+        that needs a closer look goes again alone."""
+        if self.batcher.idle:
+            self.batcher.busy += 1
+            try:
+                async with self.pool.acquire() as conn:
+                    return await self._call_append(conn, args, stream_id, ids)
+            finally:
+                self.batcher.busy -= 1
+        duplicate, version, first_ids, sqlstate, message = await self.batcher.submit(args)
+        if sqlstate is None:
+            assert duplicate is not None and version is not None
+            return duplicate, version, first_ids
+        if sqlstate == "CP422":
+            raise IdempotencyMismatch(message or "idempotency key reused", field="Idempotency-Key")
+        if sqlstate == "CP403":
+            raise Forbidden(message or "stream belongs to another group")
+        async with self.pool.acquire() as conn:  # CP409 and unique violations: the exact answer, alone
+            return await self._call_append(conn, args, stream_id, ids)
 
     async def _call_append(
         self, conn: asyncpg.Connection, args: tuple[Any, ...], stream_id: str, ids: list[uuid.UUID]

@@ -14,7 +14,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-PORTS = {"decisions": 18101, "scheduling": 18102, "publishing": 18103}
+from shared.runtime import free_port
+
+PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
+SERVER_PORTS = {"COPRO_EMBEDDED_PG_PORT": str(free_port()), "COPRO_EMBEDDED_NATS_PORT": str(free_port())}
 
 
 def _get(url: str) -> int:
@@ -26,7 +29,7 @@ def _get(url: str) -> int:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = dict(os.environ, COPRO_HOME=str(home), COPRO_EMBEDDED_PG_PORT="54359", COPRO_EMBEDDED_NATS_PORT="42259")
+    env = dict(os.environ, COPRO_HOME=str(home), **SERVER_PORTS)
     env.pop("COPRO_DATABASE_URL", None)
     env.pop("COPRO_NATS_URL", None)
     for name, port in PORTS.items():

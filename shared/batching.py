@@ -1,0 +1,99 @@
+"""Concurrent appends of one process share a round trip and a commit.
+
+When nothing else is being appended, an append goes alone at once. Otherwise
+writers hand their prepared append to the batcher and wait; a few flushers
+send whatever has gathered (up to ``max_batch``) to ``copro_append_batch``
+in one transaction, each append in its own subtransaction so that a
+conflict or a duplicate stays that request's own answer. A request whose
+outcome needs a closer look (a unique violation from a concurrent writer in
+another process) is sent again alone through ``copro_append``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+Outcome = tuple[bool | None, int | None, list[Any] | None, str | None, str | None]
+
+_BATCH = "SELECT * FROM copro_append_batch(" + ", ".join(f"${i}" for i in range(1, 17)) + ")"
+
+
+@dataclass
+class Request:
+    args: tuple[Any, ...]
+    result: asyncio.Future[Outcome]
+
+
+class Batcher:
+    def __init__(self, pool: asyncpg.Pool, *, flushers: int = 2, max_batch: int = 50) -> None:
+        self.pool = pool
+        self.max_batch = max_batch
+        self._queue: list[Request] = []
+        self._wanted = asyncio.Event()
+        self._flushers = flushers
+        self._tasks: list[asyncio.Task[None]] = []
+        self.busy = 0  # appends on their way to the database, alone or in a batch
+
+    @property
+    def idle(self) -> bool:
+        """Nothing else is being appended: an append may go alone, without waiting to gather."""
+        return self.busy == 0 and not self._queue
+
+    def _start(self) -> None:
+        if not self._tasks or all(t.done() for t in self._tasks):
+            self._tasks = [asyncio.get_running_loop().create_task(self._flush()) for _ in range(self._flushers)]
+
+    async def submit(self, args: tuple[Any, ...]) -> Outcome:
+        """``args`` as for ``copro_append``; answers (duplicate, version, first ids, sqlstate, message)."""
+        request = Request(args, asyncio.get_running_loop().create_future())
+        self._queue.append(request)
+        self._wanted.set()
+        self._start()
+        return await request.result
+
+    async def _flush(self) -> None:
+        while True:
+            await self._wanted.wait()
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            if not self._queue:
+                self._wanted.clear()
+            if not batch:
+                continue
+            self.busy += 1
+            try:
+                rows = await self.pool.fetch(_BATCH, *_columns(batch))
+            except Exception as exc:  # the whole round trip failed: every writer in it hears why
+                for request in batch:
+                    if not request.result.done():
+                        request.result.set_exception(exc)
+                continue
+            finally:
+                self.busy -= 1
+            for request, row in zip(batch, rows, strict=True):
+                if not request.result.done():
+                    request.result.set_result((row["duplicate"], row["stream_version"], row["event_ids"],
+                                               row["error_code"], row["error_message"]))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _columns(batch: list[Request]) -> tuple[list[Any], ...]:
+    """The batch as the arrays ``copro_append_batch`` takes: per request, and per event concatenated."""
+    a = [r.args for r in batch]
+    return (
+        [x[0] for x in a], [x[1] for x in a], [x[2] for x in a], [len(x[3]) for x in a],
+        [i for x in a for i in x[3]], [t for x in a for t in x[4]], [p for x in a for p in x[5]],
+        [h for x in a for h in x[6]],
+        [x[7] for x in a], [x[8] for x in a], [x[9] for x in a], [x[10] for x in a], [x[11] for x in a],
+        [x[12] for x in a], [x[13] for x in a], [x[14] for x in a],
+    )
+
