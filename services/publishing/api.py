@@ -15,12 +15,12 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from services.publishing.delivery import Delivery, body_of
-from services.publishing.members import Members, Roster
 from services.publishing.webhooks import Register, Remove, Subscription, webhook_decider, webhook_stream
 from shared.decider import handle
 from shared.errors import Forbidden, NotFound
 from shared.follow import follow
 from shared.ids import new_id, utc_now
+from shared.roster import Members, Roster
 from shared.store import EventStore
 from shared.web.auth import Caller, Principal
 

@@ -12,10 +12,10 @@ from services.publishing import api, items_api
 from services.publishing.approval import SUBSCRIPTIONS
 from services.publishing.delivery import SCHEMA, Delivery
 from services.publishing.items import Item, ItemEvent
-from services.publishing.members import Members
 from services.publishing.projections import PROJECTIONS
 from services.publishing.webhooks import WebhookEvent
 from shared.decider import StateCache
+from shared.roster import Members
 from shared.web.app import service_app
 
 

@@ -28,10 +28,10 @@ from services.publishing.items import (
     item_decider,
     item_stream,
 )
-from services.publishing.members import Roster
 from shared.decider import StateCache, handle, load
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
+from shared.roster import Roster
 from shared.web.auth import Caller
 
 TAGS = ["resources and reflections"]

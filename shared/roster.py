@@ -1,8 +1,11 @@
-"""Publishing's own view of who is in a group, read from decisions' events in the log.
+"""Who is in a group, read from the group's events in the log, for any service.
 
-Services never call each other: this folds the decisions group stream with
-small structs of just the fields publishing needs (roles, organisation,
-token hashes), so member tokens work here exactly as in decisions.
+Bearer tokens of members are a kernel concern: every service must resolve
+them, and none may call another. This folds the group stream (written by
+the decisions service) with small structs of just the fields needed here
+(organisations, names, roles, token hashes), so member tokens work in every
+service exactly as in decisions, and a revoked token or a removed member
+stops working at once.
 """
 
 from __future__ import annotations
