@@ -1,15 +1,33 @@
-"""The scheduling service: meetings, events, role sign-ups and table plans (port 8102)."""
+"""The scheduling service: meetings, events, roles and sign-ups, attendees and table plans (port 8102)."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 from litestar import Litestar
 
+from services.scheduling import api
+from services.scheduling.domain.feeds import FeedEvent
+from services.scheduling.domain.meetings import Meeting, MeetingEvent
+from services.scheduling.time_proposals import SUBSCRIPTIONS
+from shared.decider import StateCache
+from shared.roster import Members
 from shared.web.app import service_app
+
+
+async def _start(app: Litestar) -> None:
+    members = Members(app.state.store)
+    meetings: StateCache[Meeting] = StateCache()
+    app.state.update(members=members, meetings=meetings, member_resolver=members.resolve)
+    app.state.on_forget.extend([members.cache.clear, meetings.clear])
 
 
 def create_app() -> Litestar:
     return service_app(
         "scheduling",
-        [],
+        api.ROUTES,
         description="Meetings, events, roles and sign-ups, attendees and table plans.",
+        on_start=[_start],
+        subscriptions=SUBSCRIPTIONS,
+        event_types=[*get_args(MeetingEvent), *get_args(FeedEvent)],
     )

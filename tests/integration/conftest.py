@@ -48,3 +48,14 @@ async def publishing(
 
     async with AsyncTestClient(app=create_app()) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+async def scheduling(
+    api: AsyncTestClient, monkeypatch_module: pytest.MonkeyPatch  # type: ignore[type-arg]
+) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """The scheduling service on the same database and NATS as the module's decisions service."""
+    from services.scheduling.app import create_app
+
+    async with AsyncTestClient(app=create_app()) as client:
+        yield client
