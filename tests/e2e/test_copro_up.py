@@ -77,7 +77,8 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                 demo = subprocess.run([sys.executable, "-m", "shared.cli", "demo"], env=_env(home),
                                       capture_output=True, text=True, timeout=120)
                 assert demo.returncode == 0, demo.stdout + demo.stderr
-                for expected in ("-> passed", "-> blocked", "organisation_parity", "won in round 2", "published: "):
+                for expected in ("-> passed", "-> blocked", "organisation_parity", "won in round 2", "published: ",
+                                 "120 attendees in an equal mix"):
                     assert expected in demo.stdout, demo.stdout
             database_url = re.search(r"database\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
             assert str(home / "operator-token") in printed
