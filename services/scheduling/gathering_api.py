@@ -107,6 +107,7 @@ class GatheringOut(msgspec.Struct):
     waitlisted: int
     tables: int
     plan_quality: float | None
+    table_quality: dict[str, float]
     plan_locked: bool
 
 
@@ -124,7 +125,7 @@ def out(g: Gathering) -> GatheringOut:
         roles=[RoleOut(role_id=r.role_id, name=r.name, places=r.places, holders=list(g.holders.get(r.role_id, ())),
                        waitlist=list(g.waiting.get(r.role_id, ()))) for r in g.roles.values()],
         sign_ups_open=g.sign_ups_open, registered=len(g.registered), waitlisted=len(g.waitlist),
-        tables=len(g.tables), plan_quality=g.overall, plan_locked=g.locked,
+        tables=len(g.tables), plan_quality=g.overall, table_quality=dict(g.plan_quality), plan_locked=g.locked,
     )
 
 

@@ -51,6 +51,7 @@ async def test_roles_attendees_and_a_diverse_table_plan(
     planned = await scheduling.post(f"{base}/table-plan", headers=group.tokens["facilitator"])
     assert planned.status_code == 200, planned.text
     assert planned.json()["plan_quality"] > 0.9
+    assert set(planned.json()["table_quality"]) == {"T0", "T1", "T2"}
     rows = list(csv.DictReader(io.StringIO((await scheduling.get(f"{base}/table-plan.csv",
                                                                   headers=group.tokens["member"])).text)))
     assert len(rows) == 24
