@@ -50,7 +50,11 @@ def _prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
             await conn.close()
         return applied
 
-    applied = asyncio.run(setup())
+    try:
+        applied = asyncio.run(setup())
+    except BaseException:
+        stop_servers(settings, servers.started)  # leave nothing running that this call started
+        raise
     if applied:
         print(f"migrations applied: {', '.join(applied)}")
     return servers.database_url, servers.nats_url, servers.started

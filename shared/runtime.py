@@ -243,8 +243,12 @@ def ensure_servers(settings: Settings) -> Servers:
         database_url = pg.url
     if nats_url is None:
         nats = EmbeddedNats(settings.home, settings.embedded_nats_port)
-        if nats.start():
-            started.append("nats")
+        try:
+            if nats.start():
+                started.append("nats")
+        except BaseException:
+            stop_servers(settings, tuple(started))  # nothing half-started is left behind
+            raise
         nats_url = nats.url
     return Servers(database_url=database_url, nats_url=nats_url, started=tuple(started))
 
