@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from shared.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, NotFound
 from shared.ids import new_id
 from shared.store import EventStore
 
@@ -119,6 +119,27 @@ async def load(
         if cache is not None:
             cache.put(stream_id, version, state)
     return state, version
+
+
+async def load_in_group(
+    store: EventStore, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None,
+    group_id: uuid.UUID, group_of: Callable[[S], uuid.UUID | None], what: str,
+) -> S:
+    """A stream's state, or 404 when it does not exist in this group (another group's data does not exist)."""
+    state, _ = await load(store, decider, stream_id, cache)
+    if group_of(state) != group_id:
+        raise NotFound(f"no such {what} in this group")
+    return state
+
+
+async def handle_in_group(
+    store: EventStore, decider: Decider[C, S, E], command: C, *, stream_id: str, cache: StateCache[S] | None,
+    group_id: uuid.UUID, group_of: Callable[[S], uuid.UUID | None], what: str,
+) -> S:
+    """Run a command on an existing stream of this group; the new state."""
+    await load_in_group(store, decider, stream_id, cache, group_id, group_of, what)
+    done = await handle(store, decider, command, group_id=group_id, stream_id=stream_id, cache=cache)
+    return done.state
 
 
 @dataclass(frozen=True)

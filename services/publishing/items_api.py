@@ -28,7 +28,7 @@ from services.publishing.items import (
     item_decider,
     item_stream,
 )
-from shared.decider import StateCache, handle, load
+from shared.decider import StateCache, handle, handle_in_group, load_in_group
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
 from shared.roster import Roster
@@ -128,20 +128,20 @@ def _member(principal: Any, doing: str) -> uuid.UUID:
     return principal.member_id  # type: ignore[no-any-return]
 
 
+def _group_of(item: Item) -> uuid.UUID | None:
+    return item.drafted.group_id if item.drafted else None
+
+
 async def _item(request: Request[Any, Any, Any], group_id: uuid.UUID, item_id: uuid.UUID) -> Item:
     cache: StateCache[Item] = request.app.state.item_states
-    item, _ = await load(request.app.state.store, item_decider, item_stream(item_id), cache)
-    if item.drafted is None or item.drafted.group_id != group_id:
-        raise NotFound("no such item in this group")
-    return item
+    return await load_in_group(request.app.state.store, item_decider, item_stream(item_id), cache, group_id,
+                               _group_of, "item")
 
 
 async def _run(request: Request[Any, Any, Any], group_id: uuid.UUID, item_id: uuid.UUID, command: Any) -> Item:
-    await _item(request, group_id, item_id)
     cache: StateCache[Item] = request.app.state.item_states
-    done = await handle(request.app.state.store, item_decider, command, group_id=group_id,
-                        stream_id=item_stream(item_id), cache=cache)
-    return done.state
+    return await handle_in_group(request.app.state.store, item_decider, command, stream_id=item_stream(item_id),
+                                 cache=cache, group_id=group_id, group_of=_group_of, what="item")
 
 
 @post("/groups/{group_id:uuid}/items", tags=TAGS, summary="Draft a resource or reflection (member)")

@@ -24,7 +24,7 @@ from services.scheduling.domain.meetings import (
     meeting_decider,
     meeting_stream,
 )
-from shared.decider import StateCache, handle, load
+from shared.decider import StateCache, handle, handle_in_group, load
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
 from shared.roster import Roster
@@ -115,18 +115,13 @@ def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
                       rrule=scheduled.rrule, source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20])
 
 
-async def _meeting(request: Request[Any, Any, Any], group_id: uuid.UUID, meeting_id: uuid.UUID) -> Meeting:
-    meeting, _ = await load(request.app.state.store, meeting_decider, meeting_stream(meeting_id), _cache(request))
-    if meeting.scheduled is None or meeting.scheduled.group_id != group_id:
-        raise NotFound("no such meeting in this group")
-    return meeting
+def _group_of(meeting: Meeting) -> uuid.UUID | None:
+    return meeting.scheduled.group_id if meeting.scheduled else None
 
 
 async def _run(request: Request[Any, Any, Any], group_id: uuid.UUID, meeting_id: uuid.UUID, command: Any) -> Meeting:
-    await _meeting(request, group_id, meeting_id)
-    done = await handle(request.app.state.store, meeting_decider, command, group_id=group_id,
-                        stream_id=meeting_stream(meeting_id), cache=_cache(request))
-    return done.state
+    return await handle_in_group(request.app.state.store, meeting_decider, command, stream_id=meeting_stream(meeting_id),
+                                 cache=_cache(request), group_id=group_id, group_of=_group_of, what="meeting")
 
 
 async def group_meetings(request: Request[Any, Any, Any], group_id: uuid.UUID) -> list[Meeting]:

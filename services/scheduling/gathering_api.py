@@ -37,7 +37,7 @@ from services.scheduling.domain.gathering import (
     gathering_decider,
     gathering_stream,
 )
-from shared.decider import StateCache, handle, load
+from shared.decider import StateCache, handle, handle_in_group, load_in_group
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
 from shared.web.auth import Caller, Principal
@@ -134,18 +134,19 @@ def _cache(request: Request[Any, Any, Any]) -> StateCache[Gathering]:
     return cache
 
 
+def _group_of(gathering: Gathering) -> uuid.UUID | None:
+    return gathering.planned.group_id if gathering.planned else None
+
+
 async def _gathering(request: Request[Any, Any, Any], group_id: uuid.UUID, gathering_id: uuid.UUID) -> Gathering:
-    found, _ = await load(request.app.state.store, gathering_decider, gathering_stream(gathering_id), _cache(request))
-    if found.planned is None or found.planned.group_id != group_id:
-        raise NotFound("no such gathering in this group")
-    return found
+    return await load_in_group(request.app.state.store, gathering_decider, gathering_stream(gathering_id),
+                               _cache(request), group_id, _group_of, "gathering")
 
 
 async def _run(request: Request[Any, Any, Any], group_id: uuid.UUID, gathering_id: uuid.UUID, command: Any) -> Gathering:
-    await _gathering(request, group_id, gathering_id)
-    done = await handle(request.app.state.store, gathering_decider, command, group_id=group_id,
-                        stream_id=gathering_stream(gathering_id), cache=_cache(request))
-    return done.state
+    return await handle_in_group(request.app.state.store, gathering_decider, command,
+                                 stream_id=gathering_stream(gathering_id), cache=_cache(request), group_id=group_id,
+                                 group_of=_group_of, what="gathering")
 
 
 def _me(principal: Principal) -> tuple[uuid.UUID, uuid.UUID]:
