@@ -27,12 +27,10 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_database
 from shared.envelope import NewEvent
 from shared.ids import new_id
-from shared.migrate import migrate_url
-from shared.runtime import ensure_servers
 from shared.sealer import Sealer
-from shared.settings import load_settings
 from shared.store import EventStore
 
 
@@ -82,114 +80,107 @@ async def writers(count: int, per_writer: int, append_one) -> float:  # type: ig
 
 
 async def main(quick: bool) -> None:
-    settings = load_settings()
-    servers = ensure_servers(settings)
-    name = f"copro_bench_{uuid.uuid4().hex[:8]}"
-    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
-    admin = await asyncpg.connect(servers.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
     sealer = None
-    try:
-        await migrate_url(url)
-        store = await EventStore.connect(url, min_size=9, max_size=9)
-        raw = await asyncpg.create_pool(url, min_size=8, max_size=8)
-        # the raw limit: one dedicated connection per writer, no pool in the way
-        raw_conns = [await asyncpg.connect(url) for _ in range(8)]
-        await raw.execute(
-            "CREATE TABLE raw_events (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)"
-        )
-        sealer = multiprocessing.get_context("spawn").Process(target=run_sealer, args=(url,), daemon=True)
-        sealer.start()
-        group = new_id()
-        scale = 1 if quick else 4
-        rows: list[tuple[str, float, float]] = []
+    async with fresh_database("bench") as url:
+        try:
+            store = await EventStore.connect(url, min_size=9, max_size=9)
+            raw = await asyncpg.create_pool(url, min_size=8, max_size=8)
+            # the raw limit: one dedicated connection per writer, no pool in the way
+            raw_conns = [await asyncpg.connect(url) for _ in range(8)]
+            await raw.execute(
+                "CREATE TABLE raw_events (LIKE events"
+                " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)"
+            )
+            sealer = multiprocessing.get_context("spawn").Process(target=run_sealer, args=(url,), daemon=True)
+            sealer.start()
+            group = new_id()
+            scale = 1 if quick else 4
+            rows: list[tuple[str, float, float]] = []
 
-        async def copro_one(w: int, i: int, tag: str) -> None:
-            await store.append(group_id=group, stream_id=f"{tag}-{w}", events=[vote()], expected_version=i)
+            async def copro_one(w: int, i: int, tag: str) -> None:
+                await store.append(group_id=group, stream_id=f"{tag}-{w}", events=[vote()], expected_version=i)
 
-        async def raw_one(w: int, i: int, tag: str) -> None:
-            await raw_conns[w].execute(RAW_INSERT, *raw_row(group, f"{tag}-{w}", i + 1))
+            async def raw_one(w: int, i: int, tag: str) -> None:
+                await raw_conns[w].execute(RAW_INSERT, *raw_row(group, f"{tag}-{w}", i + 1))
 
-        async def compare(label: str, copro, raw_limit) -> None:  # type: ignore[no-untyped-def]
-            """Alternate copro and raw ROUNDS times; keep the median of each."""
-            copro_runs, raw_runs = [], []
-            for k in range(ROUNDS):
-                copro_runs.append(await copro(k))
-                raw_runs.append(await raw_limit(k))
-            rows.append((label, statistics.median(copro_runs), statistics.median(raw_runs)))
+            async def compare(label: str, copro, raw_limit) -> None:  # type: ignore[no-untyped-def]
+                """Alternate copro and raw ROUNDS times; keep the median of each."""
+                copro_runs, raw_runs = [], []
+                for k in range(ROUNDS):
+                    copro_runs.append(await copro(k))
+                    raw_runs.append(await raw_limit(k))
+                rows.append((label, statistics.median(copro_runs), statistics.median(raw_runs)))
 
-        n1 = 200 * scale
-        await compare(
-            "(a) 1 writer, 1 event per append",
-            lambda k: writers(1, n1, lambda w, i: copro_one(w, i, f"a{k}")),
-            lambda k: writers(1, n1, lambda w, i: raw_one(w, i, f"a{k}")),
-        )
-        n8 = 100 * scale
-        await compare(
-            "(b) 8 writers, 1 event per append",
-            lambda k: writers(8, n8, lambda w, i: copro_one(w, i, f"b{k}")),
-            lambda k: writers(8, n8, lambda w, i: raw_one(w, i, f"b{k}")),
-        )
+            n1 = 200 * scale
+            await compare(
+                "(a) 1 writer, 1 event per append",
+                lambda k: writers(1, n1, lambda w, i: copro_one(w, i, f"a{k}")),
+                lambda k: writers(1, n1, lambda w, i: raw_one(w, i, f"a{k}")),
+            )
+            n8 = 100 * scale
+            await compare(
+                "(b) 8 writers, 1 event per append",
+                lambda k: writers(8, n8, lambda w, i: copro_one(w, i, f"b{k}")),
+                lambda k: writers(8, n8, lambda w, i: raw_one(w, i, f"b{k}")),
+            )
 
-        batches = 20 * scale
+            batches = 20 * scale
 
-        async def copro_batch(w: int, i: int, k: int) -> None:
-            await store.append(group_id=group, stream_id=f"c{k}", events=[vote() for _ in range(100)],
-                               expected_version=i * 100)
+            async def copro_batch(w: int, i: int, k: int) -> None:
+                await store.append(group_id=group, stream_id=f"c{k}", events=[vote() for _ in range(100)],
+                                   expected_version=i * 100)
 
-        async def raw_batch(w: int, i: int, k: int) -> None:
-            payloads = [msgspec.json.encode(vote().data) for _ in range(100)]
-            await raw_conns[w].execute(RAW_BATCH, group, f"c{k}", datetime.now(UTC), b"\0" * 32,
-                                       [new_id() for _ in range(100)], list(range(i * 100 + 1, i * 100 + 101)), payloads)
+            async def raw_batch(w: int, i: int, k: int) -> None:
+                payloads = [msgspec.json.encode(vote().data) for _ in range(100)]
+                await raw_conns[w].execute(RAW_BATCH, group, f"c{k}", datetime.now(UTC), b"\0" * 32,
+                                           [new_id() for _ in range(100)], list(range(i * 100 + 1, i * 100 + 101)), payloads)
 
-        async def copro_batches(k: int) -> float:
-            return await writers(1, batches, lambda w, i: copro_batch(w, i, k)) * 100
+            async def copro_batches(k: int) -> float:
+                return await writers(1, batches, lambda w, i: copro_batch(w, i, k)) * 100
 
-        async def raw_batches(k: int) -> float:
-            return await writers(1, batches, lambda w, i: raw_batch(w, i, k)) * 100
+            async def raw_batches(k: int) -> float:
+                return await writers(1, batches, lambda w, i: raw_batch(w, i, k)) * 100
 
-        await compare("(c) appends of 100 events", copro_batches, raw_batches)
+            await compare("(c) appends of 100 events", copro_batches, raw_batches)
 
-        total = await store.pool.fetchval("SELECT count(*) FROM events")
-        while await store.head_position() < total:
-            await asyncio.sleep(0.05)
+            total = await store.pool.fetchval("SELECT count(*) FROM events")
+            while await store.head_position() < total:
+                await asyncio.sleep(0.05)
 
-        async def copro_read(k: int) -> float:
-            started = time.perf_counter()
-            position, read = 0, 0
-            while page := await store.read_all(position, 1000):
-                for event in page:
-                    event.decode(VoteCast)
-                read += len(page)
-                position = page[-1].position or 0
-            return read / (time.perf_counter() - started)
+            async def copro_read(k: int) -> float:
+                started = time.perf_counter()
+                position, read = 0, 0
+                while page := await store.read_all(position, 1000):
+                    for event in page:
+                        event.decode(VoteCast)
+                    read += len(page)
+                    position = page[-1].position or 0
+                return read / (time.perf_counter() - started)
 
-        async def raw_read(k: int) -> float:
-            started = time.perf_counter()
-            decoder = msgspec.json.Decoder(VoteCast)
-            read = 0
-            async with raw.acquire() as conn, conn.transaction():
-                async for record in conn.cursor("SELECT * FROM raw_events ORDER BY seq", prefetch=1000):
-                    decoder.decode(record["payload"])
-                    read += 1
-            return read / (time.perf_counter() - started)
+            async def raw_read(k: int) -> float:
+                started = time.perf_counter()
+                decoder = msgspec.json.Decoder(VoteCast)
+                read = 0
+                async with raw.acquire() as conn, conn.transaction():
+                    async for record in conn.cursor("SELECT * FROM raw_events ORDER BY seq", prefetch=1000):
+                        decoder.decode(record["payload"])
+                        read += 1
+                return read / (time.perf_counter() - started)
 
-        await compare(f"(d) ordered read_all + decode ({total} events)", copro_read, raw_read)
+            await compare(f"(d) ordered read_all + decode ({total} events)", copro_read, raw_read)
 
-        print(f"\ncopro event store vs raw asyncpg, PostgreSQL at {urlsplit(url).netloc}, one run, median of {ROUNDS}")
-        print(f"{'measure':<46} {'copro ev/s':>12} {'raw ev/s':>12} {'copro/raw':>10}")
-        for label, copro, limit in rows:
-            print(f"{label:<46} {copro:>12,.0f} {limit:>12,.0f} {copro / limit:>9.2f}x")
-        await store.close()
-        await raw.close()
-        for conn in raw_conns:
-            await conn.close()
-    finally:
-        if sealer is not None:
-            sealer.terminate()
-            sealer.join()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+            print(f"\ncopro event store vs raw asyncpg, PostgreSQL at {urlsplit(url).netloc}, one run, median of {ROUNDS}")
+            print(f"{'measure':<46} {'copro ev/s':>12} {'raw ev/s':>12} {'copro/raw':>10}")
+            for label, copro, limit in rows:
+                print(f"{label:<46} {copro:>12,.0f} {limit:>12,.0f} {copro / limit:>9.2f}x")
+            await store.close()
+            await raw.close()
+            for conn in raw_conns:
+                await conn.close()
+        finally:
+            if sealer is not None:
+                sealer.terminate()
+                sealer.join()
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import asyncpg
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_database
 from services.decisions.audit import OutcomeCheck
 from services.decisions.domain.events import Choice, Option
 from services.decisions.domain.proposal import Cast, Close, OpenProposal, Voter, proposal_decider, proposal_stream
@@ -36,11 +35,8 @@ from shared.cloudevents import StructuredEvent
 from shared.decider import event_type_name
 from shared.envelope import NewEvent
 from shared.ids import new_id
-from shared.migrate import migrate_url
 from shared.replay import drop_scratch, replay
-from shared.runtime import ensure_servers
 from shared.sealer import Sealer
-from shared.settings import load_settings
 from shared.store import EventStore
 
 BALLOTS = 998  # with its opening and closing, 1,000 events a proposal
@@ -87,80 +83,73 @@ async def fill(store: EventStore, proposals: int) -> int:
 
 
 async def main(quick: bool) -> None:
-    servers = ensure_servers(load_settings())
-    name = f"copro_audit_{uuid.uuid4().hex[:8]}"
-    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
-    admin = await asyncpg.connect(servers.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
     folder = Path(tempfile.mkdtemp(prefix="copro-audit-"))
-    try:
-        await migrate_url(url)
-        store = await EventStore.connect(url, min_size=2, max_size=4)
-        started = time.perf_counter()
-        total = await fill(store, 100 if quick else 1000)
-        stop = asyncio.Event()
-        sealing = asyncio.create_task(Sealer(url).run(stop))
-        while await store.head_position() < total:
-            await asyncio.sleep(0.2)
-        stop.set()
-        await sealing
-        print(f"filled and sealed {total:,} events in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    async with fresh_database("audit") as url:
+        try:
+            store = await EventStore.connect(url, min_size=2, max_size=4)
+            started = time.perf_counter()
+            total = await fill(store, 100 if quick else 1000)
+            stop = asyncio.Event()
+            sealing = asyncio.create_task(Sealer(url).run(stop))
+            while await store.head_position() < total:
+                await asyncio.sleep(0.2)
+            stop.set()
+            await sealing
+            print(f"filled and sealed {total:,} events in {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
-        export_file = folder / "log.jsonl"
-        started = time.perf_counter()
-        with export_file.open("wb") as handle:
-            async for chunk in export_lines(store):
-                handle.write(chunk)
-        export_rate = total / (time.perf_counter() - started)
-        started = time.perf_counter()
-        async with store.pool.acquire() as conn, conn.transaction():
-            async for _ in conn.cursor("SELECT * FROM events ORDER BY seq", prefetch=5000):
-                pass
-        export_floor = total / (time.perf_counter() - started)
+            export_file = folder / "log.jsonl"
+            started = time.perf_counter()
+            with export_file.open("wb") as handle:
+                async for chunk in export_lines(store):
+                    handle.write(chunk)
+            export_rate = total / (time.perf_counter() - started)
+            started = time.perf_counter()
+            async with store.pool.acquire() as conn, conn.transaction():
+                async for _ in conn.cursor("SELECT * FROM events ORDER BY seq", prefetch=5000):
+                    pass
+            export_floor = total / (time.perf_counter() - started)
 
-        started = time.perf_counter()
-        with export_file.open("rb") as handle:
-            report = verify_lines(handle)
-        verify_rate = total / (time.perf_counter() - started)
-        assert report.ok, report.findings[:3]
-        decode = msgspec.json.Decoder(StructuredEvent).decode
-        started = time.perf_counter()
-        with export_file.open("rb") as handle:
-            for line in handle:
-                if b'"position"' in line:
-                    decode(line)
-        verify_floor = total / (time.perf_counter() - started)
+            started = time.perf_counter()
+            with export_file.open("rb") as handle:
+                report = verify_lines(handle)
+            verify_rate = total / (time.perf_counter() - started)
+            assert report.ok, report.findings[:3]
+            decode = msgspec.json.Decoder(StructuredEvent).decode
+            started = time.perf_counter()
+            with export_file.open("rb") as handle:
+                for line in handle:
+                    if b'"position"' in line:
+                        decode(line)
+            verify_floor = total / (time.perf_counter() - started)
 
-        started = time.perf_counter()
-        result = await replay(store, [ProposalList()], [OutcomeCheck()])
-        replay_rate = total / (time.perf_counter() - started)
-        assert result.ok and result.checks[0].counts["outcomes recomputed"] == (100 if quick else 1000)
-        await drop_scratch(store, result.schema)
-        started = time.perf_counter()
-        position = 0
-        while page := await store.read_all(position, 5000):
-            position = page[-1].position or position
-        replay_floor = total / (time.perf_counter() - started)
-        await store.close()
+            started = time.perf_counter()
+            result = await replay(store, [ProposalList()], [OutcomeCheck()])
+            replay_rate = total / (time.perf_counter() - started)
+            assert result.ok and result.checks[0].counts["outcomes recomputed"] == (100 if quick else 1000)
+            await drop_scratch(store, result.schema)
+            started = time.perf_counter()
+            position = 0
+            while page := await store.read_all(position, 5000):
+                position = page[-1].position or position
+            replay_floor = total / (time.perf_counter() - started)
+            await store.close()
 
-        print(f"\ncopro audit over {total:,} events ({export_file.stat().st_size / 1e6:,.0f} MB exported), one run")
-        print(f"{'':<58} {'events/s':>10} {'floor ev/s':>11} {'ratio':>6}")
-        rows = [
-            ("export (CloudEvents JSON lines with integrity fields)", export_rate, export_floor,
-             "cursor read of the events table"),
-            ("verify offline (every content hash, chain, checkpoint)", verify_rate, verify_floor,
-             "reading and decoding the export"),
-            ("replay (read model rebuilt, every outcome recomputed)", replay_rate, replay_floor,
-             "read_all of the log"),
-        ]
-        for label, rate, floor, what in rows:
-            print(f"{label:<58} {rate:>10,.0f} {floor:>11,.0f} {rate / floor:>5.2f}x   (floor: {what})")
-    finally:
-        for file in folder.iterdir():
-            file.unlink()
-        folder.rmdir()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+            print(f"\ncopro audit over {total:,} events ({export_file.stat().st_size / 1e6:,.0f} MB exported), one run")
+            print(f"{'':<58} {'events/s':>10} {'floor ev/s':>11} {'ratio':>6}")
+            rows = [
+                ("export (CloudEvents JSON lines with integrity fields)", export_rate, export_floor,
+                 "cursor read of the events table"),
+                ("verify offline (every content hash, chain, checkpoint)", verify_rate, verify_floor,
+                 "reading and decoding the export"),
+                ("replay (read model rebuilt, every outcome recomputed)", replay_rate, replay_floor,
+                 "read_all of the log"),
+            ]
+            for label, rate, floor, what in rows:
+                print(f"{label:<58} {rate:>10,.0f} {floor:>11,.0f} {rate / floor:>5.2f}x   (floor: {what})")
+        finally:
+            for file in folder.iterdir():
+                file.unlink()
+            folder.rmdir()
 
 
 if __name__ == "__main__":

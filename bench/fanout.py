@@ -18,26 +18,21 @@ import asyncio
 import multiprocessing
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import asyncpg
 import msgspec
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_database, own_nats
 from shared.cloudevents import headers_for, subject_for
 from shared.envelope import NewEvent
 from shared.ids import new_id
-from shared.migrate import migrate_url
 from shared.relay import Relay, last_published
-from shared.runtime import EmbeddedNats, ensure_servers, free_port
 from shared.sealer import Sealer
-from shared.settings import load_settings
 from shared.store import EventStore
 
 BATCH = 500
@@ -158,36 +153,24 @@ async def raw_throughput(store: EventStore, nats_url: str, count: int) -> float:
 
 
 async def main(quick: bool) -> None:
-    servers = ensure_servers(load_settings())
-    name = f"copro_fanout_{uuid.uuid4().hex[:8]}"
-    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
-    admin = await asyncpg.connect(servers.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    own_nats = EmbeddedNats(Path(tempfile.mkdtemp(prefix="copro-bench-nats-")), free_port())
-    own_nats.start()
-    try:
-        await migrate_url(url)
-        store = await EventStore.connect(url, min_size=2, max_size=4)
-        count = 1_000 if quick else 5_000
-        rate = 500
-        times = sorted(await latency(store, own_nats.url, rate, count))
-        p50 = statistics.median(times)
-        p99 = times[int(len(times) * 0.99) - 1]
-        relay, total = await relay_throughput(store, own_nats.url, 5_000 if quick else 20_000)
-        raw = await raw_throughput(store, own_nats.url, total)
-        await store.close()
-        print(f"\ncopro fan-out, one run (PostgreSQL {urlsplit(url).netloc}, NATS {own_nats.url})")
-        print(f"end-to-end latency, append commit -> JetStream consumer, {count:,} events at {rate}/s:")
-        print(f"  p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   max {times[-1]:6.2f} ms")
-        print(f"{'throughput (' + format(total, ',') + ' events, batches of ' + str(BATCH) + ')':<46} {'events/s':>10}")
-        print(f"{'relay: sealed log -> JetStream, acknowledged':<46} {relay:>10,.0f}")
-        print(f"{'raw js.publish_async of the same messages':<46} {raw:>10,.0f}")
-        print(f"{'relay/raw':<46} {relay / raw:>9.2f}x")
-    finally:
-        own_nats.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
+    with own_nats() as nats_server:
+        async with fresh_database("fanout") as url:
+            store = await EventStore.connect(url, min_size=2, max_size=4)
+            count = 1_000 if quick else 5_000
+            rate = 500
+            times = sorted(await latency(store, nats_server.url, rate, count))
+            p50 = statistics.median(times)
+            p99 = times[int(len(times) * 0.99) - 1]
+            relay, total = await relay_throughput(store, nats_server.url, 5_000 if quick else 20_000)
+            raw = await raw_throughput(store, nats_server.url, total)
+            await store.close()
+    print(f"\ncopro fan-out, one run (PostgreSQL {urlsplit(url).netloc}, NATS {nats_server.url})")
+    print(f"end-to-end latency, append commit -> JetStream consumer, {count:,} events at {rate}/s:")
+    print(f"  p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   max {times[-1]:6.2f} ms")
+    print(f"{'throughput (' + format(total, ',') + ' events, batches of ' + str(BATCH) + ')':<46} {'events/s':>10}")
+    print(f"{'relay: sealed log -> JetStream, acknowledged':<46} {relay:>10,.0f}")
+    print(f"{'raw js.publish_async of the same messages':<46} {raw:>10,.0f}")
+    print(f"{'relay/raw':<46} {relay / raw:>9.2f}x")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -26,19 +26,17 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_database
+from bench.common import own_nats as bench_nats
 from shared.envelope import NewEvent
 from shared.ids import new_id
-from shared.migrate import migrate_url
-from shared.runtime import EmbeddedNats, ensure_servers, free_port
-from shared.settings import load_settings
+from shared.runtime import free_port
 from shared.store import EventStore
 
 RECEIVER = textwrap.dedent("""
@@ -87,99 +85,90 @@ async def append(store: EventStore, group: uuid.UUID, count: int) -> None:
 
 
 async def main(quick: bool) -> None:
-    servers = ensure_servers(load_settings())
-    name = f"copro_publishing_{uuid.uuid4().hex[:8]}"
-    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
-    admin = await asyncpg.connect(servers.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await migrate_url(url)
-    own_nats = EmbeddedNats(Path(tempfile.mkdtemp(prefix="copro-bench-nats-")), free_port())
-    own_nats.start()
-    home = Path(tempfile.mkdtemp(prefix="copro-bench-home-"))
-    folder = Path(tempfile.mkdtemp(prefix="copro-bench-receiver-"))
-    (folder / "receiver.py").write_text(RECEIVER)
-    ports = {"decisions": free_port(), "publishing": free_port(), "receiver": free_port()}
-    env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
-               COPRO_LOG_LEVEL="warning", PYTHONPATH=str(folder))
-    processes = [
-        serve(["shared.cli", "serve", "decisions", "--port", str(ports["decisions"])], env),
-        serve(["shared.cli", "serve", "publishing", "--port", str(ports["publishing"])], env),
-        serve(["uvicorn", "receiver:app", "--port", str(ports["receiver"]), "--log-level", "warning",
-               "--loop", "uvloop", "--http", "httptools"], env),
-    ]
-    count = 2_000 if quick else 10_000
-    try:
-        async with httpx.AsyncClient(timeout=60) as client:
-            decisions = f"http://127.0.0.1:{ports['decisions']}"
-            publishing = f"http://127.0.0.1:{ports['publishing']}"
-            receiver = f"http://127.0.0.1:{ports['receiver']}"
-            for base in (decisions + "/readyz", publishing + "/readyz", receiver):
-                await ready(client, base)
-            operator = {"Authorization": f"Bearer {(home / 'operator-token').read_text().strip()}"}
-            group = (await client.post(f"{decisions}/groups", headers=operator, json={
-                "name": "bench", "organisations": [{"name": "A"}]})).json()
-            gid = group["group_id"]
-            member = (await client.post(f"{decisions}/groups/{gid}/members", headers=operator, json={
-                "name": "Facilitator", "organisation_id": group["organisations"][0]["id"],
-                "roles": ["facilitator"]})).json()
-            token = (await client.post(f"{decisions}/groups/{gid}/members/{member['member_id']}/tokens",
-                                       headers=operator)).json()["token"]
-            auth = {"Authorization": f"Bearer {token}"}
-            store = await EventStore.connect(url)
-            await append(store, uuid.UUID(gid), count)
-            while await store.head_position() < await store.pool.fetchval("SELECT count(*) FROM events"):
-                await asyncio.sleep(0.05)
+    with bench_nats() as own_nats:
+        async with fresh_database("publishing") as url:
+            home = Path(tempfile.mkdtemp(prefix="copro-bench-home-"))
+            folder = Path(tempfile.mkdtemp(prefix="copro-bench-receiver-"))
+            (folder / "receiver.py").write_text(RECEIVER)
+            ports = {"decisions": free_port(), "publishing": free_port(), "receiver": free_port()}
+            env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
+                       COPRO_LOG_LEVEL="warning", PYTHONPATH=str(folder))
+            processes = [
+                serve(["shared.cli", "serve", "decisions", "--port", str(ports["decisions"])], env),
+                serve(["shared.cli", "serve", "publishing", "--port", str(ports["publishing"])], env),
+                serve(["uvicorn", "receiver:app", "--port", str(ports["receiver"]), "--log-level", "warning",
+                       "--loop", "uvloop", "--http", "httptools"], env),
+            ]
+            count = 2_000 if quick else 10_000
+            try:
+                async with httpx.AsyncClient(timeout=60) as client:
+                    decisions = f"http://127.0.0.1:{ports['decisions']}"
+                    publishing = f"http://127.0.0.1:{ports['publishing']}"
+                    receiver = f"http://127.0.0.1:{ports['receiver']}"
+                    for base in (decisions + "/readyz", publishing + "/readyz", receiver):
+                        await ready(client, base)
+                    operator = {"Authorization": f"Bearer {(home / 'operator-token').read_text().strip()}"}
+                    group = (await client.post(f"{decisions}/groups", headers=operator, json={
+                        "name": "bench", "organisations": [{"name": "A"}]})).json()
+                    gid = group["group_id"]
+                    member = (await client.post(f"{decisions}/groups/{gid}/members", headers=operator, json={
+                        "name": "Facilitator", "organisation_id": group["organisations"][0]["id"],
+                        "roles": ["facilitator"]})).json()
+                    token = (await client.post(f"{decisions}/groups/{gid}/members/{member['member_id']}/tokens",
+                                               headers=operator)).json()["token"]
+                    auth = {"Authorization": f"Bearer {token}"}
+                    store = await EventStore.connect(url)
+                    await append(store, uuid.UUID(gid), count)
+                    while await store.head_position() < await store.pool.fetchval("SELECT count(*) FROM events"):
+                        await asyncio.sleep(0.05)
 
-            # webhooks: the whole backlog to one subscription
-            started = time.perf_counter()
-            made = await client.post(f"{publishing}/groups/{gid}/webhooks", headers=auth, json={
-                "url": receiver + "/hooks", "event_types": ["bench.*"], "start": "beginning"})
-            assert made.status_code == 201, made.text
-            while int((await client.get(receiver)).text) < count:
-                await asyncio.sleep(0.05)
-            webhook_rate = count / (time.perf_counter() - started)
-            events = await store.read_all(0, 1000, group_id=uuid.UUID(gid))
-            bodies = [msgspec.json.encode({"id": str(e.id), "type": e.type, "data": msgspec.json.decode(e.data)})
-                      for e in events if e.type == "bench.Noted"]
-            started = time.perf_counter()
-            for body in bodies:
-                await client.post(receiver + "/raw", content=body, headers={"content-type": "application/json"})
-            raw_rate = len(bodies) / (time.perf_counter() - started)
+                    # webhooks: the whole backlog to one subscription
+                    started = time.perf_counter()
+                    made = await client.post(f"{publishing}/groups/{gid}/webhooks", headers=auth, json={
+                        "url": receiver + "/hooks", "event_types": ["bench.*"], "start": "beginning"})
+                    assert made.status_code == 201, made.text
+                    while int((await client.get(receiver)).text) < count:
+                        await asyncio.sleep(0.05)
+                    webhook_rate = count / (time.perf_counter() - started)
+                    events = await store.read_all(0, 1000, group_id=uuid.UUID(gid))
+                    bodies = [msgspec.json.encode({"id": str(e.id), "type": e.type, "data": msgspec.json.decode(e.data)})
+                              for e in events if e.type == "bench.Noted"]
+                    started = time.perf_counter()
+                    for body in bodies:
+                        await client.post(receiver + "/raw", content=body, headers={"content-type": "application/json"})
+                    raw_rate = len(bodies) / (time.perf_counter() - started)
 
-            # SSE: 100 clients follow while events are appended
-            clients, sse_count = 100, count // 5
-            start_position = await store.head_position()
-            received = [0] * clients
+                    # SSE: 100 clients follow while events are appended
+                    clients, sse_count = 100, count // 5
+                    start_position = await store.head_position()
+                    received = [0] * clients
 
-            async def follower(k: int) -> None:
-                async with httpx.AsyncClient(timeout=120) as own, own.stream(
-                        "GET", f"{publishing}/groups/{gid}/events/stream?after={start_position}", headers=auth) as r:
-                    async for line in r.aiter_lines():
-                        if line.startswith("data:"):
-                            received[k] += 1
-                            if received[k] == sse_count:
-                                return
+                    async def follower(k: int) -> None:
+                        async with httpx.AsyncClient(timeout=120) as own, own.stream(
+                                "GET", f"{publishing}/groups/{gid}/events/stream?after={start_position}", headers=auth) as r:
+                            async for line in r.aiter_lines():
+                                if line.startswith("data:"):
+                                    received[k] += 1
+                                    if received[k] == sse_count:
+                                        return
 
-            followers = [asyncio.create_task(follower(k)) for k in range(clients)]
-            await asyncio.sleep(1.0)
-            started = time.perf_counter()
-            await append(store, uuid.UUID(gid), sse_count)
-            await asyncio.wait_for(asyncio.gather(*followers), 300)
-            sse_rate = clients * sse_count / (time.perf_counter() - started)
-            await store.close()
-        print(f"\ncopro partner delivery, one run ({count:,} events; services under uvicorn, PostgreSQL, NATS here)")
-        print(f"{'webhooks: one subscription, in order, signed':<52} {webhook_rate:>10,.0f} events/s")
-        print(f"{'raw: the same client POSTing bodies one by one':<52} {raw_rate:>10,.0f} requests/s")
-        print(f"{'webhooks/raw':<52} {webhook_rate / raw_rate:>9.2f}x")
-        print(f"{'SSE fan-out: 100 clients x ' + format(sse_count, ',') + ' events':<52} {sse_rate:>10,.0f} "
-              f"deliveries/s ({sse_rate / clients:,.0f} events/s to each client)")
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait()
-        own_nats.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+                    followers = [asyncio.create_task(follower(k)) for k in range(clients)]
+                    await asyncio.sleep(1.0)
+                    started = time.perf_counter()
+                    await append(store, uuid.UUID(gid), sse_count)
+                    await asyncio.wait_for(asyncio.gather(*followers), 300)
+                    sse_rate = clients * sse_count / (time.perf_counter() - started)
+                    await store.close()
+                print(f"\ncopro partner delivery, one run ({count:,} events; services under uvicorn, PostgreSQL, NATS here)")
+                print(f"{'webhooks: one subscription, in order, signed':<52} {webhook_rate:>10,.0f} events/s")
+                print(f"{'raw: the same client POSTing bodies one by one':<52} {raw_rate:>10,.0f} requests/s")
+                print(f"{'webhooks/raw':<52} {webhook_rate / raw_rate:>9.2f}x")
+                print(f"{'SSE fan-out: 100 clients x ' + format(sse_count, ',') + ' events':<52} {sse_rate:>10,.0f} "
+                      f"deliveries/s ({sse_rate / clients:,.0f} events/s to each client)")
+            finally:
+                for process in processes:
+                    process.terminate()
+                    process.wait()
 
 
 if __name__ == "__main__":

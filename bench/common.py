@@ -1,0 +1,43 @@
+"""What every benchmark needs: a fresh database on the embedded (or configured) PostgreSQL,
+dropped afterwards, and a NATS server of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from shared.migrate import migrate_url
+from shared.runtime import EmbeddedNats, ensure_servers, free_port
+from shared.settings import load_settings
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(label: str) -> AsyncIterator[str]:
+    """The URL of a new, migrated database; it is dropped on the way out."""
+    servers = ensure_servers(load_settings())
+    name = f"copro_{label}_{uuid.uuid4().hex[:8]}"
+    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
+    admin = await asyncpg.connect(servers.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        await migrate_url(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@contextlib.contextmanager
+def own_nats() -> Iterator[EmbeddedNats]:
+    server = EmbeddedNats(Path(tempfile.mkdtemp(prefix="copro-bench-nats-")), free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
