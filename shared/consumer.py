@@ -12,7 +12,6 @@ stuck or lagging, and the lag is exported as a metric.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -30,6 +29,7 @@ from nats.js import api
 from shared.cloudevents import Delivered, from_message
 from shared.metrics import CONSUMER_LAG
 from shared.store import DATABASE_AWAY, EventStore
+from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,10 @@ class Subscription:
                     await self._fetch_and_handle(sub)
             except nats.js.errors.NotFoundError:
                 log.info("consumer %s: waiting for the relay to create stream %s", self.name, self.stream)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
+                await pause(stop, 1.0)
             except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
                 log.warning("consumer %s: %s; retrying", self.name, exc)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
+                await pause(stop, 1.0)
 
     async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
         try:

@@ -9,29 +9,16 @@ over within a second. A database outage is waited out, never fatal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from shared.waiting import pause
+
 log = logging.getLogger(__name__)
 
 Work = Callable[[asyncpg.Connection], Awaitable[None]]
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-async def wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Return when ``wake`` or ``stop`` is set, or after ``seconds``."""
-    waiter = asyncio.ensure_future(wake.wait())
-    stopper = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({waiter, stopper}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    stopper.cancel()
 
 
 class Leadership:
@@ -50,7 +37,7 @@ class Leadership:
             try:
                 conn = await asyncpg.connect(self.url, server_settings=self.server_settings)
                 while not stop.is_set() and not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
-                    await _pause(stop, 1.0)
+                    await pause(stop, 1.0)
                 if stop.is_set():
                     return
                 self.is_leader = True
@@ -58,7 +45,7 @@ class Leadership:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("%s lost its database connection, retrying: %s", self.name, exc)
                 self.is_leader = False
-                await _pause(stop, 1.0)
+                await pause(stop, 1.0)
             finally:
                 self.is_leader = False
                 if conn is not None and not conn.is_closed():

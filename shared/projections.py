@@ -14,7 +14,6 @@ and swaps the shadow tables in, all in one transaction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import zlib
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ import asyncpg
 from shared.envelope import RecordedEvent
 from shared.metrics import PROJECTION_LAG
 from shared.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+from shared.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +114,11 @@ class ProjectionRunner:
                 while not stop.is_set():
                     self._wake.clear()
                     if await self.step(conn) < self.batch:
-                        with contextlib.suppress(asyncio.TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.safety_poll)
+                        await wait_any(stop, self._wake, self.safety_poll)
             except DATABASE_AWAY as exc:
                 log.warning("projection %s: database unavailable, resuming when it is back: %s",
                             self.projection.name, exc)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
+                await pause(stop, 1.0)
             finally:
                 if conn is not None and not conn.is_closed():
                     await conn.close()

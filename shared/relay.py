@@ -30,9 +30,10 @@ from nats.js import JetStreamContext, api
 
 from shared.cloudevents import SUBJECT_ROOT, headers_for, position_of, subject_for
 from shared.envelope import RecordedEvent
-from shared.leader import Leadership, wait_any
+from shared.leader import Leadership
 from shared.metrics import PUBLISH_LAG, PUBLISHED
 from shared.store import SEALED_CHANNEL, EventStore
+from shared.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class Relay:
             except (TimeoutError, nats.errors.Error, OSError) as exc:
                 log.warning("relay: NATS unavailable, retrying: %s", exc)
                 ready = False
-                await wait_any(stop, asyncio.Event(), 0.5)
+                await pause(stop, 0.5)
                 continue
             if published < self.batch:
                 await wait_any(stop, self._wake, self.safety_poll)

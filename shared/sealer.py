@@ -26,8 +26,9 @@ import logging
 import asyncpg
 
 from shared import integrity
-from shared.leader import Leadership, wait_any
+from shared.leader import Leadership
 from shared.store import APPENDED_CHANNEL, SEALED_CHANNEL
+from shared.waiting import wait_any
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ one close it, and the other then finds it closed and does nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
@@ -17,6 +16,7 @@ from shared.decider import handle
 from shared.errors import CommandRejected, ConcurrencyConflict
 from shared.ids import utc_now
 from shared.store import DATABASE_AWAY, EventStore
+from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
@@ -46,5 +46,4 @@ async def run_closer(store: EventStore, stop: asyncio.Event, every: float = 1.0)
             pass  # first start: the proposals projection has not created its table yet
         except DATABASE_AWAY as exc:
             log.warning("closer: database unavailable: %s", exc)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+        await pause(stop, every)

@@ -32,8 +32,9 @@ from shared.cloudevents import structured
 from shared.decider import StateCache, handle, load
 from shared.envelope import RecordedEvent
 from shared.ids import utc_now
-from shared.leader import Leadership, wait_any
+from shared.leader import Leadership
 from shared.store import SEALED_CHANNEL, EventStore
+from shared.waiting import wait_any
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise; the delivery log keeps them

@@ -34,6 +34,7 @@ from shared.runtime import ensure_servers
 from shared.sealer import Sealer
 from shared.settings import load_settings
 from shared.store import DATABASE_AWAY, EventStore
+from shared.waiting import pause
 from shared.web.asyncapi import asyncapi_route
 from shared.web.auth import ensure_operator_token, provide_principal
 from shared.web.checkpoints import checkpoint_key, latest_checkpoint
@@ -63,8 +64,7 @@ async def _sign_checkpoints(store: EventStore, key: Ed25519PrivateKey, stop: asy
     while not stop.is_set():
         with contextlib.suppress(*DATABASE_AWAY, asyncpg.PostgresError):
             await sign_pending(store, key)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), 2.0)
+        await pause(stop, 2.0)
 
 
 def service_app(
