@@ -11,6 +11,7 @@ when another writer got there first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 import weakref
 from collections import OrderedDict
@@ -171,49 +172,30 @@ async def handle(
     A decider that decides nothing appends nothing. Errors the decider raises
     (``CommandRejected``, ``InvalidCommand``) reach the caller unchanged.
     """
-    if cache is None:
-        return await _handle(store, decider, command, group_id, stream_id, metadata, idempotency_key,
-                             idempotency_scope, request_hash, attempts, None)
-    async with cache.lock(stream_id):
-        return await _handle(store, decider, command, group_id, stream_id, metadata, idempotency_key,
-                             idempotency_scope, request_hash, attempts, cache)
-
-
-async def _handle(
-    store: EventStore,
-    decider: Decider[C, S, E],
-    command: C,
-    group_id: uuid.UUID,
-    stream_id: str,
-    metadata: Metadata | None,
-    idempotency_key: str | None,
-    idempotency_scope: str,
-    request_hash: bytes,
-    attempts: int,
-    cache: StateCache[S] | None,
-) -> Handled[S, E]:
-    for attempt in range(attempts):
-        state, version = await load(store, decider, stream_id, cache)
-        events = list(decider.decide(command, state))
-        if not events:
-            return Handled(state=state, events=[], result=None, version=version)
-        # an event that carries its own ``event_id`` (chosen by the shell, on the command) keeps it
-        new = [NewEvent(id=getattr(e, "event_id", None) or new_id(), type=event_type_name(e), data=e) for e in events]
-        try:
-            result = await store.append(
-                group_id=group_id, stream_id=stream_id, events=new, expected_version=version,
-                metadata=metadata, idempotency_key=idempotency_key,
-                idempotency_scope=idempotency_scope, request_hash=request_hash,
-            )
-        except ConcurrencyConflict:
-            if attempt == attempts - 1:
-                raise
-            continue
-        if result.duplicate:
-            # another request with the same idempotency key won: the caller answers from the stored events
-            return Handled(state=state, events=[], result=result, version=result.stream_version)
-        state = decider.fold(events, state)
-        if cache is not None:
-            cache.put(stream_id, result.stream_version, state)
-        return Handled(state=state, events=events, result=result, version=result.stream_version)
+    # one writer per stream in this process when there is a cache (see ``StateCache.lock``)
+    async with cache.lock(stream_id) if cache is not None else contextlib.nullcontext():
+        for attempt in range(attempts):
+            state, version = await load(store, decider, stream_id, cache)
+            events = list(decider.decide(command, state))
+            if not events:
+                return Handled(state=state, events=[], result=None, version=version)
+            # an event that carries its own ``event_id`` (chosen by the shell, on the command) keeps it
+            new = [NewEvent(id=getattr(e, "event_id", None) or new_id(), type=event_type_name(e), data=e) for e in events]
+            try:
+                result = await store.append(
+                    group_id=group_id, stream_id=stream_id, events=new, expected_version=version,
+                    metadata=metadata, idempotency_key=idempotency_key,
+                    idempotency_scope=idempotency_scope, request_hash=request_hash,
+                )
+            except ConcurrencyConflict:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            if result.duplicate:
+                # another request with the same idempotency key won: the caller answers from the stored events
+                return Handled(state=state, events=[], result=result, version=result.stream_version)
+            state = decider.fold(events, state)
+            if cache is not None:
+                cache.put(stream_id, result.stream_version, state)
+            return Handled(state=state, events=events, result=result, version=result.stream_version)
     raise AssertionError("unreachable")
