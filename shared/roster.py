@@ -18,7 +18,7 @@ from immutables import Map
 from msgspec.structs import replace
 
 from shared.decider import StateCache
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.store import EventStore
 from shared.web.auth import Principal
 
@@ -139,6 +139,16 @@ class Members:
         roster = await self.roster(group_id)
         if roster.group_id is None:
             raise NotFound("no such group")
+        return roster
+
+    async def admit(self, principal: Principal, group_id: uuid.UUID, roles: tuple[str, ...] = ()) -> Roster:
+        """The group's roster for a caller of this group (404 for any other: another group's data
+        does not exist), who must hold one of ``roles`` when any are named (403); operators pass."""
+        if not principal.is_operator and principal.group_id != group_id:
+            raise NotFound("no such group")
+        roster = await self.existing(group_id)
+        if roles and not principal.is_operator and not set(roles) & set(principal.roles):
+            raise Forbidden(f"only a {' or '.join(roles)} can do that")
         return roster
 
     async def resolve(self, token: str) -> Principal | None:

@@ -17,7 +17,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from services.publishing.delivery import Delivery, body_of
 from services.publishing.webhooks import Register, Remove, Subscription, webhook_decider, webhook_stream
 from shared.decider import handle
-from shared.errors import Forbidden, NotFound
+from shared.errors import NotFound
 from shared.follow import follow
 from shared.ids import new_id, utc_now
 from shared.roster import Members, Roster
@@ -73,13 +73,8 @@ def _state(request: Request[Any, Any, Any], name: str) -> Any:
 
 async def _roster(request: Request[Any, Any, Any], principal: Principal, group_id: uuid.UUID,
                   roles: tuple[str, ...] = ()) -> Roster:
-    if not principal.is_operator and principal.group_id != group_id:
-        raise NotFound("no such group")
     members: Members = _state(request, "members")
-    roster = await members.existing(group_id)
-    if roles and not principal.is_operator and not set(roles) & set(principal.roles):
-        raise Forbidden(f"only a {' or '.join(roles)} can do that")
-    return roster
+    return await members.admit(principal, group_id, roles)
 
 
 async def _subscription(request: Request[Any, Any, Any], group_id: uuid.UUID, subscription_id: uuid.UUID

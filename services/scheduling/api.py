@@ -27,7 +27,7 @@ from services.scheduling.domain.meetings import (
 from shared.decider import StateCache, handle, handle_in_group, load
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
-from shared.roster import Roster
+from shared.roster import Members, Roster
 from shared.web.auth import Caller, Principal
 
 TAGS = ["meetings"]
@@ -93,12 +93,8 @@ def _cache(request: Request[Any, Any, Any]) -> StateCache[Meeting]:
 
 async def _roster(request: Request[Any, Any, Any], principal: Principal, group_id: uuid.UUID, manage: bool = False
                   ) -> Roster:
-    if not principal.is_operator and principal.group_id != group_id:
-        raise NotFound("no such group")
-    roster: Roster = await request.app.state.members.existing(group_id)
-    if manage and not principal.is_operator and "facilitator" not in principal.roles:
-        raise Forbidden("only a facilitator can do that")
-    return roster
+    members: Members = request.app.state.members
+    return await members.admit(principal, group_id, ("facilitator",) if manage else ())
 
 
 def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
