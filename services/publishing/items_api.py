@@ -32,7 +32,7 @@ from shared.decider import StateCache, handle, handle_in_group, load_in_group
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
 from shared.roster import Roster
-from shared.web.auth import Caller
+from shared.web.auth import Caller, Principal
 
 TAGS = ["resources and reflections"]
 PUBLIC = ["public feeds"]
@@ -120,12 +120,12 @@ def item_out(item: Item, roster: Roster, published: bool = False) -> ItemOut:
     )
 
 
-def _member(principal: Any, doing: str) -> uuid.UUID:
+def _member(principal: Principal, doing: str) -> uuid.UUID:
     if principal.member_id is None:
         raise Forbidden(f"only a member of the group can {doing}")
     if not {"facilitator", "member"} & set(principal.roles):
         raise Forbidden(f"only a member or facilitator can {doing}")
-    return principal.member_id  # type: ignore[no-any-return]
+    return principal.member_id
 
 
 def _group_of(item: Item) -> uuid.UUID | None:
