@@ -69,6 +69,16 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+def _refusal(sqlstate: str | None, message: str) -> Exception | None:
+    """The caller's error for an append ``copro_append`` refuses for good, whether it went alone or
+    in a batch: an idempotency key reused for another request, or a stream of another group."""
+    if sqlstate == "CP422":
+        return IdempotencyMismatch(message, field="Idempotency-Key")
+    if sqlstate == "CP403":
+        return Forbidden(message)
+    return None
+
+
 class AppendSignal:
     """Tells the sealer that events were appended, outside the writer's transaction.
 
@@ -236,10 +246,8 @@ class EventStore:
         if sqlstate is None:
             assert duplicate is not None and version is not None
             return duplicate, version, first_ids
-        if sqlstate == "CP422":
-            raise IdempotencyMismatch(message or "idempotency key reused", field="Idempotency-Key")
-        if sqlstate == "CP403":
-            raise Forbidden(message or "stream belongs to another group")
+        if (refused := _refusal(sqlstate, message or "")) is not None:
+            raise refused
         async with self.pool.acquire() as conn:  # CP409 and unique violations: the exact answer, alone
             return await self._call_append(conn, args, stream_id, ids)
 
@@ -267,10 +275,8 @@ class EventStore:
                     if version := await self._stored(conn, ids):
                         return True, version, None
                     raise ConcurrencyConflict(message) from exc
-                if code == "CP422":
-                    raise IdempotencyMismatch(message, field="Idempotency-Key") from exc
-                if code == "CP403":
-                    raise Forbidden(message) from exc
+                if (refused := _refusal(code, message)) is not None:
+                    raise refused from exc
                 raise
         raise AssertionError("unreachable")
 
