@@ -63,6 +63,14 @@ async def _apply_batch(
     return events[-1].position or after if events else after
 
 
+async def _save_position(conn: asyncpg.Connection, projection: Projection, position: int) -> None:
+    """The projection's checkpoint, written in the transaction that applied the events up to it."""
+    await conn.execute(
+        "UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1",
+        projection.name, position,
+    )
+
+
 async def ensure_tables(conn: asyncpg.Connection, projection: Projection) -> None:
     """Create the live tables and checkpoint of a projection seen for the first time."""
     async with conn.transaction():
@@ -95,10 +103,7 @@ class ProjectionRunner:
             )
             after = await _apply_batch(conn, self.store, self.projection, live, before, self.batch)
             if after != before:
-                await conn.execute(
-                    "UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1",
-                    self.projection.name, after,
-                )
+                await _save_position(conn, self.projection, after)
         self.position = after
         PROJECTION_LAG.labels(self.projection.name).set(max(0, await self.store.head_position() - after))
         return after - before
@@ -157,8 +162,5 @@ async def rebuild(store: EventStore, projection: Projection, *, batch: int = 200
             while (after := await _apply_batch(conn, store, projection, shadow, position, batch)) != position:
                 position = after
             await _swap_in(conn, shadow)
-            await conn.execute(
-                "UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1",
-                projection.name, position,
-            )
+            await _save_position(conn, projection, position)
     return position
