@@ -110,7 +110,7 @@ class Subscription:
                 log.info("consumer %s: waiting for the relay to create stream %s", self.name, self.stream)
                 await pause(stop, 1.0)
             except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
-                log.warning("consumer %s: %s; retrying", self.name, exc)
+                log.warning("consumer %s: %r; retrying", self.name, exc)
                 await pause(stop, 1.0)
 
     async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
