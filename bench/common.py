@@ -13,24 +13,34 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from shared.migrate import migrate_url
-from shared.runtime import EmbeddedNats, ensure_servers, free_port
+from shared.runtime import EmbeddedNats, EmbeddedPostgres, free_port
 from shared.settings import load_settings
 
 
 @contextlib.asynccontextmanager
 async def fresh_database(label: str) -> AsyncIterator[str]:
-    """The URL of a new, migrated database; it is dropped on the way out."""
-    servers = ensure_servers(load_settings())
+    """The URL of a new, migrated database; it is dropped on the way out, and the embedded
+    PostgreSQL is stopped again if this call started it (benchmarks bring their own NATS)."""
+    settings = load_settings()
+    server_url, started = settings.database_url, None
+    if server_url is None:
+        embedded = EmbeddedPostgres(settings.home, settings.embedded_pg_port)
+        started = embedded if embedded.start() else None
+        server_url = embedded.url
     name = f"copro_{label}_{uuid.uuid4().hex[:8]}"
-    url = urlsplit(servers.database_url)._replace(path="/" + name).geturl()
-    admin = await asyncpg.connect(servers.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlsplit(server_url)._replace(path="/" + name).geturl()
     try:
-        await migrate_url(url)
-        yield url
+        admin = await asyncpg.connect(server_url)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            await migrate_url(url)
+            yield url
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        if started is not None:
+            started.stop()
 
 
 @contextlib.contextmanager
