@@ -10,7 +10,6 @@ stops working at once.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 import msgspec
@@ -20,9 +19,24 @@ from msgspec.structs import replace
 from shared.decider import StateCache
 from shared.errors import Forbidden, NotFound
 from shared.store import EventStore
-from shared.web.auth import Principal
+from shared.web.auth import Principal, token_digest
 
 TOKEN_PREFIX = "copro_m_"  # noqa: S105 (a prefix, not a secret): decisions' member tokens name their group
+
+
+def member_token(group_id: uuid.UUID, secret: str) -> str:
+    """Member tokens name their group, so any service resolves them from that group's stream alone."""
+    return f"{TOKEN_PREFIX}{group_id.hex}_{secret}"
+
+
+def token_group(token: str) -> uuid.UUID | None:
+    """The group a member token names, or None when it is not a member token."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    try:
+        return uuid.UUID(hex=token[len(TOKEN_PREFIX):].split("_", 1)[0])
+    except ValueError:
+        return None
 
 
 class _Organisation(msgspec.Struct):
@@ -152,14 +166,10 @@ class Members:
         return roster
 
     async def resolve(self, token: str) -> Principal | None:
-        if not token.startswith(TOKEN_PREFIX):
-            return None
-        try:
-            group_id = uuid.UUID(hex=token[len(TOKEN_PREFIX):].split("_", 1)[0])
-        except ValueError:
+        if (group_id := token_group(token)) is None:
             return None
         roster = await self.roster(group_id)
-        found = roster.tokens.get(hashlib.sha256(token.encode()).hexdigest())
+        found = roster.tokens.get(token_digest(token))
         if found is None or found[1] not in roster.members:
             return None
         person = roster.members[found[1]]

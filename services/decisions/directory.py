@@ -7,25 +7,14 @@ away stops working at once.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from services.decisions.domain.group import Group, group_decider, group_stream
 from shared.decider import StateCache, load
 from shared.errors import NotFound
+from shared.roster import token_group
 from shared.store import EventStore
-from shared.web.auth import Principal
-
-TOKEN_PREFIX = "copro_m_"  # noqa: S105 (a prefix, not a secret)
-
-
-def member_token(group_id: uuid.UUID, secret: str) -> str:
-    """Member tokens name their group, so they resolve without a lookup table."""
-    return f"{TOKEN_PREFIX}{group_id.hex}_{secret}"
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from shared.web.auth import Principal, token_digest
 
 
 class Directory:
@@ -45,11 +34,7 @@ class Directory:
 
     async def resolve(self, token: str) -> Principal | None:
         """A member token's principal with the member's current roles, or None."""
-        if not token.startswith(TOKEN_PREFIX):
-            return None
-        try:
-            group_id = uuid.UUID(hex=token[len(TOKEN_PREFIX) :].split("_", 1)[0])
-        except ValueError:
+        if (group_id := token_group(token)) is None:
             return None
         group, _ = await self.group(group_id)
         member = group.member_by_token(token_digest(token))

@@ -10,7 +10,6 @@ from typing import Any
 from litestar import Request, Response, delete, get, patch, post, put
 
 from services.decisions.access import MANAGE, Caller, caller, execute, state
-from services.decisions.directory import member_token, token_digest
 from services.decisions.domain.events import MemberAdded, Organisation, TokenIssued
 from services.decisions.domain.group import (
     AddMember,
@@ -45,8 +44,9 @@ from shared.envelope import Metadata
 from shared.errors import Forbidden, InvalidCommand
 from shared.ids import new_id, utc_now
 from shared.privacy import forget
+from shared.roster import member_token
 from shared.web.auth import Caller as Authenticated
-from shared.web.auth import Principal
+from shared.web.auth import Principal, token_digest
 
 TAGS = ["groups"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from shared.decider import StateCache, handle, handle_in_group, load
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id, utc_now
 from shared.roster import Members, Roster
-from shared.web.auth import Caller, Principal
+from shared.web.auth import Caller, Principal, token_digest
 
 TAGS = ["meetings"]
 FEED_PREFIX = "cal_"
@@ -202,7 +201,7 @@ async def issue_feed(request: Request[Any, Any, Any], principal: Caller, group_i
     feed_id = new_id()
     await handle(request.app.state.store, feeds_decider, Issue(
         group_id=group_id, feed_id=feed_id, member_id=principal.member_id if personal else None,
-        token_hash=hashlib.sha256(token.encode()).hexdigest(), at=utc_now()),
+        token_hash=token_digest(token), at=utc_now()),
         group_id=group_id, stream_id=feeds_stream(group_id))
     url = f"{str(request.base_url).rstrip('/')}/calendar/{token}.ics"
     return Response(FeedOut(feed_id=feed_id, url=url, personal=personal), status_code=201,
@@ -228,7 +227,7 @@ async def calendar_feed(request: Request[Any, Any, Any], token: str) -> Response
     if group_id is None:
         raise NotFound("no such calendar")
     feeds, _ = await load(request.app.state.store, feeds_decider, feeds_stream(group_id))
-    found = feeds.by_hash.get(hashlib.sha256(secret.encode()).hexdigest())
+    found = feeds.by_hash.get(token_digest(secret))
     if found is None:
         raise NotFound("no such calendar (or it was revoked)")
     meetings = await group_meetings(request, group_id)

@@ -50,6 +50,11 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def token_digest(token: str) -> str:
+    """A token's hash as events record it (hex): member and calendar-feed tokens are never stored."""
+    return token_hash(token).hex()
+
+
 def operator_token(path: Path) -> str:
     """The operator token, created (mode 0600) on first use."""
     path.parent.mkdir(parents=True, exist_ok=True)
