@@ -28,10 +28,10 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database
-from shared.envelope import NewEvent
-from shared.ids import new_id
-from shared.sealer import Sealer
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
 
 
 class VoteCast(msgspec.Struct, tag="bench.VoteCast"):

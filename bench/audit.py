@@ -30,14 +30,14 @@ from services.decisions.domain.events import Choice, Option
 from services.decisions.domain.proposal import Cast, Close, OpenProposal, Voter, proposal_decider, proposal_stream
 from services.decisions.domain.rules import Rule
 from services.decisions.projections import ProposalList
-from shared.audit import export_lines, verify_lines
-from shared.cloudevents import StructuredEvent
-from shared.decider import event_type_name
-from shared.envelope import NewEvent
-from shared.ids import new_id
-from shared.replay import drop_scratch, replay
-from shared.sealer import Sealer
-from shared.store import EventStore
+from shared.audit.replay import drop_scratch, replay
+from shared.audit.verify import export_lines, verify_lines
+from shared.domain.decider import event_type_name
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
+from shared.fanout.cloudevents import StructuredEvent
 
 BALLOTS = 998  # with its opening and closing, 1,000 events a proposal
 ORGS = tuple(uuid.UUID(int=n) for n in (1, 2, 3))

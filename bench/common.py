@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from shared.migrate import migrate_url
-from shared.runtime import EmbeddedNats, EmbeddedPostgres, free_port
-from shared.settings import load_settings
+from shared.eventlog.migrate import migrate_url
+from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from shared.runtime.settings import load_settings
 
 
 @contextlib.asynccontextmanager

@@ -31,10 +31,10 @@ from bench.common import fresh_database
 from bench.common import own_nats as bench_nats
 from services.decisions.domain.events import BallotCast, Choice
 from services.decisions.domain.proposal import proposal_stream
-from shared.envelope import NewEvent
-from shared.ids import new_id, utc_now
-from shared.runtime import free_port
-from shared.store import EventStore
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import free_port
 
 CLIENTS = 16
 
@@ -70,7 +70,8 @@ async def main(quick: bool) -> None:
             port = free_port()
             env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
                        COPRO_LOG_LEVEL="warning")
-            service = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "decisions", "--port", str(port)], env=env)
+            service = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "decisions", "--port", str(port)],
+                                       env=env)
             base = f"http://127.0.0.1:{port}"
             try:
                 limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)

@@ -28,12 +28,12 @@ import nats
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database, own_nats
-from shared.cloudevents import headers_for, subject_for
-from shared.envelope import NewEvent
-from shared.ids import new_id
-from shared.relay import Relay, last_published
-from shared.sealer import Sealer
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
+from shared.fanout.cloudevents import headers_for, subject_for
+from shared.fanout.relay import Relay, last_published
 
 BATCH = 500
 

@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database
 from bench.common import own_nats as bench_nats
-from shared.envelope import NewEvent
-from shared.ids import new_id
-from shared.runtime import free_port
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import free_port
 
 RECEIVER = textwrap.dedent("""
     count = 0
@@ -94,8 +94,8 @@ async def main(quick: bool) -> None:
             env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
                        COPRO_LOG_LEVEL="warning", PYTHONPATH=str(folder))
             processes = [
-                serve(["shared.cli", "serve", "decisions", "--port", str(ports["decisions"])], env),
-                serve(["shared.cli", "serve", "publishing", "--port", str(ports["publishing"])], env),
+                serve(["shared.runtime.cli", "serve", "decisions", "--port", str(ports["decisions"])], env),
+                serve(["shared.runtime.cli", "serve", "publishing", "--port", str(ports["publishing"])], env),
                 serve(["uvicorn", "receiver:app", "--port", str(ports["receiver"]), "--log-level", "warning",
                        "--loop", "uvloop", "--http", "httptools"], env),
             ]

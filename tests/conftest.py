@@ -22,11 +22,11 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from shared.migrate import migrate_url, migration_files
-from shared.runtime import EmbeddedNats, Servers, ensure_servers, free_port, stop_servers
-from shared.sealer import Sealer
-from shared.settings import Settings, load_settings
-from shared.store import EventStore
+from shared.eventlog.migrate import migrate_url, migration_files
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import EmbeddedNats, Servers, ensure_servers, free_port, stop_servers
+from shared.runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,11 +16,12 @@ from litestar import Request
 from services.decisions.directory import Directory
 from services.decisions.domain.group import Group
 from services.decisions.domain.proposal import Voter
-from shared.decider import Decider, StateCache, handle, load
-from shared.envelope import AppendResult, Metadata
-from shared.errors import Forbidden, NotFound
-from shared.store import EventStore
-from shared.web.auth import Principal
+from shared.access.tokens import Principal
+from shared.domain.decider import Decider
+from shared.domain.errors import Forbidden, NotFound
+from shared.eventlog.envelope import AppendResult, Metadata
+from shared.eventlog.handler import StateCache, handle, load
+from shared.eventlog.store import EventStore
 
 C = TypeVar("C")
 S = TypeVar("S")

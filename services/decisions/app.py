@@ -14,9 +14,9 @@ from services.decisions.domain.events import GroupEvent, ProposalEvent
 from services.decisions.domain.proposal import Proposal
 from services.decisions.projections import PROJECTIONS
 from services.decisions.publication import SUBSCRIPTIONS
-from shared.decider import StateCache
-from shared.web.app import service_app
+from shared.eventlog.handler import StateCache
 from shared.web.log import read_log
+from shared.web.plugin import service_app
 
 
 async def _start(app: Litestar) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from services.decisions.domain.events import ProposalClosed, ProposalOpened
 from services.decisions.domain.proposal import Proposal, proposal_decider
 from services.decisions.domain.tally import count
-from shared.envelope import RecordedEvent
-from shared.replay import CheckSummary, Mismatch
+from shared.audit.replay import CheckSummary, Mismatch
+from shared.eventlog.envelope import RecordedEvent
 
 PROPOSAL_STREAM = "decisions.proposal."
 

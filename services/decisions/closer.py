@@ -12,11 +12,11 @@ import logging
 import asyncpg
 
 from services.decisions.domain.proposal import Close, proposal_decider, proposal_stream
-from shared.decider import handle
-from shared.errors import CommandRejected, ConcurrencyConflict
-from shared.ids import utc_now
-from shared.store import DATABASE_AWAY, EventStore
-from shared.waiting import pause
+from shared.domain.errors import CommandRejected, ConcurrencyConflict
+from shared.domain.ids import utc_now
+from shared.eventlog.handler import handle
+from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
 

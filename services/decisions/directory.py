@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 
 from services.decisions.domain.group import Group, group_decider, group_stream
-from shared.decider import StateCache, load
-from shared.errors import NotFound
-from shared.roster import token_group
-from shared.store import EventStore
-from shared.web.auth import Principal, token_digest
+from shared.access.roster import token_group
+from shared.access.tokens import Principal, token_digest
+from shared.domain.errors import NotFound
+from shared.eventlog.handler import StateCache, load
+from shared.eventlog.store import EventStore
 
 
 class Directory:

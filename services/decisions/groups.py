@@ -38,15 +38,15 @@ from services.decisions.schemas import (
     OrganisationOut,
     TokenOut,
 )
-from shared.checkpoints import countersign
-from shared.decider import handle
-from shared.envelope import Metadata
-from shared.errors import Forbidden, InvalidCommand
-from shared.ids import new_id, utc_now
-from shared.privacy import forget
-from shared.roster import member_token
-from shared.web.auth import Caller as Authenticated
-from shared.web.auth import Principal, token_digest
+from shared.access.roster import member_token
+from shared.access.tokens import Caller as Authenticated
+from shared.access.tokens import Principal, token_digest
+from shared.audit.signing import countersign
+from shared.domain.errors import Forbidden, InvalidCommand
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.envelope import Metadata
+from shared.eventlog.forgetting import forget
+from shared.eventlog.handler import handle
 
 TAGS = ["groups"]
 

@@ -15,7 +15,7 @@ from services.decisions.domain.events import (
     ProposalOpened,
     ProposalWithdrawn,
 )
-from shared.envelope import RecordedEvent
+from shared.eventlog.envelope import RecordedEvent
 
 _PROPOSAL_TYPES = {"decisions.ProposalOpened", "decisions.ProposalAmended", "decisions.ProposalClosed",
                    "decisions.ProposalWithdrawn"}

@@ -35,9 +35,9 @@ from services.decisions.schemas import (
     ProposalSummary,
     WithdrawIn,
 )
-from shared.errors import NotFound
-from shared.ids import new_id, utc_now
-from shared.web.auth import Caller as Authenticated
+from shared.access.tokens import Caller as Authenticated
+from shared.domain.errors import NotFound
+from shared.domain.ids import new_id, utc_now
 from shared.web.log import LogEvent, log_event
 
 TAGS = ["proposals"]

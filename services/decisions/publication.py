@@ -17,11 +17,11 @@ import asyncpg
 import msgspec
 
 from services.decisions.domain.proposal import OpenProposal, Voter, proposal_decider, proposal_stream
-from shared.cloudevents import Delivered
-from shared.consumer import Handler, Subscribe
-from shared.decider import handle
-from shared.errors import CommandRejected
-from shared.ids import utc_now
+from shared.domain.errors import CommandRejected
+from shared.domain.ids import utc_now
+from shared.eventlog.handler import handle
+from shared.fanout.cloudevents import Delivered
+from shared.fanout.consumer import Handler, Subscribe
 
 
 class PublicationRequested(msgspec.Struct):

@@ -16,13 +16,13 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from services.publishing.delivery import Delivery, body_of
 from services.publishing.webhooks import Register, Remove, Subscription, webhook_decider, webhook_stream
-from shared.decider import handle
-from shared.errors import NotFound
-from shared.follow import follow
-from shared.ids import new_id, utc_now
-from shared.roster import Members, Roster
-from shared.store import EventStore
-from shared.web.auth import Caller, Principal
+from shared.access.roster import Members, Roster
+from shared.access.tokens import Caller, Principal
+from shared.domain.errors import NotFound
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.follow import follow
+from shared.eventlog.handler import handle
+from shared.eventlog.store import EventStore
 
 TAGS = ["partner delivery"]
 

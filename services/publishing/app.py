@@ -14,9 +14,9 @@ from services.publishing.delivery import SCHEMA, Delivery
 from services.publishing.items import Item, ItemEvent
 from services.publishing.projections import PROJECTIONS
 from services.publishing.webhooks import WebhookEvent
-from shared.decider import StateCache
-from shared.roster import Members
-from shared.web.app import service_app
+from shared.access.roster import Members
+from shared.eventlog.handler import StateCache
+from shared.web.plugin import service_app
 
 
 async def _start(app: Litestar) -> None:

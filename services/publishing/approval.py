@@ -10,9 +10,9 @@ import asyncpg
 import msgspec
 
 from services.publishing.items import RecordDecision, item_decider, item_stream
-from shared.cloudevents import Delivered
-from shared.consumer import Handler, Subscribe
-from shared.decider import handle
+from shared.eventlog.handler import handle
+from shared.fanout.cloudevents import Delivered
+from shared.fanout.consumer import Handler, Subscribe
 
 
 class _Outcome(msgspec.Struct):

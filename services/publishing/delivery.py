@@ -28,13 +28,13 @@ import msgspec
 from standardwebhooks.webhooks import Webhook
 
 from services.publishing.webhooks import Disable, Subscription, webhook_decider, webhook_stream
-from shared.cloudevents import structured
-from shared.decider import StateCache, handle, load
-from shared.envelope import RecordedEvent
-from shared.ids import utc_now
-from shared.leader import Leadership
-from shared.store import SEALED_CHANNEL, EventStore
-from shared.waiting import wait_any
+from shared.domain.ids import utc_now
+from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.handler import StateCache, handle, load
+from shared.eventlog.store import SEALED_CHANNEL, EventStore
+from shared.fanout.cloudevents import structured
+from shared.runtime.leader import Leadership
+from shared.runtime.waiting import wait_any
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise; the delivery log keeps them

@@ -14,8 +14,8 @@ from typing import Literal
 import msgspec
 from msgspec.structs import replace
 
-from shared.decider import Decider
-from shared.errors import CommandRejected, Forbidden, InvalidCommand, NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected, Forbidden, InvalidCommand, NotFound
 
 Kind = Literal["resource", "reflection"]
 Attribution = Literal["full_name", "first_name", "anonymous"]

@@ -28,11 +28,11 @@ from services.publishing.items import (
     item_decider,
     item_stream,
 )
-from shared.decider import StateCache, handle, handle_in_group, load_in_group
-from shared.errors import Forbidden, NotFound
-from shared.ids import new_id, utc_now
-from shared.roster import Roster
-from shared.web.auth import Caller, Principal
+from shared.access.roster import Roster
+from shared.access.tokens import Caller, Principal
+from shared.domain.errors import Forbidden, NotFound
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.handler import StateCache, handle, handle_in_group, load_in_group
 
 TAGS = ["resources and reflections"]
 PUBLIC = ["public feeds"]

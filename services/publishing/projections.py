@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 
 from services.publishing.items import Item, ItemEvent, item_decider
-from shared.envelope import RecordedEvent
+from shared.eventlog.envelope import RecordedEvent
 
 
 class ItemList:

@@ -12,8 +12,8 @@ from datetime import datetime
 import msgspec
 from msgspec.structs import replace
 
-from shared.decider import Decider
-from shared.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
 
 class WebhookRegistered(msgspec.Struct, frozen=True, kw_only=True, tag="publishing.WebhookRegistered"):

@@ -23,11 +23,11 @@ from services.scheduling.domain.meetings import (
     meeting_decider,
     meeting_stream,
 )
-from shared.decider import StateCache, handle, handle_in_group, load
-from shared.errors import Forbidden, NotFound
-from shared.ids import new_id, utc_now
-from shared.roster import Members, Roster
-from shared.web.auth import Caller, Principal, token_digest
+from shared.access.roster import Members, Roster
+from shared.access.tokens import Caller, Principal, token_digest
+from shared.domain.errors import Forbidden, NotFound
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.handler import StateCache, handle, handle_in_group, load
 
 TAGS = ["meetings"]
 FEED_PREFIX = "cal_"

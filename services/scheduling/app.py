@@ -11,9 +11,9 @@ from services.scheduling.domain.feeds import FeedEvent
 from services.scheduling.domain.gathering import Gathering, GatheringEvent
 from services.scheduling.domain.meetings import Meeting, MeetingEvent
 from services.scheduling.time_proposals import SUBSCRIPTIONS
-from shared.decider import StateCache
-from shared.roster import Members
-from shared.web.app import service_app
+from shared.access.roster import Members
+from shared.eventlog.handler import StateCache
+from shared.web.plugin import service_app
 
 
 async def _start(app: Litestar) -> None:

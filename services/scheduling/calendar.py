@@ -14,7 +14,7 @@ from datetime import datetime
 from icalendar import Calendar, Event, vRecur
 
 from services.scheduling.domain.meetings import Meeting
-from shared.ids import utc_now
+from shared.domain.ids import utc_now
 
 
 def calendar_of(meetings: Iterable[Meeting], name: str, declined: set[tuple[uuid.UUID, datetime]] | None = None) -> bytes:

@@ -37,10 +37,10 @@ from services.scheduling.domain.gathering import (
     gathering_decider,
     gathering_stream,
 )
-from shared.decider import StateCache, handle, handle_in_group, load_in_group
-from shared.errors import Forbidden, NotFound
-from shared.ids import new_id, utc_now
-from shared.web.auth import Caller, Principal
+from shared.access.tokens import Caller, Principal
+from shared.domain.errors import Forbidden, NotFound
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.handler import StateCache, handle, handle_in_group, load_in_group
 
 TAGS = ["gathering"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]

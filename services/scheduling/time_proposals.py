@@ -16,11 +16,11 @@ import asyncpg
 import msgspec
 
 from services.scheduling.domain.meetings import Schedule, meeting_decider, meeting_stream
-from shared.cloudevents import Delivered
-from shared.consumer import Handler, Subscribe
-from shared.decider import handle
-from shared.errors import CommandRejected
-from shared.ids import utc_now
+from shared.domain.errors import CommandRejected
+from shared.domain.ids import utc_now
+from shared.eventlog.handler import handle
+from shared.fanout.cloudevents import Delivered
+from shared.fanout.consumer import Handler, Subscribe
 
 MEETINGS = uuid.UUID("5c4e0c1e-7d3a-4c55-9a36-0b5f7e1a2c01")  # namespace: meeting id from proposal id
 

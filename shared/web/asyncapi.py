@@ -13,7 +13,7 @@ import msgspec
 from litestar import Request, get
 from litestar.handlers import HTTPRouteHandler
 
-from shared.cloudevents import SUBJECT_ROOT
+from shared.fanout.cloudevents import SUBJECT_ROOT
 
 CLOUDEVENT_HEADERS = {
     "type": "object",

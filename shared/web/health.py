@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from shared.store import EventStore
+from shared.eventlog.store import EventStore
 
 
 class Health(msgspec.Struct):

@@ -10,9 +10,9 @@ import msgspec
 from litestar import Request, get
 from litestar.params import Parameter
 
-from shared.envelope import Metadata, RecordedEvent
-from shared.errors import Forbidden
-from shared.web.auth import Caller
+from shared.access.tokens import Caller
+from shared.domain.errors import Forbidden
+from shared.eventlog.envelope import Metadata, RecordedEvent
 
 
 class LogEvent(msgspec.Struct, kw_only=True):

@@ -15,7 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from shared.errors import CoproError
+from shared.domain.errors import CoproError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.runtime import free_port
+from shared.runtime.embedded import free_port
 
 PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
 SERVER_PORTS = {"COPRO_EMBEDDED_PG_PORT": str(free_port()), "COPRO_EMBEDDED_NATS_PORT": str(free_port())}
@@ -43,7 +43,7 @@ def up(tmp_path: Path):  # type: ignore[no-untyped-def]
     output = tmp_path / "up.log"
 
     def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "shared.cli", "up"], env=env,
+        return subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "up"], env=env,
                                 stdout=output.open("wb"), stderr=subprocess.STDOUT)
 
     yield start, output, tmp_path / "home"
@@ -74,7 +74,7 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                 time.sleep(0.1)
             printed = output.read_text()
             if run == 0:  # the demo loads a working group through the public API of the running system
-                demo = subprocess.run([sys.executable, "-m", "shared.cli", "demo"], env=_env(home),
+                demo = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "demo"], env=_env(home),
                                       capture_output=True, text=True, timeout=120)
                 assert demo.returncode == 0, demo.stdout + demo.stderr
                 for expected in ("-> passed", "-> blocked", "organisation_parity", "won in round 2", "published: ",

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shared.runtime import EmbeddedNats
-from shared.settings import Settings
+from shared.runtime.embedded import EmbeddedNats
+from shared.runtime.settings import Settings
 
 
 @pytest.fixture(scope="module")

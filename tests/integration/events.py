@@ -9,8 +9,8 @@ from types import MappingProxyType
 import asyncpg
 import msgspec
 
-from shared.envelope import NewEvent, RecordedEvent
-from shared.ids import new_id
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent, RecordedEvent
 
 
 class Noted(msgspec.Struct, tag="test.Noted"):

@@ -20,11 +20,11 @@ from litestar.testing import AsyncTestClient
 from services.decisions.domain.events import BallotCast, ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
 from services.decisions.domain.tally import count
-from shared.audit import export_lines, verify_lines, verify_live
-from shared.checkpoints import message
-from shared.ids import new_id
-from shared.runtime import EmbeddedNats
-from shared.store import EventStore
+from shared.audit.signing import message
+from shared.audit.verify import export_lines, verify_lines, verify_live
+from shared.domain.ids import new_id
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import EmbeddedNats
 from tests.conftest import eventually, wait_sealed
 from tests.integration.decisions_client import add, make_group, soon
 from tests.integration.events import noted
@@ -115,7 +115,7 @@ async def test_the_command_line_exports_and_verifies_with_exit_codes(
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL="nats://127.0.0.1:1",
                COPRO_HOME=str(tmp_path))
     out = tmp_path / "log.jsonl"
-    cli = [sys.executable, "-m", "shared.cli", "audit"]
+    cli = [sys.executable, "-m", "shared.runtime.cli", "audit"]
     subprocess.run([*cli, "export", "--out", str(out)], env=env, check=True, capture_output=True)
     good = subprocess.run([*cli, "verify", str(out)], env=env, capture_output=True, text=True)
     assert good.returncode == 0 and "verified" in good.stdout, good.stdout + good.stderr

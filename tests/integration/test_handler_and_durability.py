@@ -14,13 +14,14 @@ import asyncpg
 import msgspec
 import pytest
 
-from shared.decider import Decider, handle
-from shared.errors import CommandRejected
-from shared.ids import new_id
-from shared.migrate import migrate_url
-from shared.runtime import PG_SYSTEM_USER, EmbeddedPostgres
-from shared.sealer import Sealer
-from shared.store import EventStore
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected
+from shared.domain.ids import new_id
+from shared.eventlog.handler import handle
+from shared.eventlog.migrate import migrate_url
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import PG_SYSTEM_USER, EmbeddedPostgres
 from tests.conftest import wait_sealed
 from tests.integration.events import noted
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shared.ids import new_id
-from shared.runtime import EmbeddedNats
-from shared.settings import Settings
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import EmbeddedNats
+from shared.runtime.settings import Settings
 from tests.conftest import eventually, wait_sealed
 from tests.integration.events import noted
 

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from shared import integrity
-from shared.envelope import NewEvent
-from shared.errors import PersonForgotten
-from shared.ids import new_id
-from shared.sealer import Sealer
-from shared.store import EventStore
+from shared.domain.errors import PersonForgotten
+from shared.domain.ids import new_id
+from shared.eventlog import integrity
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
 from tests.conftest import wait_sealed
 from tests.integration.events import PersonJoined, noted
 

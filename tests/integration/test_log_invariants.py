@@ -8,10 +8,10 @@ import random
 import asyncpg
 import pytest
 
-from shared.errors import ConcurrencyConflict, IdempotencyMismatch
-from shared.follow import follow
-from shared.ids import new_id
-from shared.store import EventStore
+from shared.domain.errors import ConcurrencyConflict, IdempotencyMismatch
+from shared.domain.ids import new_id
+from shared.eventlog.follow import follow
+from shared.eventlog.store import EventStore
 from tests.conftest import wait_sealed
 from tests.integration.events import Noted, noted
 

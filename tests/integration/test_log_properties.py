@@ -7,9 +7,9 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.errors import ConcurrencyConflict
-from shared.ids import new_id
-from shared.store import EventStore
+from shared.domain.errors import ConcurrencyConflict
+from shared.domain.ids import new_id
+from shared.eventlog.store import EventStore
 from tests.conftest import wait_sealed
 from tests.integration.events import noted
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from shared.runtime import free_port, nats_server_binary
+from shared.runtime.embedded import free_port, nats_server_binary
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "partners.conf"
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.ids import new_id
-from shared.migrate import migrate_url
-from shared.projections import ProjectionRunner, rebuild
-from shared.runtime import EmbeddedPostgres, free_port
-from shared.sealer import Sealer
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.migrate import migrate_url
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import EventStore
+from shared.readmodels.projections import ProjectionRunner, rebuild
+from shared.runtime.embedded import EmbeddedPostgres, free_port
 from tests.conftest import eventually, wait_sealed
 from tests.integration.events import StreamTotals, noted
 
@@ -128,7 +128,7 @@ async def test_copro_projections_rebuild_from_the_command_line(
     assert before, "the rebuild test above leaves rows to compare"
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL="nats://127.0.0.1:1",
                COPRO_HOME=str(tmp_path))
-    command = [sys.executable, "-m", "shared.cli", "projections"]
+    command = [sys.executable, "-m", "shared.runtime.cli", "projections"]
     listed = subprocess.run([*command, "list", "--module", "tests.integration.events"], env=env,
                             capture_output=True, text=True, check=True)
     assert listed.stdout.split() == ["decisions_proposals", "publishing_items", "stream_totals"]

@@ -18,8 +18,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
-from shared.runtime import free_port
-from shared.store import EventStore
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import free_port
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
@@ -143,7 +143,7 @@ def served_publishing(database_url: str, own_nats: Any, tmp_path: Any) -> Iterat
     port = free_port()
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(tmp_path),
                COPRO_LOG_LEVEL="warning")
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "publishing", "--port", str(port)], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "publishing", "--port", str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

@@ -12,11 +12,11 @@ import uuid
 
 from nats.aio.client import Client
 
-from shared.cloudevents import from_message
-from shared.envelope import NewEvent
-from shared.ids import new_id
-from shared.relay import Relay, last_published
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.store import EventStore
+from shared.fanout.cloudevents import from_message
+from shared.fanout.relay import Relay, last_published
 from tests.conftest import eventually, wait_sealed
 from tests.integration.events import PersonJoined, noted
 
@@ -78,8 +78,8 @@ async def test_events_travel_as_cloudevents_with_encrypted_personal_data(
 
 RELAY_SCRIPT = textwrap.dedent("""
     import asyncio, sys, nats
-    from shared.relay import Relay
-    from shared.store import EventStore
+    from shared.fanout.relay import Relay
+    from shared.eventlog.store import EventStore
 
     async def main():
         store = await EventStore.connect(sys.argv[1])

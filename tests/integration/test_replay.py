@@ -16,10 +16,10 @@ from services.decisions.audit import OutcomeCheck
 from services.decisions.domain.events import ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
 from services.decisions.projections import ProposalList
-from shared.envelope import NewEvent
-from shared.ids import new_id
-from shared.replay import drop_scratch, replay
-from shared.store import EventStore
+from shared.audit.replay import drop_scratch, replay
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.store import EventStore
 from tests.conftest import wait_sealed
 from tests.integration.decisions_client import Group, make_group, soon
 
@@ -104,7 +104,7 @@ async def test_a_recorded_outcome_that_does_not_recompute_is_reported(
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL="nats://127.0.0.1:1",
                COPRO_HOME=str(tmp_path))
     report = tmp_path / "replay.html"
-    cli = subprocess.run([sys.executable, "-m", "shared.cli", "audit", "replay", "--html", str(report)],
+    cli = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "audit", "replay", "--html", str(report)],
                          env=env, capture_output=True, text=True)
     assert cli.returncode == 1, cli.stdout + cli.stderr
     assert "MISMATCH" in cli.stdout and "outcomes recomputed" in cli.stdout

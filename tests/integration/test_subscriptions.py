@@ -10,12 +10,12 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 
-from shared.cloudevents import Delivered
-from shared.consumer import Subscription
-from shared.ids import new_id
-from shared.relay import Relay
-from shared.runtime import EmbeddedNats
-from shared.store import EventStore
+from shared.domain.ids import new_id
+from shared.eventlog.store import EventStore
+from shared.fanout.cloudevents import Delivered
+from shared.fanout.consumer import Subscription
+from shared.fanout.relay import Relay
+from shared.runtime.embedded import EmbeddedNats
 from tests.conftest import eventually
 from tests.integration.events import Noted, noted
 

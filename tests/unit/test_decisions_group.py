@@ -19,7 +19,7 @@ from services.decisions.domain.group import (
     group_decider,
 )
 from services.decisions.domain.rules import Rule, Threshold
-from shared.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, T0, uid
 
 D = group_decider

@@ -22,7 +22,7 @@ from services.decisions.domain.proposal import (
 )
 from services.decisions.domain.rules import Rule
 from services.decisions.domain.tally import count
-from shared.errors import CommandRejected, Forbidden, InvalidCommand
+from shared.domain.errors import CommandRejected, Forbidden, InvalidCommand
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, ORG_C, T0, open_command, options, uid, voter
 
 D = proposal_decider

@@ -28,7 +28,7 @@ from services.scheduling.domain.gathering import (
     gathering_decider,
 )
 from services.scheduling.domain.tables import Attendee, Table, violations
-from shared.errors import CommandRejected, InvalidCommand
+from shared.domain.errors import CommandRejected, InvalidCommand
 
 D = gathering_decider
 T0 = datetime(2026, 3, 14, 9, tzinfo=UTC)

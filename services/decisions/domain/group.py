@@ -22,8 +22,8 @@ from services.decisions.domain.events import (
     TokenRevoked,
 )
 from services.decisions.domain.rules import Rule
-from shared.decider import Decider
-from shared.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from services.decisions.domain.events import (
 )
 from services.decisions.domain.rules import Rule
 from services.decisions.domain.tally import Question, count
-from shared.decider import Decider
-from shared.errors import CommandRejected, Forbidden, InvalidCommand, NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected, Forbidden, InvalidCommand, NotFound
 
 MIN_OPTIONS = {"consent": 0, "choice": 2, "multiple": 2, "ranked": 2, "score": 2, "dot": 2, "time": 1}
 

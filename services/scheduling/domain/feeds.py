@@ -9,8 +9,8 @@ import msgspec
 from immutables import Map
 from msgspec.structs import replace
 
-from shared.decider import Decider
-from shared.errors import NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import NotFound
 
 
 class FeedIssued(msgspec.Struct, frozen=True, kw_only=True, tag="scheduling.FeedIssued"):

@@ -17,8 +17,8 @@ import msgspec
 from msgspec.structs import replace
 
 from services.scheduling.domain.tables import Attendee, Infeasible, Table, plan
-from shared.decider import Decider
-from shared.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
 Perspective = Literal["lived_experience", "service_provider", "both", "other"]
 DEFAULT_ROLE_CAPACITY = 2

@@ -15,8 +15,8 @@ import msgspec
 from dateutil.rrule import rrulestr
 from msgspec.structs import replace
 
-from shared.decider import Decider
-from shared.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.decider import Decider
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
 Answer = Literal["yes", "no", "maybe"]
 

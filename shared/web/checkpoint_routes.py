@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 from litestar import Request, get
 
-from shared.checkpoints import b64, public_bytes, valid
-from shared.errors import NotFound
-from shared.web.auth import Caller
+from shared.access.tokens import Caller
+from shared.audit.signing import b64, public_bytes, valid
+from shared.domain.errors import NotFound
 
 
 class Signature(msgspec.Struct):

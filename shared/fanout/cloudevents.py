@@ -22,8 +22,8 @@ from typing import TypeVar
 
 import msgspec
 
-from shared.envelope import RecordedEvent
-from shared.integrity import timestamp
+from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.integrity import timestamp
 
 T = TypeVar("T")
 

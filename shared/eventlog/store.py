@@ -19,12 +19,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from shared import integrity, personal
-from shared.batching import Batcher
-from shared.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
-from shared.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
-from shared.ids import utc_now
-from shared.metrics import APPENDS
+from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
+from shared.domain.ids import utc_now
+from shared.eventlog import integrity, personal
+from shared.eventlog.batching import Batcher
+from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
+from shared.runtime.metrics import APPENDS
 
 log = logging.getLogger(__name__)
 

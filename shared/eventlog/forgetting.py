@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from shared.store import EventStore
+from shared.eventlog.store import EventStore
 
 FORGET_CHANNEL = "copro_forget"
 

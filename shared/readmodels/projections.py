@@ -21,10 +21,10 @@ from typing import Protocol
 
 import asyncpg
 
-from shared.envelope import RecordedEvent
-from shared.metrics import PROJECTION_LAG
-from shared.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
-from shared.waiting import pause, wait_any
+from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+from shared.runtime.metrics import PROJECTION_LAG
+from shared.runtime.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,8 @@
-"""Deciders and the one generic command handler every service uses.
+"""The one generic command handler every service uses, around a pure decider.
 
-A decider is three pure functions (the functional event-sourcing pattern):
-``decide(command, state) -> events`` and ``evolve(state, event) -> state``
-from ``initial_state``. No I/O, clock or random inside: ids and times come in
-on the command. The handler around it loads the stream, folds it, decides,
-and appends with the expected version, retrying a bounded number of times
-when another writer got there first.
+It loads the stream, folds it, decides, and appends with the expected
+version, retrying a bounded number of times when another writer got there
+first. A per-stream state cache lets a load read only the newer events.
 """
 
 from __future__ import annotations
@@ -15,55 +12,19 @@ import contextlib
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-import msgspec
-
-from shared.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
-from shared.errors import ConcurrencyConflict, NotFound
-from shared.ids import new_id
-from shared.store import EventStore
+from shared.domain.decider import Decider, event_type_name
+from shared.domain.errors import ConcurrencyConflict, NotFound
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import AppendResult, Metadata, NewEvent
+from shared.eventlog.store import EventStore
 
 C = TypeVar("C")
 S = TypeVar("S")
 E = TypeVar("E")
-
-
-@dataclass(frozen=True)
-class Decider(Generic[C, S, E]):
-    """The pure core of a service's aggregate.
-
-    ``event_type`` is the tagged union of the aggregate's events, used to
-    decode its stream; each event struct's tag is its stored type name.
-    """
-
-    initial_state: Callable[[], S]
-    decide: Callable[[C, S], Sequence[E]]
-    evolve: Callable[[S, E], S]
-    event_type: Any
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_decoder", msgspec.json.Decoder(self.event_type))
-
-    def fold(self, events: Iterable[E], state: S | None = None) -> S:
-        current = self.initial_state() if state is None else state
-        for event in events:
-            current = self.evolve(current, event)
-        return current
-
-    def decode(self, recorded: RecordedEvent) -> E:
-        result: E = self._decoder.decode(recorded.data)  # type: ignore[attr-defined]
-        return result
-
-
-def event_type_name(event: object) -> str:
-    """The stored type of an event struct: its msgspec tag."""
-    tag = type(event).__struct_config__.tag  # type: ignore[attr-defined]
-    if not isinstance(tag, str):
-        raise TypeError(f"{type(event).__name__} needs a string tag to be stored as an event")
-    return tag
 
 
 class StateCache(Generic[S]):

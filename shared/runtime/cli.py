@@ -22,22 +22,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.audit import Report, export_lines, verify_lines, verify_live
-from shared.migrate import migrate_url
-from shared.privacy import forget
-from shared.projections import Projection, rebuild
-from shared.replay import drop_scratch, replay
-from shared.replay_report import html_report
-from shared.runtime import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
-from shared.settings import SERVICE_NAMES, Settings, load_settings
-from shared.store import EventStore
+from shared.audit.replay import drop_scratch, replay
+from shared.audit.report import html_report
+from shared.audit.verify import Report, export_lines, verify_lines, verify_live
+from shared.eventlog.forgetting import forget
+from shared.eventlog.migrate import migrate_url
+from shared.eventlog.store import EventStore
+from shared.readmodels.projections import Projection, rebuild
+from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
+from shared.runtime.settings import SERVICE_NAMES, Settings, load_settings
 
 
 def _prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
     """Start what is missing, migrate, and make the operator token."""
     import asyncpg
 
-    from shared.web.auth import ensure_operator_token
+    from shared.access.tokens import ensure_operator_token
 
     servers = ensure_servers(settings)
 
@@ -73,7 +73,7 @@ def cmd_up(settings: Settings) -> int:
     database_url, nats_url, started = _prepare(settings)
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url, COPRO_HOME=str(settings.home))
     children = {
-        name: subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env)
+        name: subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", name], env=env)
         for name in SERVICE_NAMES
     }
     stopping = False
@@ -412,7 +412,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "forget":
         return cmd_forget(settings, args.member)
     if args.command == "demo":
-        from shared.demo import run
+        from shared.runtime.demo import run
 
         return run(settings)
     if args.command == "projections":

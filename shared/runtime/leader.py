@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from shared.waiting import pause
+from shared.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from shared.replay import ReplayResult
+from shared.audit.replay import ReplayResult
 
 COLOURS = {"passed": "#2e7d32", "chosen": "#1565c0", "rejected": "#9e9e9e", "blocked": "#c62828",
            "no_quorum": "#ef6c00", "tie": "#6a1b9a"}

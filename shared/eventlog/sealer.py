@@ -25,10 +25,10 @@ import logging
 
 import asyncpg
 
-from shared import integrity
-from shared.leader import Leadership
-from shared.store import APPENDED_CHANNEL, SEALED_CHANNEL
-from shared.waiting import wait_any
+from shared.eventlog import integrity
+from shared.eventlog.store import APPENDED_CHANNEL, SEALED_CHANNEL
+from shared.runtime.leader import Leadership
+from shared.runtime.waiting import wait_any
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import msgspec
 from immutables import Map
 from msgspec.structs import replace
 
-from shared.decider import StateCache
-from shared.errors import Forbidden, NotFound
-from shared.store import EventStore
-from shared.web.auth import Principal, token_digest
+from shared.access.tokens import Principal, token_digest
+from shared.domain.errors import Forbidden, NotFound
+from shared.eventlog.handler import StateCache
+from shared.eventlog.store import EventStore
 
 TOKEN_PREFIX = "copro_m_"  # noqa: S105 (a prefix, not a secret): decisions' member tokens name their group
 

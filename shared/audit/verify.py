@@ -24,11 +24,11 @@ from typing import Literal
 
 import msgspec
 
-from shared import integrity
-from shared.checkpoints import b64, valid
-from shared.cloudevents import StructuredEvent
-from shared.ids import utc_now
-from shared.store import EventStore
+from shared.audit.signing import b64, valid
+from shared.domain.ids import utc_now
+from shared.eventlog import integrity
+from shared.eventlog.store import EventStore
+from shared.fanout.cloudevents import StructuredEvent
 
 FORMAT = "copro-export/1"
 Problem = Literal["altered", "missing", "inserted", "reordered"]

@@ -18,9 +18,9 @@ from typing import Protocol
 
 import asyncpg
 
-from shared.envelope import RecordedEvent
-from shared.projections import Projection
-from shared.store import EventStore
+from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.store import EventStore
+from shared.readmodels.projections import Projection
 
 
 @dataclass

@@ -23,21 +23,21 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 
-from shared.bus import Bus
-from shared.checkpoints import sign_pending, signing_key
-from shared.consumer import Subscribe, Subscription
-from shared.migrate import migrate_url
-from shared.privacy import FORGET_CHANNEL
-from shared.projections import Projection, ProjectionRunner
-from shared.relay import Relay
-from shared.runtime import ensure_servers
-from shared.sealer import Sealer
-from shared.settings import load_settings
-from shared.store import DATABASE_AWAY, EventStore
-from shared.waiting import pause
+from shared.access.tokens import ensure_operator_token, provide_principal
+from shared.audit.signing import sign_pending, signing_key
+from shared.eventlog.forgetting import FORGET_CHANNEL
+from shared.eventlog.migrate import migrate_url
+from shared.eventlog.sealer import Sealer
+from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.fanout.bus import Bus
+from shared.fanout.consumer import Subscribe, Subscription
+from shared.fanout.relay import Relay
+from shared.readmodels.projections import Projection, ProjectionRunner
+from shared.runtime.embedded import ensure_servers
+from shared.runtime.settings import load_settings
+from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
-from shared.web.auth import ensure_operator_token, provide_principal
-from shared.web.checkpoints import checkpoint_key, latest_checkpoint
+from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
 from shared.web.health import healthz, readyz
 from shared.web.problems import EXCEPTION_HANDLERS
 

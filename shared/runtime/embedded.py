@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 
 PG_SYSTEM_USER = "embedded_postgres"
 

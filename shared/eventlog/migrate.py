@@ -16,7 +16,7 @@ MIGRATION_LOCK = 0x636F70726F01  # "copro" + 1
 def migration_files() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every bundled migration, in order."""
     found = []
-    for entry in resources.files("shared.migrations").iterdir():
+    for entry in resources.files("shared.eventlog.migrations").iterdir():
         if entry.name.endswith(".sql"):
             version = int(entry.name.split("_", 1)[0])
             found.append((version, entry.name, entry.read_text(encoding="utf-8")))

@@ -28,12 +28,12 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
-from shared.cloudevents import SUBJECT_ROOT, headers_for, position_of, subject_for
-from shared.envelope import RecordedEvent
-from shared.leader import Leadership
-from shared.metrics import PUBLISH_LAG, PUBLISHED
-from shared.store import SEALED_CHANNEL, EventStore
-from shared.waiting import pause, wait_any
+from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.store import SEALED_CHANNEL, EventStore
+from shared.fanout.cloudevents import SUBJECT_ROOT, headers_for, position_of, subject_for
+from shared.runtime.leader import Leadership
+from shared.runtime.metrics import PUBLISH_LAG, PUBLISHED
+from shared.runtime.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 

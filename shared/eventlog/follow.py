@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from shared.envelope import RecordedEvent
-from shared.store import SEALED_CHANNEL, EventStore
+from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.store import SEALED_CHANNEL, EventStore
 
 log = logging.getLogger(__name__)
 

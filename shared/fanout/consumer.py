@@ -26,10 +26,10 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import api
 
-from shared.cloudevents import Delivered, from_message
-from shared.metrics import CONSUMER_LAG
-from shared.store import DATABASE_AWAY, EventStore
-from shared.waiting import pause
+from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.fanout.cloudevents import Delivered, from_message
+from shared.runtime.metrics import CONSUMER_LAG
+from shared.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 
-from shared.errors import Unauthenticated
-from shared.store import EventStore
+from shared.domain.errors import Unauthenticated
+from shared.eventlog.store import EventStore
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):

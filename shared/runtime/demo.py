@@ -14,7 +14,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 
 ORGANISATIONS = ["Changing Futures", "Possability People", "SCALE Network"]
 # name, organisation index, lived experience, roles
