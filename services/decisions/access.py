@@ -16,7 +16,7 @@ from litestar import Request
 from services.decisions.directory import Directory
 from services.decisions.domain.group import Group
 from services.decisions.domain.proposal import Voter
-from shared.access.tokens import Principal
+from shared.access.principals import Principal
 from shared.domain.decider import Decider
 from shared.domain.errors import Forbidden, NotFound
 from shared.eventlog.envelope import AppendResult, Metadata

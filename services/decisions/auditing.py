@@ -14,7 +14,7 @@ from services.decisions.domain.group import group_decider, group_stream
 from services.decisions.domain.proposal import proposal_decider
 from services.decisions.groups import group_out
 from services.decisions.schemas import GroupOut
-from shared.access.tokens import Caller as Authenticated
+from shared.access.principals import Authenticated
 from shared.domain.errors import NotFound
 from shared.eventlog.envelope import RecordedEvent
 from shared.web.log import LogEvent, log_event

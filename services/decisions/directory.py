@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 
 from services.decisions.domain.group import Group, group_decider, group_stream
+from shared.access.principals import Principal
 from shared.access.roster import token_group
-from shared.access.tokens import Principal, token_digest
+from shared.access.tokens import token_digest
 from shared.domain.errors import NotFound
 from shared.eventlog.handler import StateCache, load
 from shared.eventlog.store import EventStore

@@ -38,9 +38,9 @@ from services.decisions.schemas import (
     OrganisationOut,
     TokenOut,
 )
+from shared.access.principals import Authenticated, Principal
 from shared.access.roster import member_token
-from shared.access.tokens import Caller as Authenticated
-from shared.access.tokens import Principal, token_digest
+from shared.access.tokens import token_digest
 from shared.audit.signing import countersign
 from shared.domain.errors import Forbidden, InvalidCommand
 from shared.domain.ids import new_id, utc_now

@@ -35,7 +35,7 @@ from services.decisions.schemas import (
     ProposalSummary,
     WithdrawIn,
 )
-from shared.access.tokens import Caller as Authenticated
+from shared.access.principals import Authenticated
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.web.log import LogEvent, log_event

@@ -16,8 +16,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from services.publishing.delivery import Delivery, body_of
 from services.publishing.webhooks import Register, Remove, Subscription, webhook_decider, webhook_stream
+from shared.access.principals import Authenticated, Principal
 from shared.access.roster import Members, Roster
-from shared.access.tokens import Caller, Principal
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.follow import follow
@@ -96,7 +96,7 @@ def _out(subscription: Subscription, row: Any, secret: str | None = None) -> Web
 
 @post("/groups/{group_id:uuid}/webhooks", tags=TAGS, summary="Register a partner webhook (facilitator); the secret is shown once")
 async def register_webhook(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, data: WebhookIn
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, data: WebhookIn
 ) -> Response[WebhookOut]:
     await _roster(request, principal, group_id, ("facilitator",))
     store: EventStore = _state(request, "store")
@@ -115,7 +115,7 @@ async def register_webhook(
 
 
 @get("/groups/{group_id:uuid}/webhooks", tags=TAGS, summary="The group's webhooks, their cursor and last error (facilitator)")
-async def list_webhooks(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID) -> list[WebhookOut]:
+async def list_webhooks(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID) -> list[WebhookOut]:
     await _roster(request, principal, group_id, ("facilitator", "auditor"))
     delivery: Delivery = _state(request, "delivery")
     out = []
@@ -130,7 +130,7 @@ async def list_webhooks(request: Request[Any, Any, Any], principal: Caller, grou
 @get("/groups/{group_id:uuid}/webhooks/{subscription_id:uuid}/deliveries", tags=TAGS,
      summary="A webhook's delivery log, newest first")
 async def deliveries(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, subscription_id: uuid.UUID,
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     await _roster(request, principal, group_id, ("facilitator", "auditor"))
@@ -144,7 +144,7 @@ async def deliveries(
 @get("/groups/{group_id:uuid}/webhooks/{subscription_id:uuid}/dead-letters", tags=TAGS,
      summary="Events a webhook gave up on")
 async def dead_letters(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, subscription_id: uuid.UUID
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID
 ) -> list[DeadLetterOut]:
     await _roster(request, principal, group_id, ("facilitator", "auditor"))
     await _subscription(request, group_id, subscription_id)
@@ -157,7 +157,7 @@ async def dead_letters(
 @post("/groups/{group_id:uuid}/webhooks/{subscription_id:uuid}/dead-letters/redrive", tags=TAGS, status_code=200,
       summary="Try every dead letter once more (facilitator)")
 async def redrive(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, subscription_id: uuid.UUID
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID
 ) -> Redriven:
     await _roster(request, principal, group_id, ("facilitator",))
     await _subscription(request, group_id, subscription_id)
@@ -168,7 +168,7 @@ async def redrive(
 @delete("/groups/{group_id:uuid}/webhooks/{subscription_id:uuid}", tags=TAGS, status_code=204,
         summary="Remove a webhook (facilitator)")
 async def remove_webhook(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, subscription_id: uuid.UUID
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID
 ) -> None:
     await _roster(request, principal, group_id, ("facilitator",))
     await _subscription(request, group_id, subscription_id)
@@ -180,7 +180,7 @@ async def remove_webhook(
 @get("/groups/{group_id:uuid}/events/stream", tags=TAGS,
      summary="Server-Sent Events: the group's events live, resuming after Last-Event-ID (a global position)")
 async def event_stream(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
     after: Annotated[int | None, Parameter(ge=0, description="resume after this position")] = None,
 ) -> ServerSentEvent:
     await _roster(request, principal, group_id)

@@ -28,8 +28,8 @@ from services.publishing.items import (
     item_decider,
     item_stream,
 )
+from shared.access.principals import Authenticated, Principal
 from shared.access.roster import Roster
-from shared.access.tokens import Caller, Principal
 from shared.domain.errors import Forbidden, NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import StateCache, handle, handle_in_group, load_in_group
@@ -145,7 +145,7 @@ async def _run(request: Request[Any, Any, Any], group_id: uuid.UUID, item_id: uu
 
 
 @post("/groups/{group_id:uuid}/items", tags=TAGS, summary="Draft a resource or reflection (member)")
-async def draft_item(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, data: ItemIn) -> ItemOut:
+async def draft_item(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, data: ItemIn) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     me = _member(principal, "draft")
     item_id = new_id()
@@ -160,7 +160,7 @@ async def draft_item(request: Request[Any, Any, Any], principal: Caller, group_i
 
 @get("/groups/{group_id:uuid}/items/{item_id:uuid}", tags=TAGS, summary="An item as the group sees it, drafts included")
 async def read_item(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID
 ) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     return item_out(await _item(request, group_id, item_id), roster)
@@ -168,7 +168,7 @@ async def read_item(
 
 @get("/groups/{group_id:uuid}/items/{item_id:uuid}/revisions", tags=TAGS, summary="Every revision of an item")
 async def revisions(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID
 ) -> list[Content]:
     await _roster(request, principal, group_id)
     return list((await _item(request, group_id, item_id)).revisions)
@@ -176,7 +176,7 @@ async def revisions(
 
 @post("/groups/{group_id:uuid}/items/{item_id:uuid}/authors", tags=TAGS, summary="Add a co-author (an author)")
 async def add_author(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID, data: AuthorIn
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID, data: AuthorIn
 ) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     person = roster.members.get(data.member_id)
@@ -190,7 +190,7 @@ async def add_author(
 
 @post("/groups/{group_id:uuid}/items/{item_id:uuid}/revisions", tags=TAGS, summary="Revise a draft (an author)")
 async def revise(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID, data: RevisionIn
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID, data: RevisionIn
 ) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     content = Content(title=data.title, body=data.body, tags=tuple(data.tags), attachments=tuple(data.attachments))
@@ -201,7 +201,7 @@ async def revise(
 @put("/groups/{group_id:uuid}/items/{item_id:uuid}/attribution", tags=TAGS,
      summary="Choose how you are credited: full name, first name or anonymous (an author)")
 async def attribution(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID, data: AttributionIn
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID, data: AttributionIn
 ) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     return item_out(await _run(request, group_id, item_id, ChooseAttribution(
@@ -211,7 +211,7 @@ async def attribution(
 @post("/groups/{group_id:uuid}/items/{item_id:uuid}/publication", tags=TAGS, status_code=202,
       summary="Ask the group's consent to publish (an author); decisions opens the consent proposal")
 async def request_publication(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID, data: PublicationIn
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID, data: PublicationIn
 ) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     now = utc_now()
@@ -223,7 +223,7 @@ async def request_publication(
 @post("/groups/{group_id:uuid}/items/{item_id:uuid}/withdraw", tags=TAGS, status_code=200,
       summary="Unpublish an item (any author)")
 async def withdraw(
-    request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, item_id: uuid.UUID, data: WithdrawIn
+    request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, item_id: uuid.UUID, data: WithdrawIn
 ) -> ItemOut:
     roster = await _roster(request, principal, group_id)
     return item_out(await _run(request, group_id, item_id, Withdraw(by=_member(principal, "withdraw"),

@@ -23,8 +23,9 @@ from services.scheduling.domain.meetings import (
     meeting_decider,
     meeting_stream,
 )
+from shared.access.principals import Authenticated, Principal
 from shared.access.roster import Members, Roster
-from shared.access.tokens import Caller, Principal, token_digest
+from shared.access.tokens import token_digest
 from shared.domain.errors import Forbidden, NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import StateCache, handle, handle_in_group, load
@@ -131,7 +132,7 @@ async def group_meetings(request: Request[Any, Any, Any], group_id: uuid.UUID) -
 
 
 @post("/groups/{group_id:uuid}/meetings", tags=TAGS, summary="Schedule a meeting or a series (facilitator)")
-async def schedule(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, data: MeetingIn) -> MeetingOut:
+async def schedule(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, data: MeetingIn) -> MeetingOut:
     await _roster(request, principal, group_id, manage=True)
     meeting_id = new_id()
     done = await handle(request.app.state.store, meeting_decider, Schedule(
@@ -142,7 +143,7 @@ async def schedule(request: Request[Any, Any, Any], principal: Caller, group_id:
 
 
 @get("/groups/{group_id:uuid}/meetings", tags=TAGS, summary="The group's meetings and their next occurrences")
-async def list_meetings(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID) -> list[MeetingOut]:
+async def list_meetings(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID) -> list[MeetingOut]:
     await _roster(request, principal, group_id)
     now = utc_now()
     return [meeting_out(m, now) for m in await group_meetings(request, group_id)]
@@ -150,7 +151,7 @@ async def list_meetings(request: Request[Any, Any, Any], principal: Caller, grou
 
 @post("/groups/{group_id:uuid}/meetings/{meeting_id:uuid}/cancel", tags=TAGS, status_code=200,
       summary="Cancel one occurrence (facilitator)")
-async def cancel(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, meeting_id: uuid.UUID,
+async def cancel(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                  data: OccurrenceIn) -> MeetingOut:
     await _roster(request, principal, group_id, manage=True)
     return meeting_out(await _run(request, group_id, meeting_id, Cancel(occurrence=data.occurrence, reason=data.reason,
@@ -159,7 +160,7 @@ async def cancel(request: Request[Any, Any, Any], principal: Caller, group_id: u
 
 @post("/groups/{group_id:uuid}/meetings/{meeting_id:uuid}/move", tags=TAGS, status_code=200,
       summary="Move one occurrence (facilitator)")
-async def move(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, meeting_id: uuid.UUID,
+async def move(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                data: MoveIn) -> MeetingOut:
     await _roster(request, principal, group_id, manage=True)
     return meeting_out(await _run(request, group_id, meeting_id, Move(
@@ -168,7 +169,7 @@ async def move(request: Request[Any, Any, Any], principal: Caller, group_id: uui
 
 @post("/groups/{group_id:uuid}/meetings/{meeting_id:uuid}/rsvp", tags=TAGS, status_code=200,
       summary="Answer yes, no or maybe for yourself, with any access needs")
-async def rsvp(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, meeting_id: uuid.UUID,
+async def rsvp(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                data: RsvpIn) -> MeetingOut:
     await _roster(request, principal, group_id)
     if principal.member_id is None:
@@ -180,7 +181,7 @@ async def rsvp(request: Request[Any, Any, Any], principal: Caller, group_id: uui
 
 @post("/groups/{group_id:uuid}/meetings/{meeting_id:uuid}/attendance", tags=TAGS, status_code=200,
       summary="Record who came (facilitator)")
-async def attendance(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, meeting_id: uuid.UUID,
+async def attendance(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                      data: AttendanceIn) -> MeetingOut:
     roster = await _roster(request, principal, group_id, manage=True)
     strangers = [m for m in data.present if m not in roster.members]
@@ -192,7 +193,7 @@ async def attendance(request: Request[Any, Any, Any], principal: Caller, group_i
 
 @post("/groups/{group_id:uuid}/calendar-feeds", tags=TAGS,
       summary="A secret .ics address: the group's (facilitator) or your own (personal=true)")
-async def issue_feed(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def issue_feed(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                      personal: bool = False) -> Response[FeedOut]:
     await _roster(request, principal, group_id, manage=not personal)
     if personal and principal.member_id is None:
@@ -210,7 +211,7 @@ async def issue_feed(request: Request[Any, Any, Any], principal: Caller, group_i
 
 @delete("/groups/{group_id:uuid}/calendar-feeds/{feed_id:uuid}", tags=TAGS, status_code=204,
         summary="Revoke a calendar feed address")
-async def revoke_feed(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, feed_id: uuid.UUID) -> None:
+async def revoke_feed(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, feed_id: uuid.UUID) -> None:
     await _roster(request, principal, group_id)
     await handle(request.app.state.store, feeds_decider, Revoke(group_id=group_id, feed_id=feed_id, at=utc_now()),
                  group_id=group_id, stream_id=feeds_stream(group_id))

@@ -37,7 +37,7 @@ from services.scheduling.domain.gathering import (
     gathering_decider,
     gathering_stream,
 )
-from shared.access.tokens import Caller, Principal
+from shared.access.principals import Authenticated, Principal
 from shared.domain.errors import Forbidden, NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import StateCache, handle, handle_in_group, load_in_group
@@ -161,7 +161,7 @@ BASE = "/groups/{group_id:uuid}/gatherings/{gathering_id:uuid}"
 
 
 @post("/groups/{group_id:uuid}/gatherings", tags=TAGS, summary="Plan the gathering (facilitator)")
-async def plan_gathering(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def plan_gathering(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                          data: GatheringIn) -> GatheringOut:
     await _roster(request, principal, group_id, manage=True)
     gathering_id = new_id()
@@ -174,14 +174,14 @@ async def plan_gathering(request: Request[Any, Any, Any], principal: Caller, gro
 
 
 @get(BASE, tags=TAGS, summary="The gathering: roles, sign-ups, registrations, plan")
-async def read_gathering(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def read_gathering(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                          gathering_id: uuid.UUID) -> GatheringOut:
     await _roster(request, principal, group_id)
     return out(await _gathering(request, group_id, gathering_id))
 
 
 @post(BASE + "/roles", tags=TAGS, summary="Add a role with its places (facilitator)")
-async def add_role(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, gathering_id: uuid.UUID,
+async def add_role(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                    data: RoleIn) -> GatheringOut:
     await _roster(request, principal, group_id, manage=True)
     role = RoleSpec(role_id=str(new_id()), name=data.name, places=data.places, description=data.description)
@@ -189,7 +189,7 @@ async def add_role(request: Request[Any, Any, Any], principal: Caller, group_id:
 
 
 @put(BASE + "/capacity", tags=TAGS, summary="Say how many roles you can take, at most")
-async def declare_capacity(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def declare_capacity(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                            gathering_id: uuid.UUID, data: CapacityIn) -> GatheringOut:
     await _roster(request, principal, group_id)
     member, organisation = _me(principal)
@@ -198,7 +198,7 @@ async def declare_capacity(request: Request[Any, Any, Any], principal: Caller, g
 
 
 @post(BASE + "/roles/{role_id:str}/sign-ups", tags=TAGS, summary="Sign up for a role (or its waitlist)")
-async def sign_up(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, gathering_id: uuid.UUID,
+async def sign_up(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                   role_id: str) -> GatheringOut:
     await _roster(request, principal, group_id)
     member, organisation = _me(principal)
@@ -207,7 +207,7 @@ async def sign_up(request: Request[Any, Any, Any], principal: Caller, group_id: 
 
 
 @post(BASE + "/roles/{role_id:str}/withdraw", tags=TAGS, status_code=200, summary="Withdraw from a role")
-async def withdraw(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, gathering_id: uuid.UUID,
+async def withdraw(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                    role_id: str) -> GatheringOut:
     await _roster(request, principal, group_id)
     member, _ = _me(principal)
@@ -215,7 +215,7 @@ async def withdraw(request: Request[Any, Any, Any], principal: Caller, group_id:
 
 
 @post(BASE + "/roles/{role_id:str}/swap", tags=TAGS, status_code=200, summary="Hand your role to another member")
-async def swap(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, gathering_id: uuid.UUID,
+async def swap(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                role_id: str, data: SwapIn) -> GatheringOut:
     roster = await _roster(request, principal, group_id)
     member, _ = _me(principal)
@@ -228,14 +228,14 @@ async def swap(request: Request[Any, Any, Any], principal: Caller, group_id: uui
 
 
 @post(BASE + "/sign-ups/close", tags=TAGS, status_code=200, summary="Close sign-ups (facilitator)")
-async def close_sign_ups(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def close_sign_ups(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                          gathering_id: uuid.UUID) -> GatheringOut:
     await _roster(request, principal, group_id, manage=True)
     return out(await _run(request, group_id, gathering_id, CloseSignUps(at=utc_now())))
 
 
 @get(BASE + "/fairness", tags=TAGS, summary="Roles held per person and per organisation")
-async def fairness(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def fairness(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                    gathering_id: uuid.UUID) -> Fairness:
     roster = await _roster(request, principal, group_id)
     g = await _gathering(request, group_id, gathering_id)
@@ -246,7 +246,7 @@ async def fairness(request: Request[Any, Any, Any], principal: Caller, group_id:
 
 
 @post(BASE + "/attendees", tags=TAGS, summary="Register an attendee (up to capacity, then the waitlist)")
-async def register(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, gathering_id: uuid.UUID,
+async def register(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                    data: AttendeeIn) -> dict[str, Any]:
     await _roster(request, principal, group_id)
     _me(principal)
@@ -257,7 +257,7 @@ async def register(request: Request[Any, Any, Any], principal: Caller, group_id:
 
 
 @post(BASE + "/attendees/{attendee_id:uuid}/cancel", tags=TAGS, status_code=200, summary="Cancel a registration")
-async def cancel_attendee(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def cancel_attendee(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                           gathering_id: uuid.UUID, attendee_id: uuid.UUID) -> GatheringOut:
     await _roster(request, principal, group_id)
     _me(principal)
@@ -265,7 +265,7 @@ async def cancel_attendee(request: Request[Any, Any, Any], principal: Caller, gr
 
 
 @put(BASE + "/tables", tags=TAGS, summary="Set the tables: sizes and what each offers (facilitator)")
-async def set_tables(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID, gathering_id: uuid.UUID,
+async def set_tables(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                      data: TablesIn) -> GatheringOut:
     await _roster(request, principal, group_id, manage=True)
     return out(await _run(request, group_id, gathering_id, SetTables(tables=tuple(data.tables), at=utc_now())))
@@ -273,14 +273,14 @@ async def set_tables(request: Request[Any, Any, Any], principal: Caller, group_i
 
 @post(BASE + "/table-plan", tags=TAGS, status_code=200,
       summary="Plan (or re-plan, moving as few as possible) the tables (facilitator)")
-async def plan_tables(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def plan_tables(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                       gathering_id: uuid.UUID) -> GatheringOut:
     await _roster(request, principal, group_id, manage=True)
     return out(await _run(request, group_id, gathering_id, PlanTables(at=utc_now())))
 
 
 @post(BASE + "/table-plan/lock", tags=TAGS, status_code=200, summary="Lock the table plan (facilitator)")
-async def lock_plan(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def lock_plan(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                     gathering_id: uuid.UUID) -> GatheringOut:
     await _roster(request, principal, group_id, manage=True)
     return out(await _run(request, group_id, gathering_id, LockPlan(at=utc_now())))
@@ -296,7 +296,7 @@ def _seating(g: Gathering) -> list[tuple[str, str, str, str]]:
 
 
 @get(BASE + "/table-plan.csv", tags=TAGS, summary="The table plan as CSV", media_type="text/csv")
-async def plan_csv(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def plan_csv(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                    gathering_id: uuid.UUID) -> Response[str]:
     await _roster(request, principal, group_id)
     buffer = io.StringIO()
@@ -307,7 +307,7 @@ async def plan_csv(request: Request[Any, Any, Any], principal: Caller, group_id:
 
 
 @get(BASE + "/table-plan.svg", tags=TAGS, summary="The table plan as a seating picture", media_type="image/svg+xml")
-async def plan_svg(request: Request[Any, Any, Any], principal: Caller, group_id: uuid.UUID,
+async def plan_svg(request: Request[Any, Any, Any], principal: Authenticated, group_id: uuid.UUID,
                    gathering_id: uuid.UUID) -> Response[str]:
     await _roster(request, principal, group_id)
     g = await _gathering(request, group_id, gathering_id)

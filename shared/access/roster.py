@@ -16,7 +16,8 @@ import msgspec
 from immutables import Map
 from msgspec.structs import replace
 
-from shared.access.tokens import Principal, token_digest
+from shared.access.principals import Principal
+from shared.access.tokens import token_digest
 from shared.domain.errors import Forbidden, NotFound
 from shared.eventlog.handler import StateCache
 from shared.eventlog.store import EventStore

@@ -10,36 +10,14 @@ import hashlib
 import os
 import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import msgspec
-from litestar import Request
-from litestar.di import NamedDependency
 
+from shared.access.principals import Principal
 from shared.domain.errors import Unauthenticated
 from shared.eventlog.store import EventStore
-
-
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is calling: the operator (creates groups) or a member of one group."""
-
-    kind: str
-    group_id: uuid.UUID | None = None
-    member_id: uuid.UUID | None = None
-    organisation_id: uuid.UUID | None = None
-    roles: tuple[str, ...] = ()
-
-    @property
-    def is_operator(self) -> bool:
-        return self.kind == "operator"
-
-
-Caller = NamedDependency[Principal]
-"""A route parameter ``principal: Caller`` requires a valid bearer token."""
 
 
 def new_token() -> str:
@@ -108,8 +86,3 @@ async def resolve(store: EventStore, authorization: str | None, members: MemberR
         organisation_id=row["organisation_id"], roles=tuple(row["roles"]),
     )
 
-
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """Litestar dependency: routes that name ``principal`` require a token."""
-    state = request.app.state
-    return await resolve(state.store, request.headers.get("authorization"), state.get("member_resolver"))

@@ -20,7 +20,7 @@ from shared.domain.decider import Decider, event_type_name
 from shared.domain.errors import ConcurrencyConflict, NotFound
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent
-from shared.eventlog.store import EventStore
+from shared.eventlog.store import EventLog
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -69,7 +69,7 @@ class StateCache(Generic[S]):
 
 
 async def load(
-    store: EventStore, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None = None
+    store: EventLog, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None = None
 ) -> tuple[S, int]:
     """A stream's current state and version, folding only what the cache has not seen."""
     cached = cache.get(stream_id) if cache is not None else None
@@ -84,7 +84,7 @@ async def load(
 
 
 async def load_in_group(
-    store: EventStore, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None,
+    store: EventLog, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None,
     group_id: uuid.UUID, group_of: Callable[[S], uuid.UUID | None], what: str,
 ) -> S:
     """A stream's state, or 404 when it does not exist in this group (another group's data does not exist)."""
@@ -95,7 +95,7 @@ async def load_in_group(
 
 
 async def handle_in_group(
-    store: EventStore, decider: Decider[C, S, E], command: C, *, stream_id: str, cache: StateCache[S] | None,
+    store: EventLog, decider: Decider[C, S, E], command: C, *, stream_id: str, cache: StateCache[S] | None,
     group_id: uuid.UUID, group_of: Callable[[S], uuid.UUID | None], what: str,
 ) -> S:
     """Run a command on an existing stream of this group; the new state."""
@@ -115,7 +115,7 @@ class Handled(Generic[S, E]):
 
 
 async def handle(
-    store: EventStore,
+    store: EventLog,
     decider: Decider[C, S, E],
     command: C,
     *,

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import msgspec
@@ -124,6 +124,22 @@ class AppendSignal:
                 await self._task
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
+
+
+class EventLog(Protocol):
+    """What a command handler needs of a log: read a stream, append with an expected version,
+    answer a repeated idempotency key. ``EventStore`` (PostgreSQL) and the in-memory store of the
+    unit tests (``shared.eventlog.memory``) both provide it."""
+
+    async def append(
+        self, *, group_id: uuid.UUID, stream_id: str, events: Sequence[NewEvent], expected_version: int | None,
+        metadata: Metadata | None = None, idempotency_key: str | None = None, idempotency_scope: str = "",
+        request_hash: bytes = b"", recorded_at: datetime | None = None,
+    ) -> AppendResult: ...
+
+    async def idempotent_result(self, scope: str, key: str, request_hash: bytes) -> AppendResult | None: ...
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]: ...
 
 
 class EventStore:

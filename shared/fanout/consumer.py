@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 import asyncpg
 import nats.errors
@@ -39,17 +39,23 @@ ACK_WAIT = 30.0  # how long a handler may take before JetStream delivers the mes
 
 
 
+ContextT = TypeVar("ContextT")
+
+
 @dataclass(frozen=True)
-class Subscribe:
-    """What a service declares: a durable consumer name, its subjects, and how to make its handler
-    from the running app's state (where the store and the service's caches live)."""
+class Reaction(Generic[ContextT]):
+    """What a service declares in its ``subscriptions.py``: a durable consumer name, the subjects of
+    other services' events it reacts to, and how to make its handler from the service's context
+    (where its store and caches live)."""
 
     name: str
     subjects: tuple[str, ...]
-    make_handler: Callable[[Any], Handler]
+    make_handler: Callable[[ContextT], Handler]
 
 
-class Subscription:
+class Consumer:
+    """A durable JetStream pull consumer that applies each message once, in a PostgreSQL transaction."""
+
     def __init__(
         self,
         store: EventStore,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import msgspec
-from litestar import Request, get
+from litestar import get
 
-from shared.access.tokens import Caller
+from shared.access.principals import Authenticated
 from shared.audit.signing import b64, public_bytes, valid
 from shared.domain.errors import NotFound
+from shared.web.kernel import Kernel
 
 
 class Signature(msgspec.Struct):
@@ -36,8 +36,8 @@ class PublicKey(msgspec.Struct):
 
 
 @get("/checkpoints/latest", tags=["audit"], summary="The latest checkpoint of the log, with copro's and partners' signatures")
-async def latest_checkpoint(request: Request[Any, Any, Any], principal: Caller) -> Checkpoint:
-    pool = request.app.state.store.pool
+async def latest_checkpoint(kernel: Kernel, principal: Authenticated) -> Checkpoint:
+    pool = kernel.store.pool
     row = await pool.fetchrow("SELECT position, global_hash, sealed_at FROM checkpoints ORDER BY position DESC LIMIT 1")
     if row is None:
         raise NotFound("no checkpoint yet: one is made every 1,000 events")
@@ -53,5 +53,5 @@ async def latest_checkpoint(request: Request[Any, Any, Any], principal: Caller) 
 
 
 @get("/checkpoints/key", tags=["audit"], summary="copro's public key for checking its checkpoint signatures")
-async def checkpoint_key(request: Request[Any, Any, Any]) -> PublicKey:
-    return PublicKey(signer="copro", public_key=b64(public_bytes(request.app.state.signing_key)))
+async def checkpoint_key(kernel: Kernel) -> PublicKey:
+    return PublicKey(signer="copro", public_key=b64(public_bytes(kernel.signing_key)))

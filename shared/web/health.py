@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 
-from shared.eventlog.store import EventStore
+from shared.web.kernel import Kernel
 
 
 class Health(msgspec.Struct):
@@ -17,23 +15,22 @@ class Health(msgspec.Struct):
 
 
 @get("/healthz", tags=["health"], summary="The process is up")
-async def healthz(request: Request[Any, Any, Any]) -> Health:
-    return Health(status="ok", service=request.app.state.service)
+async def healthz(kernel: Kernel) -> Health:
+    return Health(status="ok", service=kernel.name)
 
 
 @get("/readyz", tags=["health"], summary="PostgreSQL and NATS are reachable")
-async def readyz(request: Request[Any, Any, Any]) -> Response[Health]:
-    state = request.app.state
-    store: EventStore = state.store
+async def readyz(kernel: Kernel) -> Response[Health]:
+    store = kernel.store
     checks: dict[str, str] = {}
     try:
         await store.pool.fetchval("SELECT 1", timeout=2)
         checks["database"] = "ok"
     except Exception as exc:  # any failure means not ready; the reason is reported
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    checks["nats"] = "ok" if state.bus.is_connected else "unreachable"
-    for consumer in state.consumers:
+    checks["nats"] = "ok" if kernel.bus.is_connected else "unreachable"
+    for consumer in kernel.consumers:
         checks[f"consumer {consumer.name}"] = consumer.health() or "ok"
     ready = all(value == "ok" for value in checks.values())
-    body = Health(status="ready" if ready else "unready", service=state.service, checks=checks)
+    body = Health(status="ready" if ready else "unready", service=kernel.name, checks=checks)
     return Response(body, status_code=200 if ready else 503)

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get
+from litestar import get
 from litestar.params import Parameter
 
-from shared.access.tokens import Caller
+from shared.access.principals import Authenticated
 from shared.domain.errors import Forbidden
 from shared.eventlog.envelope import Metadata, RecordedEvent
+from shared.web.kernel import Kernel
 
 
 class LogEvent(msgspec.Struct, kw_only=True):
@@ -47,13 +48,13 @@ def log_event(event: RecordedEvent) -> LogEvent:
 
 @get("/log", tags=["log"], summary="The shared event log in global order (operator only)")
 async def read_log(
-    request: Request[Any, Any, Any],
-    principal: Caller,
+    kernel: Kernel,
+    principal: Authenticated,
     after: Annotated[int, Parameter(ge=0, description="global position to read after")] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> LogPage:
     if not principal.is_operator:
         raise Forbidden("only the operator reads the whole log")
-    events = await request.app.state.store.read_all(after, limit)
+    events = await kernel.store.read_all(after, limit)
     page = [log_event(e) for e in events]
     return LogPage(events=page, next=page[-1].position if len(page) == limit else None)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,14 +23,15 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 
-from shared.access.tokens import ensure_operator_token, provide_principal
+from shared.access.roster import Members
+from shared.access.tokens import ensure_operator_token
 from shared.audit.signing import sign_pending, signing_key
 from shared.eventlog.forgetting import FORGET_CHANNEL
 from shared.eventlog.migrate import migrate_url
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import DATABASE_AWAY, EventStore
 from shared.fanout.bus import Bus
-from shared.fanout.consumer import Subscribe, Subscription
+from shared.fanout.consumer import Consumer, Reaction
 from shared.fanout.relay import Relay
 from shared.readmodels.projections import Projection, ProjectionRunner
 from shared.runtime.embedded import ensure_servers
@@ -39,20 +40,21 @@ from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
 from shared.web.health import healthz, readyz
+from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
 from shared.web.problems import EXCEPTION_HANDLERS
 
-StartHook = Callable[[Litestar], Awaitable[None]]
+ContextT = TypeVar("ContextT")
 
 VERSION = "0.1.0"
 
 
-async def _listen_for_forget(url: str, app: Litestar) -> asyncpg.Connection:
+async def _listen_for_forget(url: str, kernel: Kernel) -> asyncpg.Connection:
     """Drop cached keys and states of a forgotten person, whichever process forgot them."""
     conn = await asyncpg.connect(url)
 
     def forgotten(_conn: object, _pid: int, _channel: str, subject: str) -> None:
-        app.state.store.forget_cached_key(uuid.UUID(subject))
-        for hook in app.state.on_forget:
+        kernel.store.forget_cached_key(uuid.UUID(subject))
+        for hook in kernel.on_forget:
             hook()
 
     await conn.add_listener(FORGET_CHANNEL, forgotten)
@@ -72,26 +74,31 @@ def service_app(
     route_handlers: Sequence[ControllerRouterHandler],
     *,
     description: str,
-    on_start: Sequence[StartHook] = (),
+    start: Callable[[Kernel], Awaitable[ContextT]],
     projections: Sequence[Projection] = (),
-    subscriptions: Sequence[Subscribe] = (),
+    reactions: Sequence[Reaction[ContextT]] = (),
     event_types: Sequence[type[Any]] = (),
 ) -> Litestar:
+    """A service's Litestar app: the kernel's routes and background work, plus the service's own.
+
+    ``start`` builds the service's context (its caches and helpers) once the
+    kernel is up; routes receive it as ``service`` and the kernel as ``kernel``.
+    """
     settings = load_settings()
 
-    async def fan_out(app: Litestar, store: EventStore, bus: Bus, stop: asyncio.Event) -> None:
+    async def fan_out(kernel: Kernel, context: ContextT) -> None:
         """Relay and consumers need NATS: start them once the first connection is made."""
-        await bus.connected.wait()
-        assert bus.client is not None
-        relay = Relay(store, bus.client, stream=settings.nats_stream, replicas=settings.nats_replicas,
-                      source=f"/copro/{service}")
-        consumers = [
-            Subscription(store, bus.client, name=f"{service}-{s.name}", subjects=s.subjects,
-                         handler=s.make_handler(app.state), stream=settings.nats_stream)
-            for s in subscriptions
+        await kernel.bus.connected.wait()
+        client = kernel.bus.client
+        assert client is not None
+        kernel.relay = Relay(kernel.store, client, stream=settings.nats_stream, replicas=settings.nats_replicas,
+                             source=f"/copro/{service}")
+        kernel.consumers = [
+            Consumer(kernel.store, client, name=f"{service}-{r.name}", subjects=r.subjects,
+                     handler=r.make_handler(context), stream=settings.nats_stream)
+            for r in reactions
         ]
-        app.state.update(relay=relay, consumers=consumers)
-        await asyncio.gather(relay.run(stop), *(c.run(stop) for c in consumers))
+        await asyncio.gather(kernel.relay.run(kernel.stop), *(c.run(kernel.stop) for c in kernel.consumers))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -102,30 +109,27 @@ def service_app(
             await ensure_operator_token(conn, settings.operator_token_path)
         bus = Bus(servers.nats_url, f"copro-{service}")
         bus.start()
-        stop = asyncio.Event()
-        sealer = Sealer(servers.database_url)
-        app.state.update(service=service, settings=settings, store=store, bus=bus, sealer=sealer,
-                         stop=stop, consumers=[], signing_key=signing_key(settings.home))
-        tasks = [
-            asyncio.create_task(sealer.run(stop), name="sealer"),
-            asyncio.create_task(_sign_checkpoints(store, app.state.signing_key, stop), name="signer"),
-            asyncio.create_task(fan_out(app, store, bus, stop), name="fan-out"),
-            *(asyncio.create_task(ProjectionRunner(store, p).run(stop), name=p.name) for p in projections),
-        ]
-        app.state.tasks = tasks
-        app.state.on_forget = []
-        app.state.on_stop = []
-        forgetting = await _listen_for_forget(servers.database_url, app)
-        for hook in on_start:
-            await hook(app)
+        members = Members(store)
+        kernel = Kernel(name=service, settings=settings, store=store, bus=bus, members=members,
+                        sealer=Sealer(servers.database_url), signing_key=signing_key(settings.home))
+        kernel.install(app.state)
+        kernel.on_forget.append(members.cache.clear)
+        kernel.run(kernel.sealer.run(kernel.stop), "sealer")
+        kernel.run(_sign_checkpoints(store, kernel.signing_key, kernel.stop), "signer")
+        for projection in projections:
+            kernel.run(ProjectionRunner(store, projection).run(kernel.stop), projection.name)
+        forgetting = await _listen_for_forget(servers.database_url, kernel)
+        context = await start(kernel)
+        install_service(app.state, context)
+        kernel.run(fan_out(kernel, context), "fan-out")
         try:
             yield
         finally:
-            stop.set()
-            for task in tasks:
+            kernel.stop.set()
+            for task in kernel.tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for stop_hook in app.state.on_stop:
+            await asyncio.gather(*kernel.tasks, return_exceptions=True)
+            for stop_hook in kernel.on_stop:
                 await stop_hook()
             await forgetting.close()
             await bus.close()
@@ -139,7 +143,8 @@ def service_app(
         middleware=[prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies={"principal": Provide(provide_principal)},
+        dependencies={"principal": Provide(provide_principal), "kernel": Provide(provide_kernel, sync_to_thread=False),
+                      "service": Provide(provide_service, sync_to_thread=False)},
         cors_config=cors,
         openapi_config=OpenAPIConfig(
             title=f"copro {service}",
@@ -150,4 +155,3 @@ def service_app(
         ),
         debug=False,
     )
-

@@ -13,7 +13,7 @@ from nats.aio.client import Client
 from shared.domain.ids import new_id
 from shared.eventlog.store import EventStore
 from shared.fanout.cloudevents import Delivered
-from shared.fanout.consumer import Subscription
+from shared.fanout.consumer import Consumer
 from shared.fanout.relay import Relay
 from shared.runtime.embedded import EmbeddedNats
 from tests.conftest import eventually
@@ -45,7 +45,7 @@ async def test_everything_arrives_across_a_nats_outage_without_restarts(
 ) -> None:
     group = new_id()
     stop = asyncio.Event()
-    consumer = Subscription(store, nats_client, name="outage", subjects=[f"copro.{group}.>"], handler=record,
+    consumer = Consumer(store, nats_client, name="outage", subjects=[f"copro.{group}.>"], handler=record,
                             backoff=(0.2, 0.5, 1.0))
     task = asyncio.create_task(consumer.run(stop))
     for i in range(100):
@@ -89,7 +89,7 @@ async def test_redeliveries_have_one_effect_and_failures_end_as_dead_letters(
             raise ValueError("this event can never be handled")
 
     stop = asyncio.Event()
-    consumer = Subscription(store, nats_client, name="flaky", subjects=[f"copro.{group}.>"], handler=flaky,
+    consumer = Consumer(store, nats_client, name="flaky", subjects=[f"copro.{group}.>"], handler=flaky,
                             backoff=(0.1, 0.1, 0.1))
     task = asyncio.create_task(consumer.run(stop))
     for n in range(4):
@@ -118,7 +118,7 @@ async def test_a_stuck_consumer_reports_itself_unhealthy(
         raise RuntimeError("the partner system is down")
 
     stop = asyncio.Event()
-    consumer = Subscription(store, nats_client, name="stuck", subjects=[f"copro.{group}.>"], handler=broken,
+    consumer = Consumer(store, nats_client, name="stuck", subjects=[f"copro.{group}.>"], handler=broken,
                             backoff=(30.0,), stuck_after=0.5)
     task = asyncio.create_task(consumer.run(stop))
     await store.append(group_id=group, stream_id=f"stuck-{group}", expected_version=0, events=[noted(1)])
@@ -128,7 +128,7 @@ async def test_a_stuck_consumer_reports_itself_unhealthy(
 
     await eventually(unhealthy, 20, "the consumer noticing it is stuck")
     assert "no progress" in (consumer.health() or "")
-    lagging = Subscription(store, nats_client, name="lagging", subjects=["x"], handler=broken, lag_threshold=10)
+    lagging = Consumer(store, nats_client, name="lagging", subjects=["x"], handler=broken, lag_threshold=10)
     lagging.lag = 11
     assert "lags 11" in (lagging.health() or "")
     stop.set()
