@@ -22,6 +22,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from shared.eventlog.locks import Lock
 from shared.eventlog.migrate import migrate_url, migration_files
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
@@ -57,12 +58,12 @@ async def template_db(servers: Servers) -> str:
     name = f"copro_template_{digest}"
     admin = await asyncpg.connect(servers.database_url)
     try:
-        await admin.execute("SELECT pg_advisory_lock(77)")
+        await admin.execute("SELECT pg_advisory_lock($1)", Lock.TEST_TEMPLATE)
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await admin.execute(f'CREATE DATABASE "{name}"')
             await migrate_url(_with_db(servers.database_url, name))
-        await admin.execute("SELECT pg_advisory_unlock(77)")
+        await admin.execute("SELECT pg_advisory_unlock($1)", Lock.TEST_TEMPLATE)
     finally:
         await admin.close()
     return name

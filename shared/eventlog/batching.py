@@ -13,19 +13,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
-from typing import Any
+import uuid
+from dataclasses import astuple, dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import asyncpg
 
-Outcome = tuple[bool | None, int | None, list[Any] | None, str | None, str | None]
+
+@dataclass(frozen=True)
+class PreparedAppend:
+    """One append, encrypted and hashed, in the order of ``copro_append``'s parameters."""
+
+    group_id: uuid.UUID
+    stream_id: str
+    expected_version: int | None
+    ids: list[uuid.UUID]
+    types: list[str]
+    payloads: list[bytes]
+    hashes: list[bytes]
+    actor_id: uuid.UUID | None
+    actor_org: uuid.UUID | None
+    causation_id: uuid.UUID | None
+    correlation_id: uuid.UUID | None
+    recorded_at: datetime
+    idempotency_scope: str
+    idempotency_key: str | None
+    request_hash: bytes
+
+    def args(self) -> tuple[Any, ...]:
+        return astuple(self)
+
+
+class Outcome(NamedTuple):
+    """One append's answer from ``copro_append_batch``: a result, or the error its subtransaction raised."""
+
+    duplicate: bool | None
+    stream_version: int | None
+    event_ids: list[uuid.UUID] | None
+    error_code: str | None
+    error_message: str | None
 
 _BATCH = "SELECT * FROM copro_append_batch(" + ", ".join(f"${i}" for i in range(1, 17)) + ")"
 
 
 @dataclass
 class Request:
-    args: tuple[Any, ...]
+    append: PreparedAppend
     result: asyncio.Future[Outcome]
 
 
@@ -48,9 +82,9 @@ class Batcher:
         if not self._tasks or all(t.done() for t in self._tasks):
             self._tasks = [asyncio.get_running_loop().create_task(self._flush()) for _ in range(self._flushers)]
 
-    async def submit(self, args: tuple[Any, ...]) -> Outcome:
-        """``args`` as for ``copro_append``; answers (duplicate, version, first ids, sqlstate, message)."""
-        request = Request(args, asyncio.get_running_loop().create_future())
+    async def submit(self, append: PreparedAppend) -> Outcome:
+        """Wait for the append's turn in a batch and answer its own outcome."""
+        request = Request(append, asyncio.get_running_loop().create_future())
         self._queue.append(request)
         self._wanted.set()
         self._start()
@@ -76,8 +110,8 @@ class Batcher:
                 self.busy -= 1
             for request, row in zip(batch, rows, strict=True):
                 if not request.result.done():
-                    request.result.set_result((row["duplicate"], row["stream_version"], row["event_ids"],
-                                               row["error_code"], row["error_message"]))
+                    request.result.set_result(Outcome(row["duplicate"], row["stream_version"], row["event_ids"],
+                                                      row["error_code"], row["error_message"]))
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -88,12 +122,13 @@ class Batcher:
 
 def _columns(batch: list[Request]) -> tuple[list[Any], ...]:
     """The batch as the arrays ``copro_append_batch`` takes: per request, and per event concatenated."""
-    a = [r.args for r in batch]
+    a = [r.append for r in batch]
     return (
-        [x[0] for x in a], [x[1] for x in a], [x[2] for x in a], [len(x[3]) for x in a],
-        [i for x in a for i in x[3]], [t for x in a for t in x[4]], [p for x in a for p in x[5]],
-        [h for x in a for h in x[6]],
-        [x[7] for x in a], [x[8] for x in a], [x[9] for x in a], [x[10] for x in a], [x[11] for x in a],
-        [x[12] for x in a], [x[13] for x in a], [x[14] for x in a],
+        [x.group_id for x in a], [x.stream_id for x in a], [x.expected_version for x in a], [len(x.ids) for x in a],
+        [i for x in a for i in x.ids], [t for x in a for t in x.types], [p for x in a for p in x.payloads],
+        [h for x in a for h in x.hashes],
+        [x.actor_id for x in a], [x.actor_org for x in a], [x.causation_id for x in a], [x.correlation_id for x in a],
+        [x.recorded_at for x in a], [x.idempotency_scope for x in a], [x.idempotency_key for x in a],
+        [x.request_hash for x in a],
     )
 

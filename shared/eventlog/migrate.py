@@ -10,7 +10,7 @@ from importlib import resources
 
 import asyncpg
 
-MIGRATION_LOCK = 0x636F70726F01  # "copro" + 1
+from shared.eventlog.locks import Lock
 
 
 def migration_files() -> list[tuple[int, str, str]]:
@@ -27,7 +27,7 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied now."""
     applied_now: list[str] = []
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", Lock.MIGRATIONS)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL,"

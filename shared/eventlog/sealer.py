@@ -26,13 +26,13 @@ import logging
 import asyncpg
 
 from shared.eventlog import integrity
+from shared.eventlog.locks import Lock
 from shared.eventlog.store import APPENDED_CHANNEL, SEALED_CHANNEL
 from shared.runtime.leader import Leadership
 from shared.runtime.waiting import wait_any
 
 log = logging.getLogger(__name__)
 
-SEALER_LOCK = 0x636F70726F02
 
 _PENDING = (
     "SELECT seq, tx_id, chain_hash FROM events"
@@ -64,7 +64,7 @@ class Sealer:
         self.safety_poll = safety_poll
         self.retry_blocked = retry_blocked
         self.gather = gather
-        self._leadership = Leadership(url, SEALER_LOCK, "sealer", {"synchronous_commit": "off"})
+        self._leadership = Leadership(url, Lock.SEALER, "sealer", {"synchronous_commit": "off"})
         self._wake = asyncio.Event()
         self._position = 0
         self._cursor: tuple[int, int] = (0, 0)

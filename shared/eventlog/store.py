@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 import msgspec
@@ -22,7 +22,7 @@ import msgspec
 from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity, personal
-from shared.eventlog.batching import Batcher
+from shared.eventlog.batching import Batcher, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.runtime.metrics import APPENDS
 
@@ -226,13 +226,14 @@ class EventStore:
         )
         hashes = [hasher(e.id, e.type, p) for e, p in zip(events, payloads, strict=True)]
         ids = [e.id for e in events]
-        args = (
-            group_id, stream_id, expected_version,
-            ids, [e.type for e in events], payloads, hashes,
-            meta.actor_id, meta.actor_org, meta.causation_id, meta.correlation_id, at,
-            idempotency_scope, idempotency_key, request_hash,
+        prepared = PreparedAppend(
+            group_id=group_id, stream_id=stream_id, expected_version=expected_version,
+            ids=ids, types=[e.type for e in events], payloads=payloads, hashes=hashes,
+            actor_id=meta.actor_id, actor_org=meta.actor_org, causation_id=meta.causation_id,
+            correlation_id=meta.correlation_id, recorded_at=at,
+            idempotency_scope=idempotency_scope, idempotency_key=idempotency_key, request_hash=request_hash,
         )
-        duplicate, version, first_ids = await self._submit(args, stream_id, ids)
+        duplicate, version, first_ids = await self._submit(prepared)
         if not duplicate:
             self.signal.poke()
             APPENDS.inc(len(events))
@@ -247,7 +248,7 @@ class EventStore:
             return await self._key_for(conn, subject)
 
     async def _submit(
-        self, args: tuple[Any, ...], stream_id: str, ids: list[uuid.UUID]
+        self, prepared: PreparedAppend
     ) -> tuple[bool, int, list[uuid.UUID] | None]:
         """Alone when nothing else is being appended, else through the batcher; a batched request
         that needs a closer look goes again alone."""
@@ -255,24 +256,25 @@ class EventStore:
             self.batcher.busy += 1
             try:
                 async with self.pool.acquire() as conn:
-                    return await self._call_append(conn, args, stream_id, ids)
+                    return await self._call_append(conn, prepared)
             finally:
                 self.batcher.busy -= 1
-        duplicate, version, first_ids, sqlstate, message = await self.batcher.submit(args)
+        duplicate, version, first_ids, sqlstate, message = await self.batcher.submit(prepared)
         if sqlstate is None:
             assert duplicate is not None and version is not None
             return duplicate, version, first_ids
         if (refused := _refusal(sqlstate, message or "")) is not None:
             raise refused
         async with self.pool.acquire() as conn:  # CP409 and unique violations: the exact answer, alone
-            return await self._call_append(conn, args, stream_id, ids)
+            return await self._call_append(conn, prepared)
 
     async def _call_append(
-        self, conn: asyncpg.Connection, args: tuple[Any, ...], stream_id: str, ids: list[uuid.UUID]
+        self, conn: asyncpg.Connection, prepared: PreparedAppend
     ) -> tuple[bool, int, list[uuid.UUID] | None]:
+        stream_id, ids = prepared.stream_id, prepared.ids
         for attempt in range(2):
             try:
-                row = await conn.fetchrow(_APPEND, *args)
+                row = await conn.fetchrow(_APPEND, *prepared.args())
                 assert row is not None
                 return row["duplicate"], row["stream_version"], row["event_ids"]
             except asyncpg.UniqueViolationError as exc:

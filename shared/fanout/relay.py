@@ -29,6 +29,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
 from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.locks import Lock
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.fanout.cloudevents import SUBJECT_ROOT, headers_for, position_of, subject_for
 from shared.runtime.leader import Leadership
@@ -37,7 +38,6 @@ from shared.runtime.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 
-RELAY_LOCK = 0x636F70726F03
 DUPLICATE_WINDOW = 600.0  # seconds JetStream remembers message ids
 
 
@@ -102,7 +102,7 @@ class Relay:
         self.position = 0
         self._last_id: uuid.UUID | None = None
         self._wake = asyncio.Event()
-        self._leadership = Leadership(store.url, RELAY_LOCK, "relay")
+        self._leadership = Leadership(store.url, Lock.RELAY, "relay")
 
     @property
     def is_leader(self) -> bool:

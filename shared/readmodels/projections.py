@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.locks import projection_lock
 from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
 from shared.runtime.metrics import PROJECTION_LAG
 from shared.runtime.waiting import pause, wait_any
@@ -41,10 +41,6 @@ class Projection(Protocol):
         ...
 
     async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None: ...
-
-
-def _lock_key(projection: Projection) -> int:
-    return 0x636F70726F100000 + zlib.crc32(projection.name.encode())
 
 
 async def _create(conn: asyncpg.Connection, projection: Projection, tables: Mapping[str, str]) -> None:
@@ -74,7 +70,7 @@ async def _save_position(conn: asyncpg.Connection, projection: Projection, posit
 async def ensure_tables(conn: asyncpg.Connection, projection: Projection) -> None:
     """Create the live tables and checkpoint of a projection seen for the first time."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection))
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
         known = await conn.fetchval("SELECT 1 FROM projection_checkpoints WHERE name = $1", projection.name)
         if not known:
             await _create(conn, projection, {t: t for t in projection.tables})
@@ -97,7 +93,7 @@ class ProjectionRunner:
         """Apply one batch in one transaction with its checkpoint; returns events applied."""
         live = {t: t for t in self.projection.tables}
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(self.projection))
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(self.projection.name))
             before: int = await conn.fetchval(
                 "SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name
             )
@@ -158,7 +154,7 @@ async def rebuild(store: EventStore, projection: Projection, *, batch: int = 200
                 break
             position = after
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection))
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
             while (after := await _apply_batch(conn, store, projection, shadow, position, batch)) != position:
                 position = after
             await _swap_in(conn, shadow)
