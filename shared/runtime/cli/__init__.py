@@ -1,0 +1,87 @@
+"""The ``copro`` command: one sub-command per module of this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+from shared.runtime.cli.audit import cmd_audit_export, cmd_audit_replay, cmd_audit_verify, cmd_forget
+from shared.runtime.cli.projections import PROJECTION_MODULES, cmd_projections
+from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
+from shared.runtime.embedded import stop_servers
+from shared.runtime.settings import SERVICE_NAMES, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="copro", description="copro: an event-sourced backend for co-produced working groups")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start PostgreSQL and NATS (embedded unless URLs are set) and the three services")
+    sub.add_parser("migrate", help="apply database migrations")
+    serve = sub.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("service", choices=SERVICE_NAMES)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    sub.add_parser("status", help="show the servers and the services' health")
+    sub.add_parser("down", help="stop the embedded PostgreSQL and NATS")
+    sub.add_parser("demo", help="load a realistic working group through the HTTP API (needs copro up)")
+    audit = sub.add_parser("audit", help="export the log, or verify an export or the live log")
+    audit_sub = audit.add_subparsers(dest="audit", required=True)
+    export = audit_sub.add_parser("export", help="the history as CloudEvents JSON lines with integrity fields")
+    export.add_argument("--group", type=uuid.UUID, default=None, help="only this group's events")
+    export.add_argument("--out", default=None, help="file to write (default: standard output)")
+    verify = audit_sub.add_parser("verify", help="check every hash chain and checkpoint; exit 1 on tampering")
+    verify.add_argument("file", nargs="?", help="an export to verify offline")
+    verify.add_argument("--live", action="store_true", help="verify the log in the database")
+    replaying = audit_sub.add_parser("replay", help="rebuild read models as of a point and recompute every outcome")
+    replaying.add_argument("--until", default=None, help="a global position or an ISO time (default: now)")
+    replaying.add_argument("--group", type=uuid.UUID, default=None, help="only this group's events")
+    replaying.add_argument("--html", default=None, help="also write an HTML report with a timeline")
+    replaying.add_argument("--keep", action="store_true", help="keep the scratch schema for inspection")
+    forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
+    forgetting.add_argument("member", type=uuid.UUID)
+    projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
+    projections.add_argument("action", choices=("list", "rebuild"))
+    projections.add_argument("names", nargs="*", help="projections to rebuild (default: all)")
+    projections.add_argument("--module", action="append", dest="modules",
+                             help="also look for PROJECTIONS in this module (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except RuntimeError as exc:  # start-up problems the user can act on: say so, no traceback
+        print(f"copro: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.command == "up":
+        return cmd_up(settings)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    if args.command == "serve":
+        return cmd_serve(settings, args.service, args.port, args.workers)
+    if args.command == "status":
+        return cmd_status(settings)
+    if args.command == "audit" and args.audit == "export":
+        return cmd_audit_export(settings, args.group, args.out)
+    if args.command == "audit" and args.audit == "replay":
+        return cmd_audit_replay(settings, args.until, args.group, args.html, args.keep)
+    if args.command == "audit":
+        if (args.file is None) == (not args.live):
+            print("copro: give an export file or --live", file=sys.stderr)
+            return 2
+        return cmd_audit_verify(settings, args.file)
+    if args.command == "forget":
+        return cmd_forget(settings, args.member)
+    if args.command == "demo":
+        from shared.runtime.demo import run
+
+        return run(settings)
+    if args.command == "projections":
+        return cmd_projections(settings, args.action, args.names, PROJECTION_MODULES + tuple(args.modules or ()))
+    stop_servers(settings)
+    print("embedded servers stopped")
+    return 0
+

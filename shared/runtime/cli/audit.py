@@ -1,0 +1,138 @@
+"""``copro audit export|verify|replay`` and ``copro forget``: what an auditor and a data subject need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.audit.replay import drop_scratch, replay
+from shared.audit.report import html_report
+from shared.audit.verify import Report, export_lines, verify_lines, verify_live
+from shared.eventlog.forgetting import forget
+from shared.eventlog.store import EventStore
+from shared.runtime.cli.projections import CHECKER_MODULES, PROJECTION_MODULES, discover, discover_projections
+from shared.runtime.cli.servers import prepare
+from shared.runtime.settings import Settings
+
+
+def _with_store(settings: Settings, work: Callable[[EventStore], Awaitable[int]]) -> int:
+    database_url, _, _ = prepare(settings)
+
+    async def run() -> int:
+        store = await EventStore.connect(database_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def cmd_audit_export(settings: Settings, group: uuid.UUID | None, out: str | None) -> int:
+    to_file = out not in (None, "-")
+    target = open(out, "wb") if to_file and out else sys.stdout.buffer  # noqa: SIM115 (closed below)
+
+    async def export(store: EventStore) -> int:
+        head, written = await store.head_position(), 0
+        async for chunk in export_lines(store, group):
+            target.write(chunk)
+            written += chunk.count(b"\n")
+            if to_file and sys.stderr.isatty():
+                print(f"\rexported {written:,} lines (log head {head:,})", end="", file=sys.stderr, flush=True)
+        if to_file:
+            print(f"\nexported the log up to position {head:,} to {out}", file=sys.stderr)
+        return 0
+
+    try:
+        return _with_store(settings, export)
+    finally:
+        if to_file:
+            target.close()
+
+
+def _print_report(report: Report) -> int:
+    checked = "checked" if report.global_chain_checked else "not checked (a one-group export)"
+    signed = ", ".join(f"{signer} {count:,}" for signer, count in sorted(report.signatures.items())) or "none"
+    print(f"events {report.events:,}, streams {report.streams:,}, checkpoints {report.checkpoints:,} "
+          f"(signatures: {signed}); global chain {checked}")
+    first = report.first
+    if first is None:
+        print("verified: nothing was altered, removed, inserted or reordered")
+        return 0
+    print(f"TAMPERED: first problem at position {first.position}: {first.problem} ({first.detail})")
+    for finding in report.findings[1:10]:
+        print(f"  also position {finding.position}: {finding.problem} ({finding.detail})")
+    return 1
+
+
+def cmd_audit_verify(settings: Settings, path: str | None) -> int:
+    if path is not None:
+        with open(path, "rb") as handle:
+            return _print_report(verify_lines(handle))
+
+    async def live(store: EventStore) -> int:
+        return _print_report(await verify_live(store))
+
+    return _with_store(settings, live)
+
+
+def _until(text: str | None) -> int | datetime | None:
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(f"copro: --until takes a position or an ISO time, not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_audit_replay(settings: Settings, until: str | None, group: uuid.UUID | None, html: str | None,
+                     keep: bool) -> int:
+    projections = list(discover_projections(PROJECTION_MODULES).values())
+    checkers = [factory() for factory in discover(CHECKER_MODULES, "CHECKERS")]
+
+    def progress(position: int, last: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rreplayed {position:,} of {last:,}", end="", file=sys.stderr, flush=True)
+
+    async def run(store: EventStore) -> int:
+        result = await replay(store, projections, checkers, until=_until(until), group_id=group, progress=progress)
+        if not keep:
+            await drop_scratch(store, result.schema)
+        print(f"\nreplayed {result.events:,} events up to position {result.until:,}"
+              f"{'' if group is None else f' of group {group}'}")
+        print(f"read models rebuilt: {', '.join(sorted(result.tables)) or 'none'}"
+              f"{f' (kept in schema {result.schema})' if keep else ''}")
+        print(f"{'check':<24} {'what':<22} {'count':>8}")
+        for check in result.checks:
+            for what, number in {**check.counts, "mismatches": len(check.mismatches)}.items():
+                print(f"{check.name:<24} {what:<22} {number:>8,}")
+            for mismatch in check.mismatches[:20]:
+                print(f"  MISMATCH at position {mismatch.position} ({mismatch.stream_id}): {mismatch.detail}")
+        reports.append(html_report(result))
+        return 0 if result.ok else 1
+
+    reports: list[str] = []
+    code = _with_store(settings, run)
+    if html and reports:
+        Path(html).write_text(reports[0], encoding="utf-8")
+        print(f"report written to {html}")
+    return code
+
+
+def cmd_forget(settings: Settings, member: uuid.UUID) -> int:
+    async def run(store: EventStore) -> int:
+        if await forget(store, member):
+            print(f"forgot {member}: their key is destroyed; their personal data now reads as erased everywhere")
+            return 0
+        print(f"copro: no personal data key for {member} (unknown, or forgotten already)", file=sys.stderr)
+        return 1
+
+    return _with_store(settings, run)

@@ -1,0 +1,75 @@
+"""``copro projections list|rebuild``: the read models the services declare, found by module name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shared.eventlog.store import EventStore
+from shared.readmodels.projections import Projection, rebuild
+from shared.runtime.cli.servers import prepare
+from shared.runtime.settings import SERVICE_NAMES, Settings
+
+PROJECTION_MODULES = tuple(f"services.{name}.projections" for name in SERVICE_NAMES)
+CHECKER_MODULES = tuple(f"services.{name}.audit" for name in SERVICE_NAMES)
+
+
+def discover(modules: Sequence[str], attribute: str) -> list[Any]:
+    """What the services declare under ``attribute`` in the given modules.
+
+    Found by module name, so the kernel never imports a service statically.
+    """
+    found: list[Any] = []
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        found.extend(getattr(module, attribute, ()))
+    return found
+
+
+def discover_projections(modules: Sequence[str]) -> dict[str, Projection]:
+    """Projections the services declare (``PROJECTIONS`` in ``services.<name>.projections``)."""
+    return {p.name: p for p in discover(modules, "PROJECTIONS")}
+
+
+def cmd_projections(settings: Settings, action: str, names: list[str], modules: Sequence[str]) -> int:
+    known = discover_projections(modules)
+    if action == "list":
+        for name in sorted(known):
+            print(name)
+        if not known:
+            print("no projections declared")
+        return 0
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        print(f"copro: unknown projection {', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'}",
+              file=sys.stderr)
+        return 2
+    database_url, _, _ = prepare(settings)
+
+    def progress(name: str) -> Callable[[int, int], None]:
+        def show(position: int, head: int) -> None:
+            end = "\r" if sys.stderr.isatty() else "\n"
+            print(f"{name}: {position:,} of {head:,} events ({100 * position // max(head, 1)}%)", end=end,
+                  file=sys.stderr, flush=True)
+        return show
+
+    async def run() -> None:
+        store = await EventStore.connect(database_url)
+        try:
+            for name in names or sorted(known):
+                position = await rebuild(store, known[name], progress=progress(name))
+                print(f"{name}: rebuilt from 0 to position {position:,} and swapped in")
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    return 0

@@ -1,0 +1,158 @@
+"""``copro up``, ``serve``, ``status``, ``migrate``: the servers and the three services.
+
+Services are started by import string (``services.<name>.app:create_app``),
+so the kernel never imports a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from shared.eventlog.migrate import migrate_url
+from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
+from shared.runtime.settings import SERVICE_NAMES, Settings
+
+
+def prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
+    """Start what is missing, migrate, and make the operator token."""
+    import asyncpg
+
+    from shared.access.tokens import ensure_operator_token
+
+    servers = ensure_servers(settings)
+
+    async def setup() -> list[str]:
+        applied = await migrate_url(servers.database_url)
+        conn = await asyncpg.connect(servers.database_url)
+        try:
+            await ensure_operator_token(conn, settings.operator_token_path)
+        finally:
+            await conn.close()
+        return applied
+
+    try:
+        applied = asyncio.run(setup())
+    except BaseException:
+        stop_servers(settings, servers.started)  # leave nothing running that this call started
+        raise
+    if applied:
+        print(f"migrations applied: {', '.join(applied)}")
+    return servers.database_url, servers.nats_url, servers.started
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def cmd_up(settings: Settings) -> int:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database_url, nats_url, started = prepare(settings)
+    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url, COPRO_HOME=str(settings.home))
+    children = {
+        name: subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", name], env=env)
+        for name in SERVICE_NAMES
+    }
+    stopping = False
+
+    def shutdown(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    code = 0
+    try:
+        deadline = time.monotonic() + 60
+        pending = set(SERVICE_NAMES)
+        while pending and not stopping and time.monotonic() < deadline:
+            for name in list(pending):
+                if children[name].poll() is not None:
+                    print(f"copro: {name} exited during start-up", file=sys.stderr)
+                    return 1
+                if _healthy(f"http://{settings.host}:{settings.ports[name]}/healthz"):
+                    pending.discard(name)
+            time.sleep(0.2)
+        if pending and not stopping:
+            print(f"copro: not healthy after 60s: {', '.join(sorted(pending))}", file=sys.stderr)
+            return 1
+        print("copro is up:")
+        for name in SERVICE_NAMES:
+            base = f"http://{settings.host}:{settings.ports[name]}"
+            print(f"  {name:<11} {base}   (API docs {base}/schema)")
+        print(f"  database    {database_url}")
+        print(f"  nats        {nats_url}")
+        print(f"  operator token in {settings.operator_token_path}")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    print(f"copro: {name} stopped unexpectedly (exit {child.returncode})", file=sys.stderr)
+                    stopping, code = True, 1
+            time.sleep(0.3)
+    finally:
+        stopped_at = time.monotonic()
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        print(f"services stopped ({time.monotonic() - stopped_at:.1f}s)", flush=True)
+        if started:
+            stop_servers(settings, started)
+        print("copro stopped.", flush=True)
+    return code
+
+
+def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        f"services.{service}.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=port or settings.ports[service],
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=os.environ.get("COPRO_LOG_LEVEL", "info"),
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_status(settings: Settings) -> int:
+    pg = EmbeddedPostgres(settings.home, settings.embedded_pg_port)
+    nats = EmbeddedNats(settings.home, settings.embedded_nats_port)
+    db = settings.database_url or (f"{pg.url} (embedded, {'running' if pg.running() else 'stopped'})")
+    bus = settings.nats_url or (f"{nats.url} (embedded, {'running' if nats.running() else 'stopped'})")
+    print(f"home        {settings.home}")
+    print(f"database    {db}")
+    print(f"nats        {bus}")
+    all_up = True
+    for name in SERVICE_NAMES:
+        base = f"http://{settings.host}:{settings.ports[name]}"
+        up = _healthy(base + "/healthz")
+        ready = up and _healthy(base + "/readyz")
+        all_up = all_up and ready
+        print(f"{name:<11} {base}  {'ready' if ready else 'up, not ready' if up else 'down'}")
+    return 0 if all_up else 3
+
+
+def cmd_migrate(settings: Settings) -> int:
+    database_url, _, _ = prepare(settings)
+    print(f"database {database_url} is up to date")
+    return 0
