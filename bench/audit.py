@@ -30,8 +30,9 @@ from services.decisions.domain.events import Choice, Option
 from services.decisions.domain.proposal import Cast, Close, OpenProposal, Voter, proposal_decider, proposal_stream
 from services.decisions.domain.rules import Rule
 from services.decisions.projections import ProposalList
+from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
-from shared.audit.verify import export_lines, verify_lines
+from shared.audit.verify import verify_lines
 from shared.domain.decider import event_type_name
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent

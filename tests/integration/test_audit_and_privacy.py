@@ -20,8 +20,9 @@ from litestar.testing import AsyncTestClient
 from services.decisions.domain.events import BallotCast, ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
 from services.decisions.domain.tally import count
+from shared.audit.export import export_lines
 from shared.audit.signing import message
-from shared.audit.verify import export_lines, verify_lines, verify_live
+from shared.audit.verify import verify_lines, verify_live
 from shared.domain.ids import new_id
 from shared.eventlog.store import EventStore
 from shared.runtime.embedded import EmbeddedNats

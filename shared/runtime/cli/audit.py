@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
 from shared.audit.report import html_report
-from shared.audit.verify import Report, export_lines, verify_lines, verify_live
+from shared.audit.verify import Report, verify_lines, verify_live
 from shared.eventlog.forgetting import forget
 from shared.eventlog.store import EventStore
 from shared.runtime.cli.projections import CHECKER_MODULES, PROJECTION_MODULES, discover, discover_projections
