@@ -10,8 +10,8 @@ in a batch fails, every later one is refused by the server instead of being
 stored ahead of it. A republish after a crash is deduplicated (JetStream
 checks ``Nats-Msg-Id`` before the expectation). Where to resume is read from
 the stream itself (its last message carries ``ce-position``), so neither a
-crash between ack and checkpoint nor a lost stream loses or reorders events.
-The checkpoint in PostgreSQL follows every acknowledged batch, for lag and
+crash between ack and cursor nor a lost stream loses or reorders events.
+The cursor in PostgreSQL follows every acknowledged batch, for lag and
 for operators.
 """
 
@@ -159,7 +159,7 @@ class Relay:
             self.position, self._last_id = last.position, last.id
             PUBLISHED.inc(len(acknowledged))
             await conn.execute(
-                "INSERT INTO relay_checkpoints (name, position, event_id) VALUES ($1, $2, $3)"
+                "INSERT INTO relay_cursors (name, position, event_id) VALUES ($1, $2, $3)"
                 " ON CONFLICT (name) DO UPDATE SET position = $2, event_id = $3, updated_at = now()",
                 self.name, self.position, self._last_id,
             )

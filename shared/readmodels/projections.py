@@ -2,9 +2,9 @@
 
 A projection names its tables (DDL templates with ``{table}``) and applies
 one event at a time on the connection it is given. The runner applies
-events in global order and writes the projection's checkpoint in the same
+events in global order and writes the projection's cursor in the same
 transaction as the read-model change, so every event takes effect exactly
-once; after any outage it resumes from that checkpoint by itself.
+once; after any outage it resumes from that cursor by itself.
 
 A rebuild fills fresh shadow tables from position 0 while the live ones keep
 serving, then, holding the projection's lock, catches up the last few events
@@ -60,21 +60,21 @@ async def _apply_batch(
 
 
 async def _save_position(conn: asyncpg.Connection, projection: Projection, position: int) -> None:
-    """The projection's checkpoint, written in the transaction that applied the events up to it."""
+    """The projection's cursor, written in the transaction that applied the events up to it."""
     await conn.execute(
-        "UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1",
+        "UPDATE projection_cursors SET position = $2, updated_at = now() WHERE name = $1",
         projection.name, position,
     )
 
 
 async def ensure_tables(conn: asyncpg.Connection, projection: Projection) -> None:
-    """Create the live tables and checkpoint of a projection seen for the first time."""
+    """Create the live tables and cursor of a projection seen for the first time."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
-        known = await conn.fetchval("SELECT 1 FROM projection_checkpoints WHERE name = $1", projection.name)
+        known = await conn.fetchval("SELECT 1 FROM projection_cursors WHERE name = $1", projection.name)
         if not known:
             await _create(conn, projection, {t: t for t in projection.tables})
-            await conn.execute("INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0)", projection.name)
+            await conn.execute("INSERT INTO projection_cursors (name, position) VALUES ($1, 0)", projection.name)
 
 
 class ProjectionRunner:
@@ -90,12 +90,12 @@ class ProjectionRunner:
         self._wake.set()
 
     async def step(self, conn: asyncpg.Connection) -> int:
-        """Apply one batch in one transaction with its checkpoint; returns events applied."""
+        """Apply one batch in one transaction with its cursor; returns events applied."""
         live = {t: t for t in self.projection.tables}
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(self.projection.name))
             before: int = await conn.fetchval(
-                "SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name
+                "SELECT position FROM projection_cursors WHERE name = $1", self.projection.name
             )
             after = await _apply_batch(conn, self.store, self.projection, live, before, self.batch)
             if after != before:

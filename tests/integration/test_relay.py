@@ -125,6 +125,6 @@ async def test_relay_reconciles_with_a_stream_ahead_of_its_checkpoint(
     head = await store.head_position()
     await wait_sealed(store, head)
     await run_relay(store, nats_client, head)
-    await store.pool.execute("UPDATE relay_checkpoints SET position = 0")
+    await store.pool.execute("UPDATE relay_cursors SET position = 0")
     await run_relay(store, nats_client, head)
     assert await stream_positions(nats_client) == list(range(1, head + 1))

@@ -45,7 +45,7 @@ async def caught_up(store: EventStore) -> None:
     await wait_sealed(store, total)
     head = await store.head_position()
     for _ in range(200):
-        if await store.pool.fetchval("SELECT position FROM projection_checkpoints WHERE name = 'decisions_proposals'") >= head:
+        if await store.pool.fetchval("SELECT position FROM projection_cursors WHERE name = 'decisions_proposals'") >= head:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the live projection did not catch up")
