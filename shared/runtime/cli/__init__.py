@@ -8,8 +8,9 @@ import sys
 import uuid
 
 from shared.runtime.cli.audit import cmd_audit_export, cmd_audit_replay, cmd_audit_verify, cmd_forget
-from shared.runtime.cli.projections import PROJECTION_MODULES, cmd_projections
+from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
+from shared.runtime.discovery import PROJECTION_MODULES
 from shared.runtime.embedded import stop_servers
 from shared.runtime.settings import SERVICE_NAMES, load_settings
 
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     replaying.add_argument("--keep", action="store_true", help="keep the scratch schema for inspection")
     forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
+    events = sub.add_parser("events", help="the event catalogue: every event type of every service, with its version")
+    events.add_argument("--json", action="store_true", help="as JSON instead of Markdown")
     projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
     projections.add_argument("action", choices=("list", "rebuild"))
     projections.add_argument("names", nargs="*", help="projections to rebuild (default: all)")
@@ -79,6 +82,8 @@ def _run(args: argparse.Namespace) -> int:
         from shared.runtime.demo import run
 
         return run(settings)
+    if args.command == "events":
+        return cmd_events(args.json)
     if args.command == "projections":
         return cmd_projections(settings, args.action, args.names, PROJECTION_MODULES + tuple(args.modules or ()))
     stop_servers(settings)

@@ -16,8 +16,9 @@ from shared.audit.report import html_report
 from shared.audit.verify import Report, verify_lines, verify_live
 from shared.eventlog.forgetting import forget
 from shared.eventlog.store import EventStore
-from shared.runtime.cli.projections import CHECKER_MODULES, PROJECTION_MODULES, discover, discover_projections
+from shared.runtime.cli.projections import discover_projections
 from shared.runtime.cli.servers import prepare
+from shared.runtime.discovery import CHECKER_MODULES, PROJECTION_MODULES, discover
 from shared.runtime.settings import Settings
 
 

@@ -1,38 +1,18 @@
-"""``copro projections list|rebuild``: the read models the services declare, found by module name.
-"""
+"""``copro projections list|rebuild`` and ``copro events``: what the services declare, found by module name."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from shared.eventlog.store import EventStore
+from shared.fanout.catalogue import as_json, markdown
 from shared.readmodels.projections import Projection, rebuild
 from shared.runtime.cli.servers import prepare
-from shared.runtime.settings import SERVICE_NAMES, Settings
-
-PROJECTION_MODULES = tuple(f"services.{name}.projections" for name in SERVICE_NAMES)
-CHECKER_MODULES = tuple(f"services.{name}.audit" for name in SERVICE_NAMES)
-
-
-def discover(modules: Sequence[str], attribute: str) -> list[Any]:
-    """What the services declare under ``attribute`` in the given modules.
-
-    Found by module name, so the kernel never imports a service statically.
-    """
-    found: list[Any] = []
-    for module_name in modules:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        found.extend(getattr(module, attribute, ()))
-    return found
+from shared.runtime.discovery import contracts, discover
+from shared.runtime.settings import Settings
 
 
 def discover_projections(modules: Sequence[str]) -> dict[str, Projection]:
@@ -72,4 +52,14 @@ def cmd_projections(settings: Settings, action: str, names: list[str], modules: 
             await store.close()
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_events(as_json_lines: bool) -> int:
+    """The event catalogue (``docs/events.md`` is this command's Markdown)."""
+    found = contracts()
+    if as_json_lines:
+        print(json.dumps(as_json(found), indent=2, sort_keys=True))
+    else:
+        sys.stdout.write(markdown(found))
     return 0
