@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from typing import Any, ClassVar, Protocol
+from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -22,11 +22,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "pii:v1:"
 MARKER = b'"' + PREFIX.encode()
-
-
-class HasPersonalData(Protocol):
-    __personal__: ClassVar[tuple[str, ...]]
-    __subject__: ClassVar[str]
 
 
 def personal_fields(data: Any) -> tuple[uuid.UUID, tuple[str, ...]] | None:

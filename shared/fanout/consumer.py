@@ -83,7 +83,6 @@ class Consumer:
         self.stuck_after = stuck_after
         self.lag_threshold = lag_threshold
         self.lag = 0
-        self.handled = 0
         self._progress_at = time.monotonic()
 
     def health(self) -> str | None:
@@ -169,6 +168,5 @@ class Consumer:
             return False
         await message.ack()
         self._failures.pop(event.id, None)
-        self.handled += 1
         self._progress_at = time.monotonic()
         return True
