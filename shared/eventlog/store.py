@@ -21,7 +21,7 @@ import msgspec
 
 from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
 from shared.domain.ids import utc_now
-from shared.eventlog import integrity, personal
+from shared.eventlog import integrity, personal, trace
 from shared.eventlog.batching import Batcher, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.runtime.metrics import APPENDS
@@ -213,7 +213,7 @@ class EventStore:
         """
         if not events:
             raise ValueError("append needs at least one event")
-        meta = metadata or Metadata()
+        meta = trace.complete(metadata)  # who acted and why, from the work in progress where not given
         at = recorded_at or utc_now()
         payloads = []
         for event in events:

@@ -5,7 +5,8 @@ stay encrypted, because a JetStream stream that denies delete and purge
 could never forget a person otherwise. The envelope travels in
 ``ce-*`` headers. copro's extension attributes carry what a subscriber needs
 to order and deduplicate: ``groupid``, ``streamid``, ``streamversion`` and
-``position`` (the global position, the log's cursor).
+``position`` (the global position, the log's cursor); and what an auditor
+follows: ``actorid``, ``actororg``, ``causationid`` and ``correlationid``.
 
 Subjects: ``copro.<group id>.<service>.<EventType>``, where an event type
 ``decisions.ProposalOpened`` names its service before the dot. A partner
@@ -57,7 +58,15 @@ def headers_for(event: RecordedEvent, source: str) -> dict[str, str]:
         "ce-streamid": event.stream_id,
         "ce-streamversion": str(event.stream_version),
         "ce-position": str(event.position),
+        **{f"ce-{name}": str(value) for name, value in _trace(event).items() if value is not None},
     }
+
+
+def _trace(event: RecordedEvent) -> dict[str, uuid.UUID | None]:
+    """Who acted and what caused the event, as CloudEvents extension attributes."""
+    meta = event.metadata
+    return {"actorid": meta.actor_id, "actororg": meta.actor_org, "causationid": meta.causation_id,
+            "correlationid": meta.correlation_id}
 
 
 class StructuredEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
@@ -108,6 +117,10 @@ class Delivered(msgspec.Struct, frozen=True, kw_only=True):
     position: int
     time: datetime
     data: msgspec.Raw
+    actor_id: uuid.UUID | None = None
+    actor_org: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
 
     def decode(self, type_: builtins.type[T]) -> T:
         """The payload as the subscriber's own struct (unknown fields are ignored)."""
@@ -119,6 +132,13 @@ def _header(headers: dict[str, str], name: str) -> str:
         if key.lower() == name:
             return value
     raise KeyError(name)
+
+
+def _optional_id(headers: dict[str, str], name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(_header(headers, name))
+    except (KeyError, ValueError):
+        return None
 
 
 def position_of(headers: dict[str, str] | None) -> int | None:
@@ -143,4 +163,8 @@ def from_message(headers: dict[str, str], body: bytes) -> Delivered:
         position=int(_header(headers, "ce-position")),
         time=datetime.fromisoformat(_header(headers, "ce-time").replace("Z", "+00:00")),
         data=msgspec.Raw(body),
+        actor_id=_optional_id(headers, "ce-actorid"),
+        actor_org=_optional_id(headers, "ce-actororg"),
+        causation_id=_optional_id(headers, "ce-causationid"),
+        correlation_id=_optional_id(headers, "ce-correlationid"),
     )

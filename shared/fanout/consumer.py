@@ -26,7 +26,10 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import api
 
+from shared.eventlog import trace
+from shared.eventlog.envelope import Metadata
 from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import Delivered, from_message
 from shared.runtime.metrics import CONSUMER_LAG
 from shared.runtime.waiting import pause
@@ -146,7 +149,10 @@ class Consumer:
                     self.name, event.id,
                 )
                 if fresh:
-                    await self.handler(conn, event)
+                    # what the reaction appends was caused by this event, in its correlation chain
+                    with trace.acting(Metadata(actor_id=system_actor(f"reaction:{self.name}"), causation_id=event.id,
+                                               correlation_id=event.correlation_id or event.id)):
+                        await self.handler(conn, event)
         except DATABASE_AWAY:
             raise  # not the event's fault: the loop waits for the database, then redelivery retries it
         except Exception as exc:  # a handler's failure must not stop the consumer

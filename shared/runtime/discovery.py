@@ -2,7 +2,8 @@
 
 Each service declares its parts under fixed names (the same file names for
 the same roles): ``services.<name>.projections.PROJECTIONS``,
-``services.<name>.audit.CHECKERS`` and ``services.<name>.events.CONTRACT``.
+``services.<name>.audit.CHECKERS``, ``services.<name>.events.CONTRACT`` and
+``services.<name>.subscriptions.REACTIONS``.
 """
 
 from __future__ import annotations
@@ -47,3 +48,10 @@ def contracts(modules: Sequence[str] = CONTRACT_MODULES) -> list[EventContract]:
             raise RuntimeError(f"{module_name} declares no CONTRACT = EventContract(...)")
         found.append(contract)
     return found
+
+
+def reaction_names() -> list[str]:
+    """The durable consumer name of every service's reaction (``<service>-<reaction>``): the system actors
+    that write events in reaction to others."""
+    return [f"{service}-{reaction.name}" for service in SERVICE_NAMES
+            for reaction in discover([f"services.{service}.subscriptions"], "REACTIONS")]

@@ -24,6 +24,10 @@ CLOUDEVENT_HEADERS = {
             "ce-time": "when it was recorded (RFC 3339, UTC)", "ce-groupid": "the working group",
             "ce-streamid": "the stream", "ce-streamversion": "the event's version in its stream",
             "ce-position": "the global position in the log (the cursor)",
+            "ce-actorid": "who acted: a member, or a named system actor (absent for none)",
+            "ce-actororg": "the acting member's partner organisation",
+            "ce-causationid": "the event this one was written in reaction to",
+            "ce-correlationid": "the request or reaction chain this event belongs to",
         }.items()
     },
 }

@@ -20,8 +20,10 @@ from litestar.datastructures import State
 from shared.access.principals import Principal
 from shared.access.roster import Members
 from shared.access.tokens import resolve
+from shared.eventlog import trace
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
+from shared.eventlog.trace import system_actor
 from shared.fanout.bus import Bus
 from shared.fanout.consumer import Consumer
 from shared.fanout.relay import Relay
@@ -71,7 +73,10 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency ``principal``: the operator or a member behind the bearer token (401 otherwise).
     Member tokens are resolved from the group's events, the same in every service."""
     kernel = provide_kernel(request.app.state)
-    return await resolve(kernel.store, request.headers.get("authorization"), kernel.members.resolve)
+    principal = await resolve(kernel.store, request.headers.get("authorization"), kernel.members.resolve)
+    # whatever this request appends was done by this principal
+    trace.update(actor_id=principal.member_id or system_actor("operator"), actor_org=principal.organisation_id)
+    return principal
 
 
 def install_service(state: State, context: object) -> None:

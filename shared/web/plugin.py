@@ -42,6 +42,8 @@ from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
 from shared.web.health import healthz, readyz
 from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
 from shared.web.problems import EXCEPTION_HANDLERS
+from shared.web.trace_routes import trace_event
+from shared.web.tracing import trace_requests
 
 ContextT = TypeVar("ContextT")
 
@@ -138,9 +140,9 @@ def service_app(
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     return Litestar(
-        route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key,
+        route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, trace_event,
                         asyncapi_route(service, VERSION, event_types), *route_handlers],
-        middleware=[prometheus.middleware],
+        middleware=[trace_requests, prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies={"principal": Provide(provide_principal), "kernel": Provide(provide_kernel, sync_to_thread=False),

@@ -7,7 +7,7 @@ import argparse
 import sys
 import uuid
 
-from shared.runtime.cli.audit import cmd_audit_export, cmd_audit_replay, cmd_audit_verify, cmd_forget
+from shared.runtime.cli.audit import cmd_audit_export, cmd_audit_replay, cmd_audit_trace, cmd_audit_verify, cmd_forget
 from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
 from shared.runtime.discovery import PROJECTION_MODULES
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     replaying.add_argument("--group", type=uuid.UUID, default=None, help="only this group's events")
     replaying.add_argument("--html", default=None, help="also write an HTML report with a timeline")
     replaying.add_argument("--keep", action="store_true", help="keep the scratch schema for inspection")
+    tracing = audit_sub.add_parser("trace", help="what caused an event and everything it caused, with actors")
+    tracing.add_argument("event", type=uuid.UUID)
+    tracing.add_argument("--json", action="store_true", help="as JSON")
     forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
     events = sub.add_parser("events", help="the event catalogue: every event type of every service, with its version")
@@ -69,6 +72,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(settings)
     if args.command == "audit" and args.audit == "export":
         return cmd_audit_export(settings, args.group, args.out)
+    if args.command == "audit" and args.audit == "trace":
+        return cmd_audit_trace(settings, args.event, args.json)
     if args.command == "audit" and args.audit == "replay":
         return cmd_audit_replay(settings, args.until, args.group, args.html, args.keep)
     if args.command == "audit":

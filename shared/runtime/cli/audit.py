@@ -10,15 +10,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
 from shared.audit.report import html_report
+from shared.audit.trace import Step, actor_names, chain
 from shared.audit.verify import Report, verify_lines, verify_live
+from shared.domain.errors import NotFound
 from shared.eventlog.forgetting import forget
 from shared.eventlog.store import EventStore
 from shared.runtime.cli.projections import discover_projections
 from shared.runtime.cli.servers import prepare
-from shared.runtime.discovery import CHECKER_MODULES, PROJECTION_MODULES, discover
+from shared.runtime.discovery import CHECKER_MODULES, PROJECTION_MODULES, discover, reaction_names
 from shared.runtime.settings import Settings
 
 
@@ -136,5 +140,37 @@ def cmd_forget(settings: Settings, member: uuid.UUID) -> int:
             return 0
         print(f"copro: no personal data key for {member} (unknown, or forgotten already)", file=sys.stderr)
         return 1
+
+    return _with_store(settings, run)
+
+
+def _line(step: Step) -> str:
+    who = f"member {step.actor_id} of organisation {step.actor_org}" if step.actor == "member" else step.actor
+    where = f"position {step.position}" if step.position is not None else "not yet sealed"
+    return (f"{'  ' * abs(step.depth)}{step.recorded_at.isoformat(timespec='seconds')}  {step.type}  by {who}"
+            f"  ({where}, event {step.id}, correlation {step.correlation_id})")
+
+
+def cmd_audit_trace(settings: Settings, event_id: uuid.UUID, as_json: bool) -> int:
+    """What caused an event and what it caused, with actors and times."""
+    async def run(store: EventStore) -> int:
+        try:
+            found = await chain(store, event_id, names=actor_names(reaction_names()))
+        except NotFound:
+            print(f"copro: no event {event_id} in the log", file=sys.stderr)
+            return 2
+        if as_json:
+            sys.stdout.write(msgspec.json.format(msgspec.json.encode(found)).decode() + "\n")
+            return 0
+        print("caused by:" if found.causes else "caused by: nothing (a request or the first event)")
+        for step in found.causes:
+            print(_line(step))
+        print("the event:")
+        print(_line(found.event))
+        print(f"caused: {len(found.effects)} event(s)" + (":" if found.effects else ""))
+        for step in found.effects:
+            print(_line(step))
+        print(f"{found.correlated} event(s) share its correlation id")
+        return 0
 
     return _with_store(settings, run)

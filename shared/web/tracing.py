@@ -1,0 +1,65 @@
+"""Each request's correlation id: taken from the client's ``traceparent`` or ``X-Request-Id``, or made here.
+
+Every event the request appends records it (``shared.eventlog.trace``), and
+the response carries it back as ``X-Request-Id``, so a person reporting a
+problem and an auditor reading the log name the same request.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.domain.ids import new_id
+from shared.eventlog import trace
+from shared.eventlog.envelope import Metadata
+
+REQUEST_ID = "x-request-id"
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_NAMESPACE = uuid.UUID("8e5d1c1a-3f43-4b55-8f1b-636f70726f01")
+MAX_REQUEST_ID = 200
+
+
+def correlation_of(headers: dict[bytes, bytes]) -> tuple[uuid.UUID, str]:
+    """The request's correlation id, and the ``X-Request-Id`` to answer with.
+
+    A W3C ``traceparent`` names a 128-bit trace id, which is the correlation
+    id itself; a client's own ``X-Request-Id`` is kept as given (a UUID as
+    it is, any other text mapped to a stable UUID); otherwise a new UUIDv7.
+    """
+    parent = headers.get(b"traceparent", b"").decode("latin-1").strip().lower()
+    if (found := _TRACEPARENT.match(parent)) and found.group(1) != "0" * 32:
+        correlation = uuid.UUID(hex=found.group(1))
+        return correlation, headers.get(REQUEST_ID.encode(), b"").decode("latin-1")[:MAX_REQUEST_ID] or str(correlation)
+    given = headers.get(REQUEST_ID.encode(), b"").decode("latin-1").strip()[:MAX_REQUEST_ID]
+    if given:
+        try:
+            return uuid.UUID(given), given
+        except ValueError:
+            return uuid.uuid5(_NAMESPACE, given), given
+    correlation = new_id()
+    return correlation, str(correlation)
+
+
+def trace_requests(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: begin each HTTP request's trace and echo its request id."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        correlation, request_id = correlation_of(dict(scope["headers"]))
+        trace.begin(Metadata(correlation_id=correlation))
+        echoed = request_id.encode("latin-1", "replace")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID.encode(), echoed)]
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
