@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     webhook_retry_base: float = 1.0
     webhook_give_up_after: float = 3 * 86400.0
+    max_connections: int = 1000
+    """Concurrent connections one service process serves; past that it answers 503 at once."""
 
     @property
     def operator_token_path(self) -> Path:
@@ -65,4 +67,5 @@ def load_settings() -> Settings:
         cors_origins=cors,
         webhook_retry_base=float(os.environ.get("COPRO_WEBHOOK_RETRY_BASE") or 1.0),
         webhook_give_up_after=float(os.environ.get("COPRO_WEBHOOK_GIVE_UP_AFTER") or 3 * 86400.0),
+        max_connections=_int("COPRO_MAX_CONNECTIONS", 1000),
     )

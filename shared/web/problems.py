@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from litestar import Request, Response
@@ -16,6 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from shared.domain.errors import CoproError
+from shared.eventlog.store import DATABASE_AWAY
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,21 @@ def _copro(request: Request[Any, Any, Any], exc: CoproError) -> Response[dict[st
     return problem(request, exc.status, exc.slug, exc.slug.replace("-", " "), exc.detail, field=exc.field, headers=headers)
 
 
+RETRY_AFTER = 5
+_outage = {"logged_at": -3600.0}
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The database is away: 503 with Retry-After, and one log line per outage instead of a traceback per request."""
+    now = time.monotonic()
+    if now - _outage["logged_at"] > 60:
+        log.warning("database unreachable (%s): answering 503 until it is back", type(exc).__name__)
+    _outage["logged_at"] = now
+    return problem(request, 503, "unavailable", "The service is briefly unavailable",
+                   "The event log cannot be reached right now; nothing was recorded. Try again shortly.",
+                   headers={"Retry-After": str(RETRY_AFTER)})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(request, 500, "internal-error", "The service could not answer",
@@ -105,5 +122,6 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     CoproError: _copro,
     HTTPException: _http,
+    **dict.fromkeys(DATABASE_AWAY, _unavailable),
     Exception: _unexpected,
 }

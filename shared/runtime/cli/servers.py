@@ -130,6 +130,10 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
         http="httptools",
         log_level=os.environ.get("COPRO_LOG_LEVEL", "info"),
         access_log=False,
+        # slow or idle clients cannot hold the service's sockets
+        timeout_keep_alive=5,
+        limit_concurrency=settings.max_connections,
+        h11_max_incomplete_event_size=16 * 1024,
     )
     return 0
 
