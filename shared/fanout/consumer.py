@@ -86,6 +86,7 @@ class Consumer:
         self.stuck_after = stuck_after
         self.lag_threshold = lag_threshold
         self.lag = 0
+        self._trouble: str | None = None
         self._progress_at = time.monotonic()
 
     def health(self) -> str | None:
@@ -114,17 +115,26 @@ class Consumer:
                                               config=self._config())
                 while not stop.is_set():
                     await self._fetch_and_handle(sub)
+                    if self._trouble is not None:
+                        log.info("consumer %s: working again", self.name)
+                        self._trouble = None
             except nats.js.errors.NotFoundError:
-                log.info("consumer %s: waiting for the relay to create stream %s", self.name, self.stream)
+                self._report("waiting for the relay to create stream " + self.stream, level=logging.INFO)
                 await pause(stop, 1.0)
             except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
-                log.warning("consumer %s: %r; retrying", self.name, exc)
+                self._report(f"{type(exc).__name__}; retrying until it is back", detail=str(exc))
                 await pause(stop, 1.0)
+
+    def _report(self, trouble: str, level: int = logging.WARNING, detail: str = "") -> None:
+        """One log line per change of state, not one per retry."""
+        if trouble != self._trouble:
+            log.log(level, "consumer %s: %s%s", self.name, trouble, f" ({detail})" if detail else "")
+            self._trouble = trouble
 
     async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
         try:
             messages = await sub.fetch(self.batch, timeout=1.0)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nothing new within the second: the idle case, not a fault
             messages = []
         for index, message in enumerate(messages):
             if not await self._handle(message):
