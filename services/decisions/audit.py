@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from services.decisions.domain.events import ProposalClosed, ProposalOpened
 from services.decisions.domain.proposal import Proposal, proposal_decider
 from services.decisions.domain.tally import count
+from services.decisions.events import ProposalClosed, ProposalEvent, ProposalOpened
 from shared.audit.replay import CheckSummary, Mismatch
+from shared.domain.contract import type_name
 from shared.eventlog.envelope import RecordedEvent
 
-PROPOSAL_STREAM = "decisions.proposal."
+_PROPOSAL_TYPES = frozenset(type_name(t) for t in get_args(ProposalEvent))
 
 
 class OutcomeCheck:
@@ -24,7 +25,7 @@ class OutcomeCheck:
         self._opened: dict[str, Any] = {}
 
     def observe(self, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith(PROPOSAL_STREAM):
+        if event.type not in _PROPOSAL_TYPES:
             return
         data = proposal_decider.decode(event)
         state = self.proposals.get(event.stream_id, Proposal())

@@ -8,17 +8,17 @@ from types import MappingProxyType
 import asyncpg
 import msgspec
 
-from services.decisions.domain.events import (
+from services.decisions.events import (
     ProposalAmended,
     ProposalClosed,
     ProposalEvent,
     ProposalOpened,
     ProposalWithdrawn,
 )
+from shared.domain.contract import type_name
 from shared.eventlog.envelope import RecordedEvent
 
-_PROPOSAL_TYPES = {"decisions.ProposalOpened", "decisions.ProposalAmended", "decisions.ProposalClosed",
-                   "decisions.ProposalWithdrawn"}
+_PROPOSAL_TYPES = frozenset(type_name(t) for t in (ProposalOpened, ProposalAmended, ProposalClosed, ProposalWithdrawn))
 
 
 class ProposalList:

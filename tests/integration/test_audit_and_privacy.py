@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from litestar.testing import AsyncTestClient
 
-from services.decisions.domain.events import BallotCast, ProposalClosed
+from services.decisions.events import BallotCast, ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
 from services.decisions.domain.tally import count
 from shared.audit.export import export_lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.decisions.domain.events import BallotCast, Choice, Kind, Option
+from services.decisions.events import BallotCast, Choice, Kind, Option
 from services.decisions.domain.proposal import OpenProposal, Voter
 from services.decisions.domain.rules import Rule
 from services.decisions.domain.tally import Question

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from services.decisions.domain.events import MemberUpdated, Organisation, TokenIssued
+from services.decisions.events import MemberUpdated, Organisation, TokenIssued
 from services.decisions.domain.group import (
     AddMember,
     AdoptRule,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.decisions.domain.events import BallotCast, Choice, ProposalAmended, ProposalClosed
+from services.decisions.events import BallotCast, Choice, ProposalAmended, ProposalClosed
 from services.decisions.domain.proposal import (
     Amend,
     Cast,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from services.decisions.domain.events import Choice
+from services.decisions.events import Choice
 from services.decisions.domain.rules import Rule, Threshold
 from services.decisions.domain.tally import count
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, ORG_C, ballot, options, question, slots

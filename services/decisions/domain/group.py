@@ -1,4 +1,7 @@
-"""The working group's constitution: partners, members, roles, tokens and default rule."""
+"""The working group's constitution: partners, members, roles, tokens and default rule.
+
+Read in order: the stream, the commands, the state, decide, evolve, the decider.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,10 @@ import base64
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import assert_never
 
-from services.decisions.domain.events import (
+from services.decisions.domain.rules import Rule
+from services.decisions.events import (
     DefaultRuleAdopted,
     GroupCreated,
     GroupEvent,
@@ -17,46 +22,19 @@ from services.decisions.domain.events import (
     MemberUpdated,
     Organisation,
     OrganisationKeyRegistered,
-    Role,
     TokenIssued,
     TokenRevoked,
 )
-from services.decisions.domain.rules import Rule
+from shared.access.principals import Role
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
 
-@dataclass(frozen=True)
-class Member:
-    member_id: uuid.UUID
-    name: str | None
-    organisation_id: uuid.UUID
-    lived_experience: bool
-    roles: tuple[Role, ...]
+def group_stream(group_id: uuid.UUID) -> str:
+    return f"decisions.group.{group_id}"
 
 
-@dataclass(frozen=True)
-class Group:
-    group_id: uuid.UUID | None = None
-    name: str = ""
-    organisations: tuple[Organisation, ...] = ()
-    rule: Rule = field(default_factory=Rule)
-    members: dict[uuid.UUID, Member] = field(default_factory=dict)
-    tokens: dict[uuid.UUID, tuple[uuid.UUID, str]] = field(default_factory=dict)  # token id -> (member, hash)
-    keys: dict[uuid.UUID, str] = field(default_factory=dict)  # organisation -> Ed25519 public key (base64)
-
-    @property
-    def exists(self) -> bool:
-        return self.group_id is not None
-
-    def organisation_ids(self) -> tuple[uuid.UUID, ...]:
-        return tuple(o.id for o in self.organisations)
-
-    def member_by_token(self, token_hash: str) -> Member | None:
-        for member_id, known in self.tokens.values():
-            if known == token_hash:
-                return self.members.get(member_id)
-        return None
+# -- commands -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -135,6 +113,39 @@ GroupCommand = (
 )
 
 
+# -- state ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: uuid.UUID
+    name: str | None
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: tuple[Role, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    group_id: uuid.UUID | None = None
+    name: str = ""
+    organisations: tuple[Organisation, ...] = ()
+    rule: Rule = field(default_factory=Rule)
+    members: dict[uuid.UUID, Member] = field(default_factory=dict)
+    tokens: dict[uuid.UUID, tuple[uuid.UUID, str]] = field(default_factory=dict)  # token id -> (member, hash)
+    keys: dict[uuid.UUID, str] = field(default_factory=dict)  # organisation -> Ed25519 public key (base64)
+
+    @property
+    def exists(self) -> bool:
+        return self.group_id is not None
+
+    def organisation_ids(self) -> tuple[uuid.UUID, ...]:
+        return tuple(o.id for o in self.organisations)
+
+
+# -- decide ---------------------------------------------------------------------
+
+
 def _is_public_key(text: str) -> bool:
     try:
         return len(base64.b64decode(text, validate=True)) == 32
@@ -154,98 +165,142 @@ def _check_member_fields(group: Group, organisation_id: uuid.UUID, roles: tuple[
         raise InvalidCommand("a member needs at least one role", field="roles")
 
 
-def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
-    if isinstance(command, CreateGroup):
-        if group.exists:
-            raise CommandRejected("this group exists already")
-        names = [o.name.strip().lower() for o in command.organisations]
-        if len(set(names)) != len(names):
-            raise InvalidCommand("partner organisations need distinct names", field="organisations")
-        _check_rule(command.rule)
-        return [GroupCreated(group_id=command.group_id, name=command.name, organisations=command.organisations,
-                             rule=command.rule, at=command.at)]
-    if not group.exists:
+def _existing(group: Group) -> uuid.UUID:
+    """The group's id; every command but creation needs the group to exist."""
+    if group.group_id is None:
         raise NotFound("no such group")
-    assert group.group_id is not None
-    gid = group.group_id
-    if isinstance(command, AddMember):
-        if command.member_id in group.members:
-            raise CommandRejected("this member is in the group already")
-        _check_member_fields(group, command.organisation_id, command.roles)
-        return [MemberAdded(group_id=gid, member_id=command.member_id, name=command.name,
-                            organisation_id=command.organisation_id, lived_experience=command.lived_experience,
-                            roles=command.roles, at=command.at)]
-    if isinstance(command, AdoptRule):
-        _check_rule(command.rule)
-        return [] if command.rule == group.rule else [DefaultRuleAdopted(group_id=gid, rule=command.rule, at=command.at)]
-    if isinstance(command, RegisterKey):
-        if command.organisation_id not in group.organisation_ids():
-            raise NotFound("no such partner organisation in this group")
-        if not _is_public_key(command.public_key):
-            raise InvalidCommand("give a raw 32-byte Ed25519 public key in base64", field="public_key")
-        if group.keys.get(command.organisation_id) == command.public_key:
-            return []
-        return [OrganisationKeyRegistered(group_id=gid, organisation_id=command.organisation_id,
-                                          public_key=command.public_key, at=command.at)]
-    if isinstance(command, RevokeToken):
-        if command.token_id not in group.tokens:
-            raise NotFound("no such token")
-        return [TokenRevoked(group_id=gid, token_id=command.token_id, at=command.at)]
-    member = group.members.get(command.member_id)
+    return group.group_id
+
+
+def _member(group: Group, member_id: uuid.UUID) -> Member:
+    _existing(group)
+    member = group.members.get(member_id)
     if member is None:
         raise NotFound("no such member in this group")
-    if isinstance(command, UpdateMember):
-        updated = replace(
-            member,
-            name=command.name if command.name is not None else member.name,
-            organisation_id=command.organisation_id or member.organisation_id,
-            lived_experience=member.lived_experience if command.lived_experience is None else command.lived_experience,
-            roles=member.roles if command.roles is None else command.roles,
-        )
-        _check_member_fields(group, updated.organisation_id, updated.roles)
-        if updated == member:
-            return []
-        return [MemberUpdated(group_id=gid, member_id=member.member_id, name=updated.name,
-                              organisation_id=updated.organisation_id, lived_experience=updated.lived_experience,
-                              roles=updated.roles, at=command.at)]
-    if isinstance(command, RemoveMember):
-        return [MemberRemoved(group_id=gid, member_id=member.member_id, at=command.at)]
-    if isinstance(command, ForgetMember):
-        if not command.consent.strip():
-            raise InvalidCommand("record how the member's consent to be forgotten was given", field="consent")
-        return [MemberForgotten(group_id=gid, member_id=member.member_id, by=command.by, consent=command.consent,
-                                at=command.at)]
-    return [TokenIssued(group_id=gid, member_id=member.member_id, token_id=command.token_id,
-                        token_hash=command.token_hash, at=command.at)]
+    return member
+
+
+def _create(command: CreateGroup, group: Group) -> list[GroupEvent]:
+    if group.exists:
+        raise CommandRejected("this group exists already")
+    names = [o.name.strip().lower() for o in command.organisations]
+    if len(set(names)) != len(names):
+        raise InvalidCommand("partner organisations need distinct names", field="organisations")
+    _check_rule(command.rule)
+    return [GroupCreated(group_id=command.group_id, name=command.name, organisations=command.organisations,
+                         rule=command.rule, at=command.at)]
+
+
+def _add(command: AddMember, group: Group) -> list[GroupEvent]:
+    gid = _existing(group)
+    if command.member_id in group.members:
+        raise CommandRejected("this member is in the group already")
+    _check_member_fields(group, command.organisation_id, command.roles)
+    return [MemberAdded(group_id=gid, member_id=command.member_id, name=command.name,
+                        organisation_id=command.organisation_id, lived_experience=command.lived_experience,
+                        roles=command.roles, at=command.at)]
+
+
+def _update(command: UpdateMember, group: Group) -> list[GroupEvent]:
+    member = _member(group, command.member_id)
+    updated = replace(
+        member,
+        name=command.name if command.name is not None else member.name,
+        organisation_id=command.organisation_id or member.organisation_id,
+        lived_experience=member.lived_experience if command.lived_experience is None else command.lived_experience,
+        roles=member.roles if command.roles is None else command.roles,
+    )
+    _check_member_fields(group, updated.organisation_id, updated.roles)
+    if updated == member:
+        return []
+    return [MemberUpdated(group_id=_existing(group), member_id=member.member_id, name=updated.name,
+                          organisation_id=updated.organisation_id, lived_experience=updated.lived_experience,
+                          roles=updated.roles, at=command.at)]
+
+
+def _register_key(command: RegisterKey, group: Group) -> list[GroupEvent]:
+    gid = _existing(group)
+    if command.organisation_id not in group.organisation_ids():
+        raise NotFound("no such partner organisation in this group")
+    if not _is_public_key(command.public_key):
+        raise InvalidCommand("give a raw 32-byte Ed25519 public key in base64", field="public_key")
+    if group.keys.get(command.organisation_id) == command.public_key:
+        return []
+    return [OrganisationKeyRegistered(group_id=gid, organisation_id=command.organisation_id,
+                                      public_key=command.public_key, at=command.at)]
+
+
+def _forget(command: ForgetMember, group: Group) -> list[GroupEvent]:
+    member = _member(group, command.member_id)
+    if not command.consent.strip():
+        raise InvalidCommand("record how the member's consent to be forgotten was given", field="consent")
+    return [MemberForgotten(group_id=_existing(group), member_id=member.member_id, by=command.by,
+                            consent=command.consent, at=command.at)]
+
+
+def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
+    match command:
+        case CreateGroup():
+            return _create(command, group)
+        case AddMember():
+            return _add(command, group)
+        case AdoptRule():
+            gid = _existing(group)
+            _check_rule(command.rule)
+            return [] if command.rule == group.rule else [DefaultRuleAdopted(group_id=gid, rule=command.rule,
+                                                                             at=command.at)]
+        case RegisterKey():
+            return _register_key(command, group)
+        case RevokeToken():
+            gid = _existing(group)
+            if command.token_id not in group.tokens:
+                raise NotFound("no such token")
+            return [TokenRevoked(group_id=gid, token_id=command.token_id, at=command.at)]
+        case UpdateMember():
+            return _update(command, group)
+        case RemoveMember():
+            member = _member(group, command.member_id)
+            return [MemberRemoved(group_id=_existing(group), member_id=member.member_id, at=command.at)]
+        case ForgetMember():
+            return _forget(command, group)
+        case IssueToken():
+            member = _member(group, command.member_id)
+            return [TokenIssued(group_id=_existing(group), member_id=member.member_id, token_id=command.token_id,
+                                token_hash=command.token_hash, at=command.at)]
+        case _:
+            assert_never(command)
+
+
+# -- evolve ---------------------------------------------------------------------
 
 
 def evolve(group: Group, event: GroupEvent) -> Group:
-    if isinstance(event, GroupCreated):
-        return Group(group_id=event.group_id, name=event.name, organisations=event.organisations, rule=event.rule)
-    if isinstance(event, MemberAdded | MemberUpdated):
-        member = Member(member_id=event.member_id, name=event.name, organisation_id=event.organisation_id,
-                        lived_experience=event.lived_experience, roles=event.roles)
-        return replace(group, members={**group.members, event.member_id: member})
-    if isinstance(event, MemberRemoved):
-        members = {k: v for k, v in group.members.items() if k != event.member_id}
-        tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
-        return replace(group, members=members, tokens=tokens)
-    if isinstance(event, MemberForgotten):
-        forgotten = replace(group.members[event.member_id], name=None)
-        return replace(group, members={**group.members, event.member_id: forgotten})
-    if isinstance(event, TokenIssued):
-        return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
-    if isinstance(event, OrganisationKeyRegistered):
-        return replace(group, keys={**group.keys, event.organisation_id: event.public_key})
-    if isinstance(event, TokenRevoked):
-        return replace(group, tokens={k: v for k, v in group.tokens.items() if k != event.token_id})
-    return replace(group, rule=event.rule)
+    match event:
+        case GroupCreated():
+            return Group(group_id=event.group_id, name=event.name, organisations=event.organisations, rule=event.rule)
+        case MemberAdded() | MemberUpdated():
+            member = Member(member_id=event.member_id, name=event.name, organisation_id=event.organisation_id,
+                            lived_experience=event.lived_experience, roles=event.roles)
+            return replace(group, members={**group.members, event.member_id: member})
+        case MemberRemoved():
+            members = {k: v for k, v in group.members.items() if k != event.member_id}
+            tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
+            return replace(group, members=members, tokens=tokens)
+        case MemberForgotten():
+            forgotten = replace(group.members[event.member_id], name=None)
+            return replace(group, members={**group.members, event.member_id: forgotten})
+        case TokenIssued():
+            return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
+        case TokenRevoked():
+            return replace(group, tokens={k: v for k, v in group.tokens.items() if k != event.token_id})
+        case OrganisationKeyRegistered():
+            return replace(group, keys={**group.keys, event.organisation_id: event.public_key})
+        case DefaultRuleAdopted():
+            return replace(group, rule=event.rule)
+        case _:
+            assert_never(event)
 
 
 group_decider: Decider[GroupCommand, Group, GroupEvent] = Decider(
     initial_state=Group, decide=decide, evolve=evolve, event_type=GroupEvent
 )
-
-
-def group_stream(group_id: uuid.UUID) -> str:
-    return f"decisions.group.{group_id}"

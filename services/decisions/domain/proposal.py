@@ -2,6 +2,7 @@
 
 The decider knows nothing of tokens or HTTP: the shell tells it who acts
 (their organisation, lived experience and whether they facilitate) and when.
+Read in order: the stream, the commands, the state, decide, evolve, the decider.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import assert_never
 
 import msgspec
 from immutables import Map
 from msgspec.structs import replace
 
-from services.decisions.domain.events import (
+from services.decisions.domain.rules import Rule
+from services.decisions.domain.tally import Question, count
+from services.decisions.events import (
     AmendPolicy,
     BallotCast,
     BallotRetracted,
@@ -30,53 +34,26 @@ from services.decisions.domain.events import (
     ProposalWithdrawn,
     Visibility,
 )
-from services.decisions.domain.rules import Rule
-from services.decisions.domain.tally import Question, count
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, Forbidden, InvalidCommand, NotFound
 
-MIN_OPTIONS = {"consent": 0, "choice": 2, "multiple": 2, "ranked": 2, "score": 2, "dot": 2, "time": 1}
+
+def proposal_stream(proposal_id: uuid.UUID) -> str:
+    return f"decisions.proposal.{proposal_id}"
+
+
+# -- commands -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Voter:
+    """The member acting on a proposal, as the shell found them in the group: who they are, their
+    organisation and lived experience (which their ballot carries), and whether they facilitate."""
+
     member_id: uuid.UUID
     organisation_id: uuid.UUID
     lived_experience: bool
     facilitator: bool = False
-
-
-class Proposal(msgspec.Struct, frozen=True, kw_only=True):
-    """A frozen struct (cheap to copy with ``replace``) whose ballots are a persistent map:
-    each ballot makes a new state in O(log n), so folding thousands of ballots stays linear
-    while cached states stay immutable."""
-
-    opened: ProposalOpened | None = None
-    title: str = ""
-    body: str = ""
-    options: tuple[Option, ...] = ()
-    ballots: Map[uuid.UUID, BallotCast] = msgspec.field(default_factory=Map)
-    comments: int = 0
-    amendments: int = 0
-    withdrawn: bool = False
-    outcome: Outcome | None = None
-
-    @property
-    def status(self) -> str:
-        if self.opened is None:
-            return "none"
-        if self.withdrawn:
-            return "withdrawn"
-        return "closed" if self.outcome is not None else "open"
-
-    def question(self) -> Question:
-        assert self.opened is not None
-        return Question(kind=self.opened.kind, options=self.options, rule=self.opened.rule,
-                        organisations=self.opened.organisations, max_choices=self.opened.max_choices)
-
-    def current_tally(self) -> Outcome:
-        """What the outcome would be if the proposal closed now."""
-        return count(self.question(), list(self.ballots.values()))
 
 
 @dataclass(frozen=True)
@@ -148,6 +125,49 @@ class Close:
 
 
 ProposalCommand = OpenProposal | Amend | Cast | Retract | Comment | Withdraw | Close
+
+
+# -- state ----------------------------------------------------------------------
+
+
+class Proposal(msgspec.Struct, frozen=True, kw_only=True):
+    """A frozen struct (cheap to copy with ``replace``) whose ballots are a persistent map:
+    each ballot makes a new state in O(log n), so folding thousands of ballots stays linear
+    while cached states stay immutable."""
+
+    opened: ProposalOpened | None = None
+    title: str = ""
+    body: str = ""
+    options: tuple[Option, ...] = ()
+    ballots: Map[uuid.UUID, BallotCast] = msgspec.field(default_factory=Map)
+    comments: int = 0
+    amendments: int = 0
+    withdrawn: bool = False
+    outcome: Outcome | None = None
+
+    @property
+    def status(self) -> str:
+        if self.opened is None:
+            return "none"
+        if self.withdrawn:
+            return "withdrawn"
+        return "closed" if self.outcome is not None else "open"
+
+    def question(self) -> Question:
+        assert self.opened is not None
+        return Question(kind=self.opened.kind, options=self.options, rule=self.opened.rule,
+                        organisations=self.opened.organisations, max_choices=self.opened.max_choices)
+
+    def current_tally(self) -> Outcome:
+        """What the outcome would be if the proposal closed now."""
+        return count(self.question(), list(self.ballots.values()))
+
+
+
+# -- decide ---------------------------------------------------------------------
+
+MIN_OPTIONS = {"consent": 0, "choice": 2, "multiple": 2, "ranked": 2, "score": 2, "dot": 2, "time": 1}
+
 
 
 def _check_options(kind: Kind, options: tuple[Option, ...]) -> None:
@@ -254,44 +274,26 @@ def _require_open(proposal: Proposal, at: datetime, voting: bool = False) -> Pro
     return proposal.opened
 
 
-def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
-    if isinstance(command, OpenProposal):
-        if proposal.opened is not None:
-            raise CommandRejected("this proposal exists already")
-        return _open(command)
-    if isinstance(command, Close):
-        opened = _require_open(proposal, command.at)
-        if command.by is None and command.at < opened.closes_at:
-            return []  # not due yet: the scheduler will come back
-        if command.by is not None and not command.by.facilitator:
-            raise Forbidden("only a facilitator closes a proposal early")
-        outcome = proposal.current_tally()
-        return [ProposalClosed(proposal_id=opened.proposal_id, group_id=opened.group_id,
-                               by=command.by.member_id if command.by else None, at=command.at, outcome=outcome)]
-    if isinstance(command, Cast):
-        opened = _require_open(proposal, command.at, voting=True)
-        check_choice(proposal, command.choice, command.reason)
-        return [BallotCast(event_id=command.event_id, proposal_id=opened.proposal_id,
-                           member_id=command.voter.member_id, organisation_id=command.voter.organisation_id,
-                           lived_experience=command.voter.lived_experience, choice=command.choice,
-                           reason=command.reason, at=command.at)]
-    if isinstance(command, Retract):
-        opened = _require_open(proposal, command.at, voting=True)
-        if command.voter.member_id not in proposal.ballots:
-            raise CommandRejected("you have no ballot on this proposal to retract")
-        return [BallotRetracted(proposal_id=opened.proposal_id, member_id=command.voter.member_id, at=command.at)]
-    if isinstance(command, Comment):
-        opened = _require_open(proposal, command.at)
-        if not command.text.strip():
-            raise InvalidCommand("a comment needs text", field="text")
-        return [CommentAdded(proposal_id=opened.proposal_id, comment_id=command.comment_id,
-                             member_id=command.voter.member_id, text=command.text, at=command.at)]
+def _close(command: Close, proposal: Proposal) -> list[ProposalEvent]:
     opened = _require_open(proposal, command.at)
-    if command.by.member_id != opened.author_id and not command.by.facilitator:
+    if command.by is None and command.at < opened.closes_at:
+        return []  # not due yet: the scheduler will come back
+    if command.by is not None and not command.by.facilitator:
+        raise Forbidden("only a facilitator closes a proposal early")
+    outcome = proposal.current_tally()
+    return [ProposalClosed(proposal_id=opened.proposal_id, group_id=opened.group_id,
+                           by=command.by.member_id if command.by else None, at=command.at, outcome=outcome)]
+
+
+def _by_author_or_facilitator(proposal: Proposal, by: Voter, at: datetime) -> ProposalOpened:
+    opened = _require_open(proposal, at)
+    if by.member_id != opened.author_id and not by.facilitator:
         raise Forbidden("only the author or a facilitator does that")
-    if isinstance(command, Withdraw):
-        return [ProposalWithdrawn(proposal_id=opened.proposal_id, by=command.by.member_id, reason=command.reason,
-                                  at=command.at)]
+    return opened
+
+
+def _amend(command: Amend, proposal: Proposal) -> list[ProposalEvent]:
+    opened = _by_author_or_facilitator(proposal, command.by, command.at)
     options = proposal.options if command.options is None else command.options
     _check_options(opened.kind, options)
     title = proposal.title if command.title is None else command.title
@@ -302,19 +304,46 @@ def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
                             options=options, ballots_reset=opened.amend_policy == "reset", at=command.at)]
 
 
-def evolve(proposal: Proposal, event: ProposalEvent) -> Proposal:
-    if isinstance(event, ProposalOpened):
-        return Proposal(opened=event, title=event.title, body=event.body, options=event.options)
-    if isinstance(event, BallotCast):
-        return replace(proposal, ballots=proposal.ballots.set(event.member_id, event))
-    if isinstance(event, BallotRetracted):
-        return replace(proposal, ballots=proposal.ballots.delete(event.member_id))
-    if isinstance(event, CommentAdded):
-        return replace(proposal, comments=proposal.comments + 1)
-    if isinstance(event, ProposalWithdrawn):
-        return replace(proposal, withdrawn=True)
-    if isinstance(event, ProposalClosed):
-        return replace(proposal, outcome=event.outcome)
+def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
+    match command:
+        case OpenProposal():
+            if proposal.opened is not None:
+                raise CommandRejected("this proposal exists already")
+            return _open(command)
+        case Close():
+            return _close(command, proposal)
+        case Cast():
+            opened = _require_open(proposal, command.at, voting=True)
+            check_choice(proposal, command.choice, command.reason)
+            return [BallotCast(event_id=command.event_id, proposal_id=opened.proposal_id,
+                               member_id=command.voter.member_id, organisation_id=command.voter.organisation_id,
+                               lived_experience=command.voter.lived_experience, choice=command.choice,
+                               reason=command.reason, at=command.at)]
+        case Retract():
+            opened = _require_open(proposal, command.at, voting=True)
+            if command.voter.member_id not in proposal.ballots:
+                raise CommandRejected("you have no ballot on this proposal to retract")
+            return [BallotRetracted(proposal_id=opened.proposal_id, member_id=command.voter.member_id, at=command.at)]
+        case Comment():
+            opened = _require_open(proposal, command.at)
+            if not command.text.strip():
+                raise InvalidCommand("a comment needs text", field="text")
+            return [CommentAdded(proposal_id=opened.proposal_id, comment_id=command.comment_id,
+                                 member_id=command.voter.member_id, text=command.text, at=command.at)]
+        case Withdraw():
+            opened = _by_author_or_facilitator(proposal, command.by, command.at)
+            return [ProposalWithdrawn(proposal_id=opened.proposal_id, by=command.by.member_id, reason=command.reason,
+                                      at=command.at)]
+        case Amend():
+            return _amend(command, proposal)
+        case _:
+            assert_never(command)
+
+
+# -- evolve ---------------------------------------------------------------------
+
+
+def _amended(proposal: Proposal, event: ProposalAmended) -> Proposal:
     amended = replace(proposal, title=event.title, body=event.body, options=event.options,
                       amendments=proposal.amendments + 1)
     # the stated policy for ballots cast before an amendment: all reset, or kept while still valid
@@ -323,10 +352,26 @@ def evolve(proposal: Proposal, event: ProposalEvent) -> Proposal:
     return replace(amended, ballots=Map({k: v for k, v in amended.ballots.items() if _still_valid(amended, v)}))
 
 
+def evolve(proposal: Proposal, event: ProposalEvent) -> Proposal:
+    match event:
+        case ProposalOpened():
+            return Proposal(opened=event, title=event.title, body=event.body, options=event.options)
+        case BallotCast():
+            return replace(proposal, ballots=proposal.ballots.set(event.member_id, event))
+        case BallotRetracted():
+            return replace(proposal, ballots=proposal.ballots.delete(event.member_id))
+        case CommentAdded():
+            return replace(proposal, comments=proposal.comments + 1)
+        case ProposalWithdrawn():
+            return replace(proposal, withdrawn=True)
+        case ProposalClosed():
+            return replace(proposal, outcome=event.outcome)
+        case ProposalAmended():
+            return _amended(proposal, event)
+        case _:
+            assert_never(event)
+
+
 proposal_decider: Decider[ProposalCommand, Proposal, ProposalEvent] = Decider(
     initial_state=Proposal, decide=decide, evolve=evolve, event_type=ProposalEvent
 )
-
-
-def proposal_stream(proposal_id: uuid.UUID) -> str:
-    return f"decisions.proposal.{proposal_id}"

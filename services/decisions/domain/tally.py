@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from services.decisions.domain.events import (
+from services.decisions.domain.rules import Rule, fraction_text
+from services.decisions.events import (
     BallotCast,
     Kind,
     Option,
@@ -23,7 +24,6 @@ from services.decisions.domain.events import (
     Outcome,
     Result,
 )
-from services.decisions.domain.rules import Rule, fraction_text
 
 ZERO = Fraction(0)
 

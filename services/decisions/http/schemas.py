@@ -8,8 +8,9 @@ from typing import Annotated
 
 import msgspec
 
-from services.decisions.domain.events import AmendPolicy, Choice, Kind, Option, Outcome, Role, Visibility
 from services.decisions.domain.rules import Rule
+from services.decisions.events import AmendPolicy, Choice, Kind, Option, Outcome, Visibility
+from shared.access.principals import Role
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -182,3 +183,19 @@ class ProposalSummary(msgspec.Struct):
 class ProposalPage(msgspec.Struct):
     proposals: list[ProposalSummary]
     next: int | None
+
+
+class ProposalAsOf(msgspec.Struct):
+    proposal_id: uuid.UUID
+    title: str
+    kind: str
+    status: str
+    ballots: int
+    result: str | None
+
+
+class GroupAsOf(msgspec.Struct):
+    as_of: datetime
+    position: int
+    group: GroupOut
+    proposals: list[ProposalAsOf]

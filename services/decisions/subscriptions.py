@@ -11,21 +11,22 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 import msgspec
 
+from services.decisions.context import Decisions
 from services.decisions.domain.proposal import OpenProposal, Voter, proposal_decider, proposal_stream
 from shared.domain.errors import CommandRejected
 from shared.domain.ids import utc_now
 from shared.eventlog.handler import handle
 from shared.fanout.cloudevents import Delivered
-from shared.fanout.consumer import Handler, Subscribe
+from shared.fanout.consumer import Handler, Reaction
 
 
 class PublicationRequested(msgspec.Struct):
-    """The fields of publishing's event that decisions needs."""
+    """The fields of publishing's ``publishing.PublicationRequested`` that decisions needs (read from
+    its published JSON, never from publishing's code)."""
 
     item_id: uuid.UUID
     group_id: uuid.UUID
@@ -36,10 +37,10 @@ class PublicationRequested(msgspec.Struct):
     closes_at: datetime
 
 
-def make_handler(state: Any) -> Handler:
+def open_consent_proposals(service: Decisions) -> Handler:
     async def open_consent_proposal(conn: asyncpg.Connection, delivered: Delivered) -> None:
         request = delivered.decode(PublicationRequested)
-        group, _ = await state.directory.group(request.group_id)
+        group, _ = await service.group(request.group_id)
         member = group.members.get(request.requested_by)
         if not group.exists or member is None:
             return  # the requester left the group: there is no one to author the proposal
@@ -55,11 +56,13 @@ def make_handler(state: Any) -> Handler:
             max_choices=1, max_score=5, dots=10, at=now,
         )
         with contextlib.suppress(CommandRejected):  # opened already: a redelivery
-            await handle(state.store, proposal_decider, command, group_id=request.group_id,
-                         stream_id=proposal_stream(request.proposal_id), cache=state.proposals)
+            await handle(service.store, proposal_decider, command, group_id=request.group_id,
+                         stream_id=proposal_stream(request.proposal_id), cache=service.proposals)
 
     return open_consent_proposal
 
 
-SUBSCRIPTIONS = [Subscribe(name="publication-requests", subjects=("copro.*.publishing.PublicationRequested",),
-                           make_handler=make_handler)]
+REACTIONS: list[Reaction[Decisions]] = [
+    Reaction(name="publication-requests", subjects=("copro.*.publishing.PublicationRequested",),
+             make_handler=open_consent_proposals),
+]

@@ -1,4 +1,4 @@
-"""Closes proposals whose closing time has come, in every replica, idempotently.
+"""Background work: closing proposals whose closing time has come, in every replica, idempotently.
 
 Two replicas may try the same proposal: the log's expected-version check lets
 one close it, and the other then finds it closed and does nothing.

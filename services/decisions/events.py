@@ -1,8 +1,10 @@
-"""The decisions service's events: its part of the shared log.
+"""The decisions service's public event contract: its part of the shared log, the one definition.
 
 Every type name starts with ``decisions.``, which also names the NATS
 subject (``copro.<group>.decisions.<Type>``). Names and free text a person
-may withdraw are personal fields, encrypted with that person's key.
+may withdraw are personal fields, encrypted with that person's key. The
+stored type names and JSON of these structs are the contract: other services
+and partners read them, and the log already holds them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Literal
 import msgspec
 
 from services.decisions.domain.rules import Rule
+from shared.access.principals import Role
+from shared.domain.contract import EventContract, Versioned
 
-Role = Literal["facilitator", "member", "observer", "auditor"]
 Kind = Literal["consent", "choice", "multiple", "ranked", "score", "dot", "time"]
 Visibility = Literal["open", "after_vote", "after_close"]
 AmendPolicy = Literal["keep_valid", "reset"]
@@ -72,7 +75,7 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     explanation: str
 
 
-class GroupCreated(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.GroupCreated"):
+class GroupCreated(Versioned, frozen=True, kw_only=True, tag="decisions.GroupCreated"):
     group_id: uuid.UUID
     name: str
     organisations: tuple[Organisation, ...]
@@ -80,7 +83,7 @@ class GroupCreated(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Gro
     at: datetime
 
 
-class MemberAdded(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberAdded"):
+class MemberAdded(Versioned, frozen=True, kw_only=True, tag="decisions.MemberAdded"):
     __personal__ = ("name",)
     __subject__ = "member_id"
     group_id: uuid.UUID
@@ -92,7 +95,7 @@ class MemberAdded(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Memb
     at: datetime
 
 
-class MemberUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberUpdated"):
+class MemberUpdated(Versioned, frozen=True, kw_only=True, tag="decisions.MemberUpdated"):
     __personal__ = ("name",)
     __subject__ = "member_id"
     group_id: uuid.UUID
@@ -104,13 +107,13 @@ class MemberUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Me
     at: datetime
 
 
-class MemberRemoved(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberRemoved"):
+class MemberRemoved(Versioned, frozen=True, kw_only=True, tag="decisions.MemberRemoved"):
     group_id: uuid.UUID
     member_id: uuid.UUID
     at: datetime
 
 
-class MemberForgotten(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.MemberForgotten"):
+class MemberForgotten(Versioned, frozen=True, kw_only=True, tag="decisions.MemberForgotten"):
     """The member's key is destroyed: their name, reasons and comments read as erased from now on."""
 
     group_id: uuid.UUID
@@ -120,7 +123,7 @@ class MemberForgotten(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.
     at: datetime
 
 
-class OrganisationKeyRegistered(msgspec.Struct, frozen=True, kw_only=True,
+class OrganisationKeyRegistered(Versioned, frozen=True, kw_only=True,
                                 tag="decisions.OrganisationKeyRegistered"):
     """A partner's Ed25519 public key (base64), for countersigning checkpoints."""
 
@@ -130,7 +133,7 @@ class OrganisationKeyRegistered(msgspec.Struct, frozen=True, kw_only=True,
     at: datetime
 
 
-class TokenIssued(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.TokenIssued"):
+class TokenIssued(Versioned, frozen=True, kw_only=True, tag="decisions.TokenIssued"):
     """Only the token's SHA-256 travels in the log; the token itself is shown once."""
 
     group_id: uuid.UUID
@@ -140,13 +143,13 @@ class TokenIssued(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Toke
     at: datetime
 
 
-class TokenRevoked(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.TokenRevoked"):
+class TokenRevoked(Versioned, frozen=True, kw_only=True, tag="decisions.TokenRevoked"):
     group_id: uuid.UUID
     token_id: uuid.UUID
     at: datetime
 
 
-class DefaultRuleAdopted(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.DefaultRuleAdopted"):
+class DefaultRuleAdopted(Versioned, frozen=True, kw_only=True, tag="decisions.DefaultRuleAdopted"):
     group_id: uuid.UUID
     rule: Rule
     at: datetime
@@ -158,7 +161,7 @@ GroupEvent = (
 )
 
 
-class ProposalOpened(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalOpened"):
+class ProposalOpened(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalOpened"):
     proposal_id: uuid.UUID
     group_id: uuid.UUID
     author_id: uuid.UUID
@@ -178,7 +181,7 @@ class ProposalOpened(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.P
     at: datetime
 
 
-class ProposalAmended(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalAmended"):
+class ProposalAmended(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalAmended"):
     proposal_id: uuid.UUID
     by: uuid.UUID
     title: str
@@ -188,7 +191,7 @@ class ProposalAmended(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.
     at: datetime
 
 
-class BallotCast(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.BallotCast"):
+class BallotCast(Versioned, frozen=True, kw_only=True, tag="decisions.BallotCast"):
     """Casting again replaces the member's current ballot; ``event_id`` is this event's id in the log."""
 
     __personal__ = ("reason",)
@@ -203,13 +206,13 @@ class BallotCast(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Ballo
     at: datetime
 
 
-class BallotRetracted(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.BallotRetracted"):
+class BallotRetracted(Versioned, frozen=True, kw_only=True, tag="decisions.BallotRetracted"):
     proposal_id: uuid.UUID
     member_id: uuid.UUID
     at: datetime
 
 
-class CommentAdded(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.CommentAdded"):
+class CommentAdded(Versioned, frozen=True, kw_only=True, tag="decisions.CommentAdded"):
     __personal__ = ("text",)
     __subject__ = "member_id"
     proposal_id: uuid.UUID
@@ -219,14 +222,14 @@ class CommentAdded(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.Com
     at: datetime
 
 
-class ProposalWithdrawn(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalWithdrawn"):
+class ProposalWithdrawn(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalWithdrawn"):
     proposal_id: uuid.UUID
     by: uuid.UUID
     reason: str
     at: datetime
 
 
-class ProposalClosed(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.ProposalClosed"):
+class ProposalClosed(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalClosed"):
     proposal_id: uuid.UUID
     group_id: uuid.UUID
     by: uuid.UUID | None
@@ -237,3 +240,10 @@ class ProposalClosed(msgspec.Struct, frozen=True, kw_only=True, tag="decisions.P
 ProposalEvent = (
     ProposalOpened | ProposalAmended | BallotCast | BallotRetracted | CommentAdded | ProposalWithdrawn | ProposalClosed
 )
+
+
+CONTRACT = EventContract("decisions", [
+    GroupCreated, MemberAdded, MemberUpdated, MemberRemoved, MemberForgotten, TokenIssued, TokenRevoked,
+    DefaultRuleAdopted, OrganisationKeyRegistered,
+    ProposalOpened, ProposalAmended, BallotCast, BallotRetracted, CommentAdded, ProposalWithdrawn, ProposalClosed,
+])

@@ -1,0 +1,101 @@
+"""HTTP: working groups, their default rule, and how a group is shown (partners with their members)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post, put
+
+from services.decisions.context import Decisions, caused_by, idempotency_scope
+from services.decisions.domain.group import (
+    AdoptRule,
+    CreateGroup,
+    Group,
+    GroupCommand,
+    Member,
+    group_decider,
+    group_stream,
+)
+from services.decisions.domain.rules import Rule
+from services.decisions.events import GroupEvent, Organisation
+from services.decisions.http.schemas import CreateGroupIn, GroupOut, MemberOut, OrganisationOut
+from shared.access.guards import require_role
+from shared.access.principals import FACILITATORS, Authenticated, Principal
+from shared.domain.errors import Forbidden
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.envelope import Metadata
+from shared.eventlog.handler import handle
+from shared.web.idempotency import execute, idempotency
+
+TAGS = ["groups"]
+
+
+def group_out(group: Group) -> GroupOut:
+    assert group.group_id is not None
+    return GroupOut(
+        group_id=group.group_id, name=group.name, rule=group.rule,
+        organisations=[
+            OrganisationOut(id=o.id, name=o.name, members=[
+                member_out(m) for m in group.members.values() if m.organisation_id == o.id
+            ])
+            for o in group.organisations
+        ],
+    )
+
+
+def member_out(member: Member) -> MemberOut:
+    return MemberOut(member_id=member.member_id, name=member.name, organisation_id=member.organisation_id,
+                     lived_experience=member.lived_experience, roles=list(member.roles))
+
+
+async def managed(service: Decisions, principal: Principal, group_id: uuid.UUID) -> Group:
+    """The group, for a caller who manages it: the operator or one of its facilitators (404 / 403 otherwise)."""
+    group = await service.admitted(principal, group_id)
+    require_role(principal, FACILITATORS, "manage the group")
+    return group
+
+
+async def run(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group_id: uuid.UUID,
+              command: GroupCommand) -> tuple[Group, list[GroupEvent]]:
+    """A command on the group's stream, once per ``Idempotency-Key``."""
+    return await execute(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
+                         metadata=caused_by(principal), cache=service.groups,
+                         once=await idempotency(request, idempotency_scope(principal, group_id)))
+
+
+class GroupController(Controller):
+    path = "/groups"
+    tags = TAGS
+
+    @post("/", summary="Create a working group with its partner organisations (operator)")
+    async def create_group(self, principal: Authenticated, service: Decisions, data: CreateGroupIn) -> GroupOut:
+        if not principal.is_operator:
+            raise Forbidden("only the operator creates groups")
+        group_id = new_id()
+        command = CreateGroup(
+            group_id=group_id, name=data.name, rule=data.rule, at=utc_now(),
+            organisations=tuple(Organisation(id=new_id(), name=o.name) for o in data.organisations),
+        )
+        done = await handle(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
+                            metadata=Metadata(), cache=service.groups)
+        return group_out(done.state)
+
+    @get("/{group_id:uuid}", summary="A group: its rule, partners and members per organisation")
+    async def read_group(self, principal: Authenticated, service: Decisions, group_id: uuid.UUID) -> GroupOut:
+        return group_out(await service.admitted(principal, group_id))
+
+
+
+class RuleController(Controller):
+    path = "/groups/{group_id:uuid}/rule"
+    tags = TAGS
+
+    @put("/", summary="Adopt the group's default decision rule (facilitator)")
+    async def adopt_rule(
+        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions,
+        group_id: uuid.UUID, data: Rule,
+    ) -> GroupOut:
+        await managed(service, principal, group_id)
+        group, _ = await run(request, service, principal, group_id, AdoptRule(rule=data, at=utc_now()))
+        return group_out(group)
