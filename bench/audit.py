@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database
 from services.decisions.audit import OutcomeCheck
-from services.decisions.domain.events import Choice, Option
 from services.decisions.domain.proposal import Cast, Close, OpenProposal, Voter, proposal_decider, proposal_stream
 from services.decisions.domain.rules import Rule
+from services.decisions.events import Choice, Option
 from services.decisions.projections import ProposalList
 from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay

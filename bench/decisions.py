@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database
 from bench.common import own_nats as bench_nats
-from services.decisions.domain.events import BallotCast, Choice
 from services.decisions.domain.proposal import proposal_stream
+from services.decisions.events import BallotCast, Choice
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
