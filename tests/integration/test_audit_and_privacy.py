@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from litestar.testing import AsyncTestClient
 
-from services.decisions.events import BallotCast, ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
 from services.decisions.domain.tally import count
+from services.decisions.events import BallotCast, ProposalClosed
 from shared.audit.export import export_lines
 from shared.audit.signing import message
 from shared.audit.verify import verify_lines, verify_live

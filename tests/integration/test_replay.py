@@ -13,8 +13,8 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from services.decisions.audit import OutcomeCheck
-from services.decisions.events import ProposalClosed
 from services.decisions.domain.proposal import proposal_decider, proposal_stream
+from services.decisions.events import ProposalClosed
 from services.decisions.projections import ProposalList
 from shared.audit.replay import drop_scratch, replay
 from shared.domain.ids import new_id

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.decisions.events import BallotCast, Choice, Kind, Option
 from services.decisions.domain.proposal import OpenProposal, Voter
 from services.decisions.domain.rules import Rule
 from services.decisions.domain.tally import Question
+from services.decisions.events import BallotCast, Choice, Kind, Option
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 ORG_A, ORG_B, ORG_C = (uuid.UUID(int=n) for n in (1, 2, 3))

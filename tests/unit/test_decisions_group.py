@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
-from services.decisions.events import MemberUpdated, Organisation, TokenIssued
 from services.decisions.domain.group import (
     AddMember,
     AdoptRule,
@@ -19,20 +16,24 @@ from services.decisions.domain.group import (
     group_decider,
 )
 from services.decisions.domain.rules import Rule, Threshold
-from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
+from services.decisions.events import (
+    DefaultRuleAdopted,
+    GroupCreated,
+    MemberAdded,
+    MemberRemoved,
+    MemberUpdated,
+    Organisation,
+    TokenIssued,
+    TokenRevoked,
+)
+from shared.domain.errors import CommandRejected, CoproError, InvalidCommand, NotFound
+from shared.domain.specification import DeciderSpecification
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, T0, uid
 
-D = group_decider
-CREATE = CreateGroup(group_id=uuid.UUID(int=8), name="Working group", rule=Rule(), at=T0,
+spec = DeciderSpecification(group_decider)
+GID = uuid.UUID(int=8)
+CREATE = CreateGroup(group_id=GID, name="Working group", rule=Rule(), at=T0,
                      organisations=(Organisation(ORG_A, "Changing Futures"), Organisation(ORG_B, "SCALE")))
-
-
-def given_(*commands: object) -> Group:
-    state = D.initial_state()
-    for command in commands:
-        for event in D.decide(command, state):  # type: ignore[arg-type]
-            state = D.evolve(state, event)
-    return state
 
 
 def add(n: int, org: uuid.UUID = ORG_A, roles: tuple[str, ...] = ("member",)) -> AddMember:
@@ -40,61 +41,69 @@ def add(n: int, org: uuid.UUID = ORG_A, roles: tuple[str, ...] = ("member",)) ->
                      roles=roles, at=T0)  # type: ignore[arg-type]
 
 
+def field_of(refusal: BaseException) -> str | None:
+    assert isinstance(refusal, CoproError)
+    return refusal.field
+
+
+def holder(group: Group, token_hash: str) -> uuid.UUID | None:
+    """The member a token hash stands for in the group's state, if it still works."""
+    found = [member for member, known in group.tokens.values() if known == token_hash and member in group.members]
+    return found[0] if found else None
+
+
 def test_a_group_is_created_once_with_distinct_partners() -> None:
-    group = given_(CREATE)
-    assert group.exists and group.organisation_ids() == (ORG_A, ORG_B)
-    with pytest.raises(CommandRejected):
-        D.decide(CREATE, group)
+    spec.given().when(CREATE).then(GroupCreated(group_id=GID, name="Working group",
+                                                organisations=CREATE.organisations, rule=Rule(), at=T0))
+    created = spec.given_commands(CREATE)
+    assert created.state.exists and created.state.organisation_ids() == (ORG_A, ORG_B)
+    created.when(CREATE).then_fails(CommandRejected, "exists already")
     twins = CreateGroup(group_id=uuid.UUID(int=9), name="x", rule=Rule(), at=T0,
                         organisations=(Organisation(ORG_A, "Same"), Organisation(ORG_B, " same ")))
-    with pytest.raises(InvalidCommand) as refused:
-        D.decide(twins, Group())
-    assert refused.value.field == "organisations"
+    assert field_of(spec.given().when(twins).then_fails(InvalidCommand)) == "organisations"
 
 
 def test_members_belong_to_a_partner_and_have_a_role() -> None:
-    group = given_(CREATE, add(1))
-    assert group.members[uid(1)].organisation_id == ORG_A
-    with pytest.raises(CommandRejected):
-        D.decide(add(1), group)
-    with pytest.raises(InvalidCommand) as refused:
-        D.decide(add(2, org=uuid.UUID(int=77)), group)
-    assert refused.value.field == "organisation_id"
-    with pytest.raises(InvalidCommand) as refused:
-        D.decide(add(3, roles=()), group)
-    assert refused.value.field == "roles"
-    with pytest.raises(NotFound):
-        D.decide(add(1), Group())
+    group = spec.given_commands(CREATE, add(1))
+    assert group.state.members[uid(1)].organisation_id == ORG_A
+    group.when(add(4)).then(MemberAdded(group_id=GID, member_id=uid(4), name="Person 4", organisation_id=ORG_A,
+                                        lived_experience=False, roles=("member",), at=T0))
+    group.when(add(1)).then_fails(CommandRejected, "in the group already")
+    assert field_of(group.when(add(2, org=uuid.UUID(int=77))).then_fails(InvalidCommand)) == "organisation_id"
+    assert field_of(group.when(add(3, roles=())).then_fails(InvalidCommand)) == "roles"
+    spec.given().when(add(1)).then_fails(NotFound, "no such group")
 
 
 def test_updating_a_member_changes_only_what_is_given_and_nothing_is_a_no_op() -> None:
-    group = given_(CREATE, add(1))
-    [event] = D.decide(UpdateMember(member_id=uid(1), at=T0, roles=("facilitator",)), group)
+    group = spec.given_commands(CREATE, add(1))
+    [event] = group.when(UpdateMember(member_id=uid(1), at=T0, roles=("facilitator",))).events
     assert isinstance(event, MemberUpdated) and event.roles == ("facilitator",) and event.name == "Person 1"
-    assert D.decide(UpdateMember(member_id=uid(1), at=T0, name="Person 1"), group) == []
-    with pytest.raises(NotFound):
-        D.decide(UpdateMember(member_id=uid(9), at=T0), group)
+    group.when(UpdateMember(member_id=uid(1), at=T0, name="Person 1")).then_nothing()
+    group.when(UpdateMember(member_id=uid(9), at=T0)).then_fails(NotFound, "no such member")
 
 
 def test_tokens_resolve_to_their_member_until_revoked_or_the_member_is_removed() -> None:
-    group = given_(CREATE, add(1), add(2))
-    [issued] = D.decide(IssueToken(member_id=uid(1), token_id=uid(50), token_hash="h1", at=T0), group)
-    assert isinstance(issued, TokenIssued)
-    group = D.evolve(group, issued)
-    member = group.member_by_token("h1")
-    assert member is not None and member.member_id == uid(1)
-    assert D.fold(D.decide(RevokeToken(token_id=uid(50), at=T0), group), group).member_by_token("h1") is None
-    removed = D.fold(D.decide(RemoveMember(member_id=uid(1), at=T0), group), group)
-    assert removed.member_by_token("h1") is None and uid(1) not in removed.members
-    with pytest.raises(NotFound):
-        D.decide(RevokeToken(token_id=uid(51), at=T0), group)
+    group = spec.given_commands(CREATE, add(1), add(2))
+    issuing = group.when(IssueToken(member_id=uid(1), token_id=uid(50), token_hash="h1", at=T0))
+    [issued] = issuing.then(TokenIssued(group_id=GID, member_id=uid(1), token_id=uid(50), token_hash="h1", at=T0)).events
+    assert holder(issuing.state, "h1") == uid(1)
+    with_token = spec.given(*group.history, issued)
+    revoked = with_token.when(RevokeToken(token_id=uid(50), at=T0))
+    revoked.then(TokenRevoked(group_id=GID, token_id=uid(50), at=T0))
+    assert holder(revoked.state, "h1") is None
+    removed = with_token.when(RemoveMember(member_id=uid(1), at=T0))
+    removed.then(MemberRemoved(group_id=GID, member_id=uid(1), at=T0))
+    assert holder(removed.state, "h1") is None and uid(1) not in removed.state.members
+    assert uid(50) not in removed.state.tokens
+    with_token.when(RevokeToken(token_id=uid(51), at=T0)).then_fails(NotFound, "no such token")
 
 
 def test_the_default_rule_is_validated_and_unchanged_rules_record_nothing() -> None:
-    group = given_(CREATE)
-    assert D.decide(AdoptRule(rule=Rule(), at=T0), group) == []
+    group = spec.given_commands(CREATE)
+    group.when(AdoptRule(rule=Rule(), at=T0)).then_nothing()
     parity = Rule(counting="organisation_parity")
-    assert D.fold(D.decide(AdoptRule(rule=parity, at=T0), group), group).rule == parity
-    with pytest.raises(InvalidCommand) as refused:
-        D.decide(AdoptRule(rule=Rule(threshold=Threshold(numerator=2, denominator=2)), at=T0), group)
-    assert refused.value.field == "rule.threshold"
+    adopted = group.when(AdoptRule(rule=parity, at=T0)).then(DefaultRuleAdopted(group_id=GID, rule=parity, at=T0))
+    assert adopted.state.rule == parity
+    unanimity_without_inclusive = Rule(threshold=Threshold(numerator=2, denominator=2))
+    refusal = group.when(AdoptRule(rule=unanimity_without_inclusive, at=T0)).then_fails(InvalidCommand)
+    assert field_of(refusal) == "rule.threshold"

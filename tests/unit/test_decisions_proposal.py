@@ -9,54 +9,64 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.decisions.events import BallotCast, Choice, ProposalAmended, ProposalClosed
 from services.decisions.domain.proposal import (
     Amend,
     Cast,
     Close,
     Comment,
-    Proposal,
     Retract,
     Withdraw,
     proposal_decider,
 )
 from services.decisions.domain.rules import Rule
 from services.decisions.domain.tally import count
-from shared.domain.errors import CommandRejected, Forbidden, InvalidCommand
+from services.decisions.events import (
+    BallotCast,
+    BallotRetracted,
+    Choice,
+    CommentAdded,
+    ProposalAmended,
+    ProposalClosed,
+    ProposalWithdrawn,
+)
+from shared.domain.errors import CommandRejected, CoproError, Forbidden, InvalidCommand
+from shared.domain.specification import DeciderSpecification
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, ORG_C, T0, open_command, options, uid, voter
 
 D = proposal_decider
+spec = DeciderSpecification(proposal_decider)
+PID = uuid.UUID(int=9)
 DURING = T0 + timedelta(days=1)
 AFTER = T0 + timedelta(days=8)
-
-
-def given_(*commands: object) -> Proposal:
-    state = D.initial_state()
-    for command in commands:
-        for event in D.decide(command, state):  # type: ignore[arg-type]
-            state = D.evolve(state, event)
-    return state
 
 
 def cast(n: int, choice: Choice, org: uuid.UUID = ORG_A, reason: str | None = None, at=DURING, lived=False) -> Cast:  # type: ignore[no-untyped-def]
     return Cast(event_id=uuid.UUID(int=7000 + n), voter=voter(n, org, lived), choice=choice, reason=reason, at=at)
 
 
+def field_of(refusal: BaseException) -> str | None:
+    assert isinstance(refusal, CoproError)
+    return refusal.field
+
+
 AGREE = Choice(stance="agree")
 
 
 def test_open_then_vote_change_and_retract_keeps_one_current_ballot_per_member() -> None:
-    state = given_(open_command())
-    state = given_(open_command(), cast(1, AGREE), cast(1, Choice(stance="disagree"), reason="changed my mind"))
-    assert len(state.ballots) == 1 and state.ballots[uid(1)].choice.stance == "disagree"
-    events = D.decide(Retract(voter=voter(1), at=DURING), state)
-    assert [type(e).__name__ for e in events] == ["BallotRetracted"]
-    assert len(D.evolve(state, events[0]).ballots) == 0
+    opened = spec.given_commands(open_command())
+    assert opened.state.status == "open" and len(opened.state.ballots) == 0
+    changed = spec.given_commands(open_command(), cast(1, AGREE), cast(1, Choice(stance="disagree"),
+                                                                       reason="changed my mind"))
+    assert len(changed.state.ballots) == 1 and changed.state.ballots[uid(1)].choice.stance == "disagree"
+    retracted = changed.when(Retract(voter=voter(1), at=DURING))
+    retracted.then(BallotRetracted(proposal_id=PID, member_id=uid(1), at=DURING))
+    assert len(retracted.state.ballots) == 0
 
 
 def test_ballot_event_keeps_the_id_the_shell_chose() -> None:
-    [event] = D.decide(cast(3, AGREE), given_(open_command()))
-    assert isinstance(event, BallotCast) and event.event_id == uuid.UUID(int=7003)
+    spec.given_commands(open_command()).when(cast(3, AGREE)).then(BallotCast(
+        event_id=uuid.UUID(int=7003), proposal_id=PID, member_id=uid(3), organisation_id=ORG_A,
+        lived_experience=False, choice=AGREE, reason=None, at=DURING))
 
 
 @pytest.mark.parametrize(("command", "refusal"), [
@@ -64,9 +74,8 @@ def test_ballot_event_keeps_the_id_the_shell_chose() -> None:
     (cast(1, AGREE, at=AFTER), "closed"),
     (Retract(voter=voter(1), at=DURING), "no ballot"),
 ])
-def test_voting_outside_the_window_or_retracting_nothing_is_refused(command: object, refusal: str) -> None:
-    with pytest.raises(CommandRejected, match=refusal):
-        D.decide(command, given_(open_command()))  # type: ignore[arg-type]
+def test_voting_outside_the_window_or_retracting_nothing_is_refused(command: Cast | Retract, refusal: str) -> None:
+    spec.given_commands(open_command()).when(command).then_fails(CommandRejected, refusal)
 
 
 @pytest.mark.parametrize(("kind", "opts", "choice", "reason", "field"), [
@@ -80,10 +89,8 @@ def test_voting_outside_the_window_or_retracting_nothing_is_refused(command: obj
     ("dot", options("A", "B"), Choice(scores={"a": 8, "b": 3}), None, "choice.scores"),
 ])
 def test_ballots_that_do_not_fit_the_kind_name_the_field(kind, opts, choice, reason, field) -> None:  # type: ignore[no-untyped-def]
-    state = given_(open_command(kind, opts))
-    with pytest.raises(InvalidCommand) as refused:
-        D.decide(cast(1, choice, reason=reason), state)
-    assert refused.value.field == field
+    refusal = spec.given_commands(open_command(kind, opts)).when(cast(1, choice, reason=reason)).then_fails(InvalidCommand)
+    assert field_of(refusal) == field
 
 
 @pytest.mark.parametrize(("changes", "field"), [
@@ -95,34 +102,37 @@ def test_ballots_that_do_not_fit_the_kind_name_the_field(kind, opts, choice, rea
     ({"kind": "multiple", "options": options("A", "B"), "max_choices": 3}, "max_choices"),
 ])
 def test_proposals_that_can_never_work_are_refused_naming_the_field(changes: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidCommand) as refused:
-        given_(open_command(**changes))  # type: ignore[arg-type]
-    assert refused.value.field == field
+    refusal = spec.given().when(open_command(**changes)).then_fails(InvalidCommand)  # type: ignore[arg-type]
+    assert field_of(refusal) == field
+
+
+def test_a_proposal_is_opened_once() -> None:
+    spec.given_commands(open_command()).when(open_command()).then_fails(CommandRejected, "exists already")
 
 
 def test_scheduled_close_waits_for_the_closing_time_and_is_idempotent() -> None:
-    state = given_(open_command(), cast(1, AGREE))
-    assert D.decide(Close(by=None, at=DURING), state) == []
-    [closed] = D.decide(Close(by=None, at=AFTER), state)
+    voted = spec.given_commands(open_command(), cast(1, AGREE))
+    voted.when(Close(by=None, at=DURING)).then_nothing()
+    closing = voted.when(Close(by=None, at=AFTER))
+    [closed] = closing.events
     assert isinstance(closed, ProposalClosed) and closed.outcome.result == "passed" and closed.by is None
-    after = D.evolve(state, closed)
-    with pytest.raises(CommandRejected, match="closed"):
-        D.decide(Close(by=None, at=AFTER), after)
+    assert closed == ProposalClosed(proposal_id=PID, group_id=uuid.UUID(int=8), by=None, at=AFTER,
+                                    outcome=voted.state.current_tally())
+    spec.given(*voted.history, closed).when(Close(by=None, at=AFTER)).then_fails(CommandRejected, "closed")
 
 
 def test_only_a_facilitator_closes_early() -> None:
-    state = given_(open_command(), cast(1, AGREE))
-    with pytest.raises(Forbidden):
-        D.decide(Close(by=voter(2), at=DURING), state)
-    [closed] = D.decide(Close(by=voter(2, facilitator=True), at=DURING), state)
+    voted = spec.given_commands(open_command(), cast(1, AGREE))
+    voted.when(Close(by=voter(2), at=DURING)).then_fails(Forbidden, "facilitator")
+    [closed] = voted.when(Close(by=voter(2, facilitator=True), at=DURING)).events
     assert isinstance(closed, ProposalClosed) and closed.by == uid(2)
 
 
 def test_outcome_records_the_rule_and_every_counted_ballot() -> None:
     rule = Rule(counting="organisation_parity")
-    state = given_(open_command(rule=rule), cast(1, AGREE, ORG_A), cast(2, AGREE, ORG_B), cast(2, AGREE, ORG_B),
-                   Retract(voter=voter(2, ORG_B), at=DURING), cast(3, AGREE, ORG_C))
-    [closed] = D.decide(Close(by=None, at=AFTER), state)
+    voted = spec.given_commands(open_command(rule=rule), cast(1, AGREE, ORG_A), cast(2, AGREE, ORG_B),
+                                cast(2, AGREE, ORG_B), Retract(voter=voter(2, ORG_B), at=DURING), cast(3, AGREE, ORG_C))
+    [closed] = voted.when(Close(by=None, at=AFTER)).events
     assert isinstance(closed, ProposalClosed)
     assert closed.outcome.rule == rule
     assert set(closed.outcome.counted_ballots) == {uuid.UUID(int=7001), uuid.UUID(int=7003)}
@@ -132,22 +142,33 @@ def test_amending_keeps_valid_ballots_or_resets_them_as_the_proposal_states() ->
     opts = options("March", "April", "May")
     ballots = (cast(1, Choice(option="march")), cast(2, Choice(option="may")))
     amend = Amend(by=voter(0), at=DURING, options=options("March", "April"))
-    kept = given_(open_command("choice", opts), *ballots, amend)
-    assert set(kept.ballots) == {uid(1)} and kept.amendments == 1
-    reset = given_(open_command("choice", opts, amend_policy="reset"), *ballots, amend)
-    assert len(reset.ballots) == 0
-    with pytest.raises(Forbidden):
-        D.decide(Amend(by=voter(5), at=DURING, title="mine now"), kept)
-    events = D.decide(Amend(by=voter(5, facilitator=True), at=DURING, title="Clearer title"), kept)
-    assert isinstance(events[0], ProposalAmended) and events[0].title == "Clearer title"
+    kept = spec.given_commands(open_command("choice", opts), *ballots, amend)
+    assert set(kept.state.ballots) == {uid(1)} and kept.state.amendments == 1
+    reset = spec.given_commands(open_command("choice", opts, amend_policy="reset"), *ballots, amend)
+    assert len(reset.state.ballots) == 0
+    kept.when(Amend(by=voter(5), at=DURING, title="mine now")).then_fails(Forbidden, "author or a facilitator")
+    kept.when(Amend(by=voter(5, facilitator=True), at=DURING, title="Clearer title")).then(ProposalAmended(
+        proposal_id=PID, by=uid(5), title="Clearer title", body="", options=options("March", "April"),
+        ballots_reset=False, at=DURING))
+    kept.when(Amend(by=voter(0), at=DURING, title="Hold the event in March")).then_nothing()
 
 
 def test_withdrawn_proposals_take_no_more_ballots_or_comments() -> None:
-    state = given_(open_command(), Withdraw(by=voter(0), reason="merged into another", at=DURING))
-    assert state.status == "withdrawn"
+    spec.given_commands(open_command()).when(Withdraw(by=voter(0), reason="merged into another", at=DURING)).then(
+        ProposalWithdrawn(proposal_id=PID, by=uid(0), reason="merged into another", at=DURING))
+    withdrawn = spec.given_commands(open_command(), Withdraw(by=voter(0), reason="merged into another", at=DURING))
+    assert withdrawn.state.status == "withdrawn"
     for command in (cast(1, AGREE), Comment(comment_id=uid(99), voter=voter(1), text="hi", at=DURING)):
-        with pytest.raises(CommandRejected, match="withdrawn"):
-            D.decide(command, state)  # type: ignore[arg-type]
+        withdrawn.when(command).then_fails(CommandRejected, "withdrawn")
+
+
+def test_comments_need_text_and_are_counted() -> None:
+    opened = spec.given_commands(open_command())
+    commented = opened.when(Comment(comment_id=uid(99), voter=voter(1), text="Good idea", at=DURING))
+    commented.then(CommentAdded(proposal_id=PID, comment_id=uid(99), member_id=uid(1), text="Good idea", at=DURING))
+    assert commented.state.comments == 1
+    refusal = opened.when(Comment(comment_id=uid(98), voter=voter(1), text="  ", at=DURING)).then_fails(InvalidCommand)
+    assert field_of(refusal) == "text"
 
 
 stances = st.sampled_from(["agree", "abstain", "disagree", "block"])

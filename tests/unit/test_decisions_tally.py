@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from services.decisions.events import Choice
 from services.decisions.domain.rules import Rule, Threshold
 from services.decisions.domain.tally import count
+from services.decisions.events import Choice
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, ORG_C, ballot, options, question, slots
 
 AGREE, DISAGREE, ABSTAIN, BLOCK = (Choice(stance=s) for s in ("agree", "disagree", "abstain", "block"))  # type: ignore[arg-type]
