@@ -47,10 +47,8 @@ class Contended(InMemoryEventStore):
     def __init__(self) -> None:
         super().__init__()
         self.rival: Any = None
-        self.appends = 0
 
     async def append(self, **given: Any) -> AppendResult:
-        self.appends += 1
         if self.rival is not None and given["stream_id"] == STREAM:
             rival, self.rival = self.rival, None
             await super().append(group_id=GROUP, stream_id=STREAM, events=[stored(rival)],
