@@ -10,7 +10,7 @@ from litestar import Controller, Request, delete, post
 from services.decisions.context import Decisions, acting_voter
 from services.decisions.domain.proposal import Cast, Comment, Retract
 from services.decisions.events import BallotCast, CommentAdded
-from services.decisions.http.proposals import run
+from services.decisions.http.proposals import on_proposal
 from services.decisions.http.schemas import BallotIn, BallotOut, CommentIn, CommentOut
 from shared.access.principals import Authenticated
 from shared.domain.ids import new_id, utc_now
@@ -30,7 +30,7 @@ class BallotController(Controller):
         group = await service.admitted(principal, group_id)
         voter = acting_voter(principal, group, "vote")
         command = Cast(event_id=new_id(), voter=voter, choice=data.choice, reason=data.reason, at=utc_now())
-        _, events = await run(request, service, principal, group, proposal_id, command)
+        _, events = await on_proposal(request, service, principal, group, proposal_id, command)
         ballot = next(e for e in events if isinstance(e, BallotCast))
         return BallotOut(ballot_id=ballot.event_id, proposal_id=proposal_id, member_id=ballot.member_id,
                          choice=ballot.choice, reason=ballot.reason, at=ballot.at)
@@ -42,7 +42,7 @@ class BallotController(Controller):
     ) -> None:
         group = await service.admitted(principal, group_id)
         voter = acting_voter(principal, group, "vote")
-        await run(request, service, principal, group, proposal_id, Retract(voter=voter, at=utc_now()))
+        await on_proposal(request, service, principal, group, proposal_id, Retract(voter=voter, at=utc_now()))
 
 
 class CommentController(Controller):
@@ -57,7 +57,7 @@ class CommentController(Controller):
         group = await service.admitted(principal, group_id)
         voter = acting_voter(principal, group, "comment")
         command = Comment(comment_id=new_id(), voter=voter, text=data.text, at=utc_now())
-        _, events = await run(request, service, principal, group, proposal_id, command)
+        _, events = await on_proposal(request, service, principal, group, proposal_id, command)
         added = next(e for e in events if isinstance(e, CommentAdded))
         return CommentOut(comment_id=added.comment_id, proposal_id=proposal_id, member_id=added.member_id,
                           text=added.text, at=added.at)

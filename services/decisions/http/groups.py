@@ -56,7 +56,7 @@ async def managed(service: Decisions, principal: Principal, group_id: uuid.UUID)
     return group
 
 
-async def run(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group_id: uuid.UUID,
+async def on_group(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group_id: uuid.UUID,
               command: GroupCommand) -> tuple[Group, list[GroupEvent]]:
     """A command on the group's stream, once per ``Idempotency-Key``."""
     return await execute(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
@@ -97,5 +97,5 @@ class RuleController(Controller):
         group_id: uuid.UUID, data: Rule,
     ) -> GroupOut:
         await managed(service, principal, group_id)
-        group, _ = await run(request, service, principal, group_id, AdoptRule(rule=data, at=utc_now()))
+        group, _ = await on_group(request, service, principal, group_id, AdoptRule(rule=data, at=utc_now()))
         return group_out(group)

@@ -18,7 +18,7 @@ from services.decisions.domain.group import (
     UpdateMember,
 )
 from services.decisions.events import MemberAdded, TokenIssued
-from services.decisions.http.groups import group_out, managed, member_out, run
+from services.decisions.http.groups import group_out, managed, member_out, on_group
 from services.decisions.http.schemas import ForgetIn, MemberIn, MemberOut, MemberPatch, OrganisationOut, TokenOut
 from shared.access.principals import Authenticated
 from shared.access.roster import member_token
@@ -48,7 +48,7 @@ class MemberController(Controller):
         await managed(service, principal, group_id)
         command = AddMember(member_id=new_id(), name=data.name, organisation_id=data.organisation_id,
                             lived_experience=data.lived_experience, roles=tuple(data.roles), at=utc_now())
-        group, events = await run(request, service, principal, group_id, command)
+        group, events = await on_group(request, service, principal, group_id, command)
         added = next(e for e in events if isinstance(e, MemberAdded))
         return member_out(group.members[added.member_id])
 
@@ -61,7 +61,7 @@ class MemberController(Controller):
         command = UpdateMember(member_id=member_id, at=utc_now(), name=data.name, organisation_id=data.organisation_id,
                                lived_experience=data.lived_experience,
                                roles=tuple(data.roles) if data.roles is not None else None)
-        group, _ = await run(request, service, principal, group_id, command)
+        group, _ = await on_group(request, service, principal, group_id, command)
         return member_out(group.members[member_id])
 
     @delete("/{member_id:uuid}", summary="Remove a member (facilitator)", status_code=204)
@@ -70,7 +70,7 @@ class MemberController(Controller):
         member_id: uuid.UUID,
     ) -> None:
         await managed(service, principal, group_id)
-        await run(request, service, principal, group_id, RemoveMember(member_id=member_id, at=utc_now()))
+        await on_group(request, service, principal, group_id, RemoveMember(member_id=member_id, at=utc_now()))
 
     @post("/{member_id:uuid}/forget", status_code=200,
           summary="Forget a member's personal data, with their consent recorded (facilitator)")
@@ -80,7 +80,7 @@ class MemberController(Controller):
     ) -> MemberOut:
         await managed(service, principal, group_id)
         command = ForgetMember(member_id=member_id, by=principal.member_id, consent=data.consent, at=utc_now())
-        group, _ = await run(request, service, principal, group_id, command)
+        group, _ = await on_group(request, service, principal, group_id, command)
         await forget(kernel.store, member_id)
         return member_out(group.members[member_id])
 
@@ -100,7 +100,7 @@ class TokenController(Controller):
         command = IssueToken(member_id=member_id, token_id=new_id(), token_hash=token_digest(token), at=utc_now())
         if request.headers.get("idempotency-key"):
             raise Forbidden("tokens are shown once: issue them without an Idempotency-Key", field="Idempotency-Key")
-        _, events = await run(request, service, principal, group_id, command)
+        _, events = await on_group(request, service, principal, group_id, command)
         issued = next(e for e in events if isinstance(e, TokenIssued))
         body = TokenOut(token_id=issued.token_id, member_id=member_id, token=token)
         return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
@@ -111,4 +111,4 @@ class TokenController(Controller):
         token_id: uuid.UUID,
     ) -> None:
         await managed(service, principal, group_id)
-        await run(request, service, principal, group_id, RevokeToken(token_id=token_id, at=utc_now()))
+        await on_group(request, service, principal, group_id, RevokeToken(token_id=token_id, at=utc_now()))

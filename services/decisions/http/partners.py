@@ -10,7 +10,7 @@ from litestar import Controller, Request, post, put
 
 from services.decisions.context import Decisions
 from services.decisions.domain.group import RegisterKey
-from services.decisions.http.groups import group_out, managed, run
+from services.decisions.http.groups import group_out, managed, on_group
 from services.decisions.http.schemas import CountersignIn, GroupOut, KeyIn
 from shared.access.principals import Authenticated
 from shared.audit.signing import countersign
@@ -35,7 +35,7 @@ class PartnerController(Controller):
         if not principal.is_operator and principal.organisation_id != organisation_id:
             raise Forbidden("a facilitator registers their own organisation's key", field="organisation_id")
         command = RegisterKey(organisation_id=organisation_id, public_key=data.public_key, at=utc_now())
-        group, _ = await run(request, service, principal, group_id, command)
+        group, _ = await on_group(request, service, principal, group_id, command)
         return group_out(group)
 
     @post("/checkpoints/{position:int}/signatures", status_code=201,

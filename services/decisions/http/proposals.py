@@ -82,7 +82,7 @@ def proposal_out(proposal: Proposal, reader: uuid.UUID | None) -> ProposalOut:
     )
 
 
-async def run(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group: Group,
+async def on_proposal(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group: Group,
               proposal_id: uuid.UUID, command: ProposalCommand) -> tuple[Proposal, list[ProposalEvent]]:
     """A command on one of the group's proposals (404 for any other), once per ``Idempotency-Key``."""
     assert group.group_id is not None
@@ -113,7 +113,7 @@ class ProposalController(Controller):
             visibility=data.visibility, amend_policy=data.amend_policy, max_choices=data.max_choices,
             max_score=data.max_score, dots=data.dots, at=now,
         )
-        proposal, _ = await run(request, service, principal, group, proposal_id, command)
+        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, command)
         return proposal_out(proposal, principal.member_id)
 
     @get("/", summary="List proposals, newest last, with a cursor")
@@ -164,7 +164,7 @@ class ProposalController(Controller):
     ) -> ProposalOut:
         group = await service.admitted(principal, group_id)
         by = acting_voter(principal, group, "close a proposal early", FACILITATORS)
-        proposal, _ = await run(request, service, principal, group, proposal_id, Close(by=by, at=utc_now()))
+        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, Close(by=by, at=utc_now()))
         return proposal_out(proposal, principal.member_id)
 
     @post("/{proposal_id:uuid}/amend", status_code=200,
@@ -180,7 +180,7 @@ class ProposalController(Controller):
         by = acting_voter(principal, group, "amend a proposal")
         options = _options(existing.opened.kind, data.options) if data.options is not None else None
         command = Amend(by=by, at=utc_now(), title=data.title, body=data.body, options=options)
-        proposal, _ = await run(request, service, principal, group, proposal_id, command)
+        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, command)
         return proposal_out(proposal, principal.member_id)
 
     @post("/{proposal_id:uuid}/withdraw", status_code=200, summary="Withdraw a proposal (author or facilitator)")
@@ -191,5 +191,5 @@ class ProposalController(Controller):
         group = await service.admitted(principal, group_id)
         by = acting_voter(principal, group, "withdraw a proposal")
         command = Withdraw(by=by, reason=data.reason, at=utc_now())
-        proposal, _ = await run(request, service, principal, group, proposal_id, command)
+        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, command)
         return proposal_out(proposal, principal.member_id)
