@@ -18,7 +18,6 @@ from services.decisions.domain.proposal import Proposal, Voter, proposal_decider
 from shared.access.guards import acting_member, admit
 from shared.access.principals import PARTICIPANTS, Principal, Role
 from shared.domain.errors import NotFound
-from shared.eventlog.envelope import Metadata
 from shared.eventlog.handler import StateCache, load
 from shared.eventlog.store import EventLog
 
@@ -68,11 +67,6 @@ def acting_voter(principal: Principal, group: Group, doing: str, roles: tuple[Ro
     member = group.members[acting_member(principal, doing, roles)]
     return Voter(member_id=member.member_id, organisation_id=member.organisation_id,
                  lived_experience=member.lived_experience, facilitator="facilitator" in member.roles)
-
-
-def caused_by(principal: Principal) -> Metadata:
-    """Who caused the events a request records: the acting member and their organisation (none: the operator)."""
-    return Metadata(actor_id=principal.member_id, actor_org=principal.organisation_id)
 
 
 def idempotency_scope(principal: Principal, group_id: uuid.UUID) -> str:

@@ -14,8 +14,11 @@ import asyncpg
 from services.decisions.domain.proposal import Close, proposal_decider, proposal_stream
 from shared.domain.errors import CommandRejected, ConcurrencyConflict
 from shared.domain.ids import utc_now
+from shared.eventlog import trace
+from shared.eventlog.envelope import Metadata
 from shared.eventlog.handler import handle
 from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.eventlog.trace import system_actor
 from shared.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -28,13 +31,14 @@ async def close_due(store: EventStore) -> int:
         " ORDER BY closes_at LIMIT 100"
     )
     closed = 0
-    for row in due:
-        try:
-            done = await handle(store, proposal_decider, Close(by=None, at=utc_now()),
-                                group_id=row["group_id"], stream_id=proposal_stream(row["proposal_id"]))
-        except (CommandRejected, ConcurrencyConflict):
-            continue  # closed or withdrawn meanwhile, perhaps by another replica
-        closed += bool(done.events)
+    with trace.acting(Metadata(actor_id=system_actor("closer"))):  # the closings record who closed them
+        for row in due:
+            try:
+                done = await handle(store, proposal_decider, Close(by=None, at=utc_now()),
+                                    group_id=row["group_id"], stream_id=proposal_stream(row["proposal_id"]))
+            except (CommandRejected, ConcurrencyConflict):
+                continue  # closed or withdrawn meanwhile, perhaps by another replica
+            closed += bool(done.events)
     return closed
 
 

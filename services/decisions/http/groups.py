@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post, put
 
-from services.decisions.context import Decisions, caused_by, idempotency_scope
+from services.decisions.context import Decisions, idempotency_scope
 from services.decisions.domain.group import (
     AdoptRule,
     CreateGroup,
@@ -24,7 +24,6 @@ from shared.access.guards import require_role
 from shared.access.principals import FACILITATORS, Authenticated, Principal
 from shared.domain.errors import Forbidden
 from shared.domain.ids import new_id, utc_now
-from shared.eventlog.envelope import Metadata
 from shared.eventlog.handler import handle
 from shared.web.idempotency import execute, idempotency
 
@@ -60,7 +59,7 @@ async def on_group(request: Request[Any, Any, Any], service: Decisions, principa
               command: GroupCommand) -> tuple[Group, list[GroupEvent]]:
     """A command on the group's stream, once per ``Idempotency-Key``."""
     return await execute(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
-                         metadata=caused_by(principal), cache=service.groups,
+                         cache=service.groups,
                          once=await idempotency(request, idempotency_scope(principal, group_id)))
 
 
@@ -77,8 +76,8 @@ class GroupController(Controller):
             group_id=group_id, name=data.name, rule=data.rule, at=utc_now(),
             organisations=tuple(Organisation(id=new_id(), name=o.name) for o in data.organisations),
         )
-        done = await handle(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
-                            metadata=Metadata(), cache=service.groups)
+        done = await handle(service.store, group_decider, command, group_id=group_id,
+                            stream_id=group_stream(group_id), cache=service.groups)
         return group_out(done.state)
 
     @get("/{group_id:uuid}", summary="A group: its rule, partners and members per organisation")

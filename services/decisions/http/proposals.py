@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
-from services.decisions.context import Decisions, acting_voter, caused_by, idempotency_scope
+from services.decisions.context import Decisions, acting_voter, idempotency_scope
 from services.decisions.domain.group import Group
 from services.decisions.domain.proposal import (
     Amend,
@@ -89,7 +89,7 @@ async def on_proposal(request: Request[Any, Any, Any], service: Decisions, princ
     if not isinstance(command, OpenProposal):
         await service.proposal(group, proposal_id)
     return await execute(service.store, proposal_decider, command, group_id=group.group_id,
-                         stream_id=proposal_stream(proposal_id), metadata=caused_by(principal), cache=service.proposals,
+                         stream_id=proposal_stream(proposal_id), cache=service.proposals,
                          once=await idempotency(request, idempotency_scope(principal, group.group_id)))
 
 
