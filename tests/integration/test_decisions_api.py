@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from shared.eventlog.trace import system_actor
 from tests.integration.decisions_client import make_group, soon
 
 
@@ -103,6 +104,7 @@ async def test_proposals_close_by_themselves_at_their_closing_time(
     history = (await api.get(f"{url}/history", headers=group.tokens["member"])).json()
     assert sum(e["type"] == "decisions.ProposalClosed" for e in history) == 1
     assert history[-1]["data"]["by"] is None
+    assert history[-1]["metadata"]["actor_id"] == str(system_actor("closer"))  # who closed it, for the audit trail
 
 
 async def test_a_removed_member_and_a_revoked_token_stop_working_at_once(
