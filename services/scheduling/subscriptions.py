@@ -17,6 +17,7 @@ import msgspec
 
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.meetings import Meeting, Schedule, meeting_decider, meeting_stream
+from shared.domain.contract import type_name
 from shared.domain.errors import CommandRejected
 from shared.domain.ids import utc_now
 from shared.eventlog.handler import StateCache, handle
@@ -63,7 +64,7 @@ async def schedule_chosen_slot(store: EventLog, meetings: StateCache[Meeting] | 
         return
     history = await store.read_stream(f"{DECISIONS_PROPOSAL_STREAM}{closed.proposal_id}", after_version=0)
     opened = next((msgspec.json.decode(e.data, type=_Opened) for e in history
-                   if e.type == "decisions.ProposalOpened"), None)
+                   if e.type == type_name(_Opened)), None)
     if opened is None or opened.kind != "time":
         return
     slot = next((o for o in opened.options if o.id == closed.outcome.chosen[0]), None)
