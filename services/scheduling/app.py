@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-from typing import get_args
-
 from litestar import Litestar
 
-from services.scheduling import api, gathering_api
-from services.scheduling.domain.feeds import FeedEvent
-from services.scheduling.domain.gathering import Gathering, GatheringEvent
-from services.scheduling.domain.meetings import Meeting, MeetingEvent
-from services.scheduling.time_proposals import SUBSCRIPTIONS
-from shared.access.roster import Members
-from shared.eventlog.handler import StateCache
+from services.scheduling.context import Scheduling
+from services.scheduling.events import CONTRACT
+from services.scheduling.http import CONTROLLERS
+from services.scheduling.subscriptions import REACTIONS
+from shared.web.kernel import Kernel
 from shared.web.plugin import service_app
 
 
-async def _start(app: Litestar) -> None:
-    members = Members(app.state.store)
-    meetings: StateCache[Meeting] = StateCache()
-    gatherings: StateCache[Gathering] = StateCache()
-    app.state.update(members=members, meetings=meetings, gatherings=gatherings, member_resolver=members.resolve)
-    app.state.on_forget.extend([members.cache.clear, meetings.clear, gatherings.clear])
+async def start(kernel: Kernel) -> Scheduling:
+    """Scheduling's context; its cached states are dropped whenever anyone is forgotten."""
+    service = Scheduling(store=kernel.store, members=kernel.members)
+    kernel.on_forget.append(service.forget_cached)
+    return service
 
 
 def create_app() -> Litestar:
     return service_app(
         "scheduling",
-        [*api.ROUTES, *gathering_api.ROUTES],
+        CONTROLLERS,
         description="Meetings, events, roles and sign-ups, attendees and table plans.",
-        on_start=[_start],
-        subscriptions=SUBSCRIPTIONS,
-        event_types=[*get_args(MeetingEvent), *get_args(FeedEvent), *get_args(GatheringEvent)],
+        start=start,
+        reactions=REACTIONS,
+        event_types=CONTRACT.types,
     )

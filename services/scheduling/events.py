@@ -1,0 +1,233 @@
+"""The scheduling service's events: its part of the shared log, and the one definition of them.
+
+Meetings (one-off or recurring, with occurrences cancelled or moved, RSVPs
+and attendance), secret calendar feed addresses, and the gathering: roles and
+sign-ups, attendees, and the table plan. Partner systems and the other
+services read these as JSON; the type names and fields below are what is
+stored, so old events keep decoding. Personal fields (``__personal__``) are
+encrypted with the key of the person named by ``__subject__``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from shared.domain.contract import EventContract, Versioned
+
+# --- values the events carry -------------------------------------------------------------------
+
+Answer = Literal["yes", "no", "maybe"]
+Perspective = Literal["lived_experience", "service_provider", "both", "other"]
+
+
+class Session(msgspec.Struct, frozen=True):
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class RoleSpec(msgspec.Struct, frozen=True):
+    role_id: str
+    name: str
+    places: int
+    description: str = ""
+
+
+class TableSpec(msgspec.Struct, frozen=True):
+    table_id: str
+    size: int
+    features: tuple[str, ...] = ()
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+
+class MeetingScheduled(Versioned, frozen=True, kw_only=True, tag="scheduling.MeetingScheduled"):
+    meeting_id: uuid.UUID
+    group_id: uuid.UUID
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    rrule: str | None
+    source_proposal_id: uuid.UUID | None
+    by: uuid.UUID | None
+    at: datetime
+
+
+class OccurrenceCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceCancelled"):
+    meeting_id: uuid.UUID
+    occurrence: datetime
+    reason: str
+    at: datetime
+
+
+class OccurrenceMoved(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceMoved"):
+    meeting_id: uuid.UUID
+    occurrence: datetime
+    starts_at: datetime
+    ends_at: datetime
+    at: datetime
+
+
+class RsvpGiven(Versioned, frozen=True, kw_only=True, tag="scheduling.RsvpGiven"):
+    __personal__ = ("access_needs",)
+    __subject__ = "member_id"
+    meeting_id: uuid.UUID
+    occurrence: datetime
+    member_id: uuid.UUID
+    answer: Answer
+    access_needs: str | None
+    at: datetime
+
+
+class AttendanceRecorded(Versioned, frozen=True, kw_only=True, tag="scheduling.AttendanceRecorded"):
+    meeting_id: uuid.UUID
+    occurrence: datetime
+    present: tuple[uuid.UUID, ...]
+    at: datetime
+
+
+MeetingEvent = MeetingScheduled | OccurrenceCancelled | OccurrenceMoved | RsvpGiven | AttendanceRecorded
+
+# --- calendar feeds (only the token's hash is recorded) ----------------------------------------
+
+
+class FeedIssued(Versioned, frozen=True, kw_only=True, tag="scheduling.FeedIssued"):
+    group_id: uuid.UUID
+    feed_id: uuid.UUID
+    member_id: uuid.UUID | None
+    token_hash: str
+    at: datetime
+
+
+class FeedRevoked(Versioned, frozen=True, kw_only=True, tag="scheduling.FeedRevoked"):
+    group_id: uuid.UUID
+    feed_id: uuid.UUID
+    at: datetime
+
+
+FeedEvent = FeedIssued | FeedRevoked
+
+# --- the gathering: planned, then roles and sign-ups, attendees, the table plan ----------------
+
+
+class GatheringPlanned(Versioned, frozen=True, kw_only=True, tag="scheduling.GatheringPlanned"):
+    gathering_id: uuid.UUID
+    group_id: uuid.UUID
+    title: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    accessibility: str
+    sessions: tuple[Session, ...]
+    at: datetime
+
+
+class RoleAdded(Versioned, frozen=True, kw_only=True, tag="scheduling.RoleAdded"):
+    role: RoleSpec
+    at: datetime
+
+
+class CapacityDeclared(Versioned, frozen=True, kw_only=True, tag="scheduling.CapacityDeclared"):
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    max_roles: int
+    at: datetime
+
+
+class SignedUp(Versioned, frozen=True, kw_only=True, tag="scheduling.SignedUp"):
+    role_id: str
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    waitlisted: bool
+    at: datetime
+
+
+class Withdrew(Versioned, frozen=True, kw_only=True, tag="scheduling.Withdrew"):
+    role_id: str
+    member_id: uuid.UUID
+    at: datetime
+
+
+class Promoted(Versioned, frozen=True, kw_only=True, tag="scheduling.Promoted"):
+    role_id: str
+    member_id: uuid.UUID
+    at: datetime
+
+
+class Swapped(Versioned, frozen=True, kw_only=True, tag="scheduling.Swapped"):
+    role_id: str
+    from_member: uuid.UUID
+    to_member: uuid.UUID
+    to_organisation: uuid.UUID
+    at: datetime
+
+
+class SignUpsClosed(Versioned, frozen=True, kw_only=True, tag="scheduling.SignUpsClosed"):
+    at: datetime
+
+
+SignUpEvent = RoleAdded | CapacityDeclared | SignedUp | Withdrew | Promoted | Swapped | SignUpsClosed
+
+
+class AttendeeRegistered(Versioned, frozen=True, kw_only=True, tag="scheduling.AttendeeRegistered"):
+    __personal__ = ("name",)
+    __subject__ = "attendee_id"
+    attendee_id: uuid.UUID
+    name: str | None
+    perspective: Perspective
+    organisation: str
+    needs: tuple[str, ...]
+    seat_with: tuple[uuid.UUID, ...]
+    not_with: tuple[uuid.UUID, ...]
+    waitlisted: bool
+    at: datetime
+
+
+class AttendeeCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.AttendeeCancelled"):
+    attendee_id: uuid.UUID
+    at: datetime
+
+
+class AttendeePromoted(Versioned, frozen=True, kw_only=True, tag="scheduling.AttendeePromoted"):
+    attendee_id: uuid.UUID
+    at: datetime
+
+
+AttendeeEvent = AttendeeRegistered | AttendeeCancelled | AttendeePromoted
+
+
+class TablesSet(Versioned, frozen=True, kw_only=True, tag="scheduling.TablesSet"):
+    tables: tuple[TableSpec, ...]
+    at: datetime
+
+
+class TablePlanned(Versioned, frozen=True, kw_only=True, tag="scheduling.TablePlanned"):
+    seats: dict[str, str]
+    quality: dict[str, float]
+    overall: float
+    moved: int
+    at: datetime
+
+
+class PlanLocked(Versioned, frozen=True, kw_only=True, tag="scheduling.PlanLocked"):
+    at: datetime
+
+
+SeatingEvent = TablesSet | TablePlanned | PlanLocked
+
+GatheringEvent = GatheringPlanned | SignUpEvent | AttendeeEvent | SeatingEvent
+
+
+CONTRACT = EventContract("scheduling", [
+    MeetingScheduled, OccurrenceCancelled, OccurrenceMoved, RsvpGiven, AttendanceRecorded,
+    FeedIssued, FeedRevoked,
+    GatheringPlanned, RoleAdded, CapacityDeclared, SignedUp, Withdrew, Promoted, Swapped, SignUpsClosed,
+    AttendeeRegistered, AttendeeCancelled, AttendeePromoted, TablesSet, TablePlanned, PlanLocked,
+])

@@ -1,0 +1,33 @@
+"""Which group a caller may address, and who acts: the kernel's guards, then the group's roster."""
+
+from __future__ import annotations
+
+import uuid
+
+from shared.access.guards import acting_member, admit, require_role
+from shared.access.principals import Principal, Role
+from shared.access.roster import Members, Roster
+from shared.domain.errors import Forbidden
+
+ANY_MEMBER: tuple[Role, ...] = ("facilitator", "member", "observer", "auditor")
+"""Who may act for themselves on what is only theirs (an RSVP, a personal calendar feed): any member."""
+
+
+async def group_roster(members: Members, principal: Principal, group_id: uuid.UUID,
+                       roles: tuple[Role, ...] = (), doing: str = "do that") -> Roster:
+    """The roster of the caller's group (404 for another group or none), for a caller holding
+    one of ``roles`` when any are named (403)."""
+    admit(principal, group_id)
+    roster = await members.existing(group_id)
+    if roles:
+        require_role(principal, roles, doing)
+    return roster
+
+
+def member_and_organisation(principal: Principal, doing: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """A facilitator or member acting for themselves, and the organisation they act for (sign-ups and
+    swaps are counted per organisation); observers, auditors and the operator only read (403)."""
+    member = acting_member(principal, doing)
+    if principal.organisation_id is None:
+        raise Forbidden(f"only a member of an organisation can {doing}")
+    return member, principal.organisation_id

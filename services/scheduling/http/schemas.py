@@ -1,0 +1,172 @@
+"""The request and response bodies of scheduling's API (unknown fields are refused in every request)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import msgspec
+
+from services.scheduling.domain.gathering import Gathering
+from services.scheduling.domain.meetings import Meeting
+from services.scheduling.events import Answer, Perspective, Session, TableSpec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+# --- meetings and calendar feeds ---------------------------------------------------------------
+
+
+class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    starts_at: datetime
+    ends_at: datetime
+    location: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    rrule: Annotated[str, msgspec.Meta(min_length=1, max_length=500, description="an RFC 5545 RRULE")] | None = None
+
+
+class OccurrenceIn(msgspec.Struct, forbid_unknown_fields=True):
+    occurrence: datetime
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    occurrence: datetime
+    starts_at: datetime
+    ends_at: datetime
+
+
+class RsvpIn(msgspec.Struct, forbid_unknown_fields=True):
+    occurrence: datetime
+    answer: Answer
+    access_needs: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
+    occurrence: datetime
+    present: Annotated[list[uuid.UUID], msgspec.Meta(max_length=1000)]
+
+
+class Occurrence(msgspec.Struct):
+    starts_at: datetime
+    ends_at: datetime
+    moved_from: datetime | None
+    answers: dict[str, str]
+
+
+class MeetingOut(msgspec.Struct):
+    meeting_id: uuid.UUID
+    title: str
+    location: str
+    rrule: str | None
+    source_proposal_id: uuid.UUID | None
+    next: list[Occurrence]
+
+
+class FeedOut(msgspec.Struct):
+    feed_id: uuid.UUID
+    url: str
+    personal: bool
+
+
+def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
+    """The meeting with its next occurrences (at most 20 within ``days``), as moved, with their answers."""
+    scheduled = meeting.scheduled
+    assert scheduled is not None
+    length = scheduled.ends_at - scheduled.starts_at
+    moved = {o: (s, e) for o, s, e in meeting.moved}
+    upcoming = []
+    for occurrence in meeting.occurrences(now - timedelta(days=1), now + timedelta(days=days)):
+        starts, ends = moved.get(occurrence, (occurrence, occurrence + length))
+        upcoming.append(Occurrence(starts_at=starts, ends_at=ends, moved_from=occurrence if occurrence in moved else None,
+                                   answers={str(m): a for m, a in meeting.answers(occurrence).items()}))
+    return MeetingOut(meeting_id=scheduled.meeting_id, title=scheduled.title, location=scheduled.location,
+                      rrule=scheduled.rrule, source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20])
+
+
+# --- the gathering -----------------------------------------------------------------------------
+
+
+class GatheringIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Name
+    venue: Name
+    starts_at: datetime
+    ends_at: datetime
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    accessibility: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    sessions: list[Session] = msgspec.field(default_factory=list)
+
+
+class RoleIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    places: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class CapacityIn(msgspec.Struct, forbid_unknown_fields=True):
+    max_roles: Annotated[int, msgspec.Meta(ge=0, le=50)]
+
+
+class SwapIn(msgspec.Struct, forbid_unknown_fields=True):
+    to_member: uuid.UUID
+
+
+class AttendeeIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    perspective: Perspective
+    organisation: Name
+    needs: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=60)]], msgspec.Meta(max_length=10)] = (
+        msgspec.field(default_factory=list))
+    seat_with: Annotated[list[uuid.UUID], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    not_with: Annotated[list[uuid.UUID], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+
+
+class TablesIn(msgspec.Struct, forbid_unknown_fields=True):
+    tables: Annotated[list[TableSpec], msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class RoleOut(msgspec.Struct):
+    role_id: str
+    name: str
+    places: int
+    holders: list[uuid.UUID]
+    waitlist: list[uuid.UUID]
+
+
+class GatheringOut(msgspec.Struct):
+    gathering_id: uuid.UUID
+    title: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    accessibility: str
+    sessions: list[Session]
+    roles: list[RoleOut]
+    sign_ups_open: bool
+    registered: int
+    waitlisted: int
+    tables: int
+    plan_quality: float | None
+    table_quality: dict[str, float]
+    plan_locked: bool
+
+
+class Fairness(msgspec.Struct):
+    per_member: dict[str, int]
+    per_organisation: dict[str, int]
+
+
+def gathering_out(g: Gathering) -> GatheringOut:
+    p = g.planned
+    assert p is not None
+    s = g.sign_ups
+    return GatheringOut(
+        gathering_id=p.gathering_id, title=p.title, venue=p.venue, starts_at=p.starts_at, ends_at=p.ends_at,
+        capacity=p.capacity, accessibility=p.accessibility, sessions=list(p.sessions),
+        roles=[RoleOut(role_id=r.role_id, name=r.name, places=r.places, holders=list(s.holders.get(r.role_id, ())),
+                       waitlist=list(s.waiting.get(r.role_id, ()))) for r in s.roles.values()],
+        sign_ups_open=s.open, registered=len(g.attendees.registered), waitlisted=len(g.attendees.waitlist),
+        tables=len(g.seating.tables), plan_quality=g.seating.overall, table_quality=dict(g.seating.quality),
+        plan_locked=g.seating.locked,
+    )

@@ -1,0 +1,86 @@
+"""Given a meeting's (or a group's feeds') events, when a command arrives, then these events or this refusal."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from services.scheduling.domain.feeds import Issue, Revoke, feeds_decider
+from services.scheduling.domain.meetings import Cancel, Move, RecordAttendance, Rsvp, Schedule, meeting_decider
+from services.scheduling.events import (
+    AttendanceRecorded,
+    FeedIssued,
+    FeedRevoked,
+    MeetingScheduled,
+    OccurrenceCancelled,
+    OccurrenceMoved,
+    RsvpGiven,
+)
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.specification import DeciderSpecification
+
+meetings = DeciderSpecification(meeting_decider)
+T0 = datetime(2030, 3, 5, 14, tzinfo=UTC)
+MEETING = uuid.UUID(int=7)
+ADA = uuid.UUID(int=1)
+SCHEDULE = Schedule(meeting_id=MEETING, group_id=uuid.UUID(int=8), title="Working group", starts_at=T0,
+                    ends_at=T0 + timedelta(hours=1), location="Community centre", rrule="FREQ=WEEKLY;COUNT=26",
+                    source_proposal_id=None, by=ADA, at=T0)
+SCHEDULED = MeetingScheduled(**msgspec.structs.asdict(SCHEDULE))
+WEEK = timedelta(weeks=1)
+
+
+def test_a_series_is_scheduled_once_with_a_valid_rule() -> None:
+    meetings.given().when(SCHEDULE).then(SCHEDULED)
+    meetings.given(SCHEDULED).when(SCHEDULE).then_fails(CommandRejected, "scheduled already")
+    no_end = meetings.given().when(msgspec.structs.replace(SCHEDULE, rrule="FREQ=WEEKLY"))
+    assert no_end.then_fails(InvalidCommand, "COUNT or UNTIL").field == "rrule"  # type: ignore[attr-defined]
+    meetings.given().when(msgspec.structs.replace(SCHEDULE, rrule="FREQ=NEVER")).then_fails(InvalidCommand, "RFC 5545")
+    meetings.given().when(msgspec.structs.replace(SCHEDULE, rrule="FREQ=DAILY;COUNT=1001")).then_fails(
+        InvalidCommand, "at most 1000")
+    backwards = meetings.given().when(msgspec.structs.replace(SCHEDULE, ends_at=T0))
+    assert backwards.then_fails(InvalidCommand, "after").field == "ends_at"  # type: ignore[attr-defined]
+    meetings.given().when(msgspec.structs.replace(SCHEDULE, title="  ")).then_fails(InvalidCommand, "title")
+
+
+def test_one_occurrence_is_cancelled_or_moved_and_the_rest_of_the_series_stays() -> None:
+    cancelled = OccurrenceCancelled(meeting_id=MEETING, occurrence=T0 + WEEK, reason="bank holiday", at=T0)
+    when = meetings.given(SCHEDULED).when(Cancel(occurrence=T0 + WEEK, reason="bank holiday", at=T0)).then(cancelled)
+    assert when.state.occurrences(T0, T0 + 3 * WEEK) == [T0, T0 + 2 * WEEK]
+    moved = OccurrenceMoved(meeting_id=MEETING, occurrence=T0 + 2 * WEEK, starts_at=T0 + 2 * WEEK + timedelta(hours=2),
+                            ends_at=T0 + 2 * WEEK + timedelta(hours=3), at=T0)
+    when = meetings.given(SCHEDULED, cancelled).when(Move(occurrence=moved.occurrence, starts_at=moved.starts_at,
+                                                          ends_at=moved.ends_at, at=T0)).then(moved)
+    assert when.state.moved == ((moved.occurrence, moved.starts_at, moved.ends_at),)
+    # a cancelled occurrence, or a time that is not an occurrence, takes no command
+    refused = meetings.given(SCHEDULED, cancelled).when(Cancel(occurrence=T0 + WEEK, reason="", at=T0))
+    assert refused.then_fails(InvalidCommand, "no occurrence").field == "occurrence"  # type: ignore[attr-defined]
+    meetings.given(SCHEDULED).when(Move(occurrence=T0, starts_at=T0, ends_at=T0, at=T0)).then_fails(
+        InvalidCommand, "ends_at must be after starts_at")
+    meetings.given().when(Cancel(occurrence=T0, reason="", at=T0)).then_fails(NotFound, "no such meeting")
+
+
+def test_an_answer_replaces_the_members_earlier_one_and_attendance_is_recorded() -> None:
+    yes = RsvpGiven(meeting_id=MEETING, occurrence=T0, member_id=ADA, answer="yes", access_needs="a quiet corner", at=T0)
+    when = meetings.given(SCHEDULED, yes).when(Rsvp(occurrence=T0, member_id=ADA, answer="no", access_needs=None, at=T0))
+    when.then(RsvpGiven(meeting_id=MEETING, occurrence=T0, member_id=ADA, answer="no", access_needs=None, at=T0))
+    assert when.state.answers(T0) == {ADA: "no"}
+    meetings.given(SCHEDULED).when(Rsvp(occurrence=T0 + timedelta(minutes=5), member_id=ADA, answer="yes",
+                                        access_needs=None, at=T0)).then_fails(InvalidCommand, "no occurrence")
+    meetings.given(SCHEDULED).when(RecordAttendance(occurrence=T0, present=(ADA,), at=T0)).then(
+        AttendanceRecorded(meeting_id=MEETING, occurrence=T0, present=(ADA,), at=T0))
+
+
+def test_a_feed_address_is_known_by_its_hash_until_revoked() -> None:
+    feeds = DeciderSpecification(feeds_decider)
+    group, feed = uuid.UUID(int=8), uuid.UUID(int=9)
+    issued = FeedIssued(group_id=group, feed_id=feed, member_id=ADA, token_hash="ab12", at=T0)
+    when = feeds.given().when(Issue(group_id=group, feed_id=feed, member_id=ADA, token_hash="ab12", at=T0)).then(issued)
+    assert dict(when.state.by_hash) == {"ab12": (feed, ADA)}
+    revoked = feeds.given(issued).when(Revoke(group_id=group, feed_id=feed, at=T0)).then(
+        FeedRevoked(group_id=group, feed_id=feed, at=T0))
+    assert dict(revoked.state.by_hash) == {}
+    feeds.given(issued).when(Revoke(group_id=group, feed_id=uuid.UUID(int=10), at=T0)).then_fails(
+        NotFound, "no such calendar feed")
