@@ -19,8 +19,9 @@ from typing import Any, ClassVar
 import msgspec
 
 
-class Versioned(msgspec.Struct):
-    """Base of every stored event: its ``__version__`` (1 unless a breaking change made a new one)."""
+class Versioned(msgspec.Struct, frozen=True):
+    """Base of every stored event: its ``__version__`` (1 unless a breaking change made a new one).
+    Frozen, as every event is (a recorded fact does not change), so that frozen event structs may derive from it."""
 
     __version__: ClassVar[int] = 1
 
