@@ -2,44 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
-from typing import get_args
 
 from litestar import Litestar
 
-from services.publishing import api, items_api
-from services.publishing.approval import SUBSCRIPTIONS
-from services.publishing.delivery import SCHEMA, Delivery
-from services.publishing.items import Item, ItemEvent
+from services.publishing.context import Publishing
+from services.publishing.events import CONTRACT
+from services.publishing.http import CONTROLLERS
+from services.publishing.jobs import Delivery
 from services.publishing.projections import PROJECTIONS
-from services.publishing.webhooks import WebhookEvent
-from shared.access.roster import Members
-from shared.eventlog.handler import StateCache
+from services.publishing.subscriptions import REACTIONS
+from shared.web.kernel import Kernel
 from shared.web.plugin import service_app
 
 
-async def _start(app: Litestar) -> None:
-    store = app.state.store
-    await store.pool.execute(SCHEMA)
-    members = Members(store)
-    settings = app.state.settings
-    delivery = Delivery(store, base_delay=settings.webhook_retry_base,
+async def start(kernel: Kernel) -> Publishing:
+    """Publishing's context, and the webhook delivery running beside the routes until shutdown."""
+    settings = kernel.settings
+    delivery = Delivery(kernel.store, base_delay=settings.webhook_retry_base,
                         give_up_after=timedelta(seconds=settings.webhook_give_up_after))
-    items: StateCache[Item] = StateCache()
-    app.state.update(members=members, delivery=delivery, item_states=items, member_resolver=members.resolve)
-    app.state.on_forget.extend([members.cache.clear, delivery.subscriptions.clear, items.clear])
-    app.state.on_stop.append(delivery.close)
-    app.state.tasks.append(asyncio.create_task(delivery.run(app.state.stop), name="webhook delivery"))
+    service = Publishing(store=kernel.store, members=kernel.members, delivery=delivery)
+    kernel.on_forget.extend([delivery.webhooks.clear, service.items.clear])
+    kernel.on_stop.append(delivery.close)
+    kernel.run(delivery.run(kernel.stop), "webhook delivery")
+    return service
 
 
 def create_app() -> Litestar:
     return service_app(
         "publishing",
-        [*items_api.ROUTES, *api.ROUTES],
+        CONTROLLERS,
         description="Co-produced resources and reflections, public feeds, partner delivery (webhooks, SSE).",
-        on_start=[_start],
+        start=start,
         projections=PROJECTIONS,
-        subscriptions=SUBSCRIPTIONS,
-        event_types=[*get_args(ItemEvent), *get_args(WebhookEvent)],
+        reactions=REACTIONS,
+        event_types=CONTRACT.types,
     )

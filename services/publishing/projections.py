@@ -8,11 +8,17 @@ from types import MappingProxyType
 import asyncpg
 import msgspec
 
-from services.publishing.items import Item, ItemEvent, item_decider
+from services.publishing.domain.items import Item, item_decider
+from services.publishing.events import ITEM_EVENTS
+from shared.domain.contract import type_name
 from shared.eventlog.envelope import RecordedEvent
+
+ITEM_EVENT_TYPES = frozenset(type_name(t) for t in ITEM_EVENTS)
 
 
 class ItemList:
+    """Items by group and proposal, and the published ones by date (for the public feeds)."""
+
     name = "publishing_items"
     tables = MappingProxyType({
         "publishing_items": (
@@ -25,10 +31,10 @@ class ItemList:
     })
 
     async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None:
-        if not event.type.startswith("publishing.") or not event.stream_id.startswith("publishing.item."):
-            return
+        if event.type not in ITEM_EVENT_TYPES:
+            return  # only item events are on item streams
         table = tables["publishing_items"]
-        data = msgspec.json.decode(event.data, type=ItemEvent)
+        data = item_decider.decode(event)
         row = await conn.fetchrow(f"SELECT state FROM {table} WHERE item_id = $1", data.item_id)
         item = msgspec.msgpack.decode(row["state"], type=Item) if row else Item()
         item = item_decider.evolve(item, data)

@@ -6,7 +6,9 @@ the cursor is retried with exponential back-off and jitter (``Retry-After``
 is honoured) and nothing after it is sent before it succeeds. ``410 Gone``
 disables the subscription. An event that keeps failing for ``give_up_after``
 goes to the dead-letter list (which can be redriven) and the cursor moves on.
-Every attempt is written to the subscription's delivery log.
+Every attempt is written to the subscription's delivery log. The tables
+(``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``) come
+from the kernel's migrations.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook as Signer
 
-from services.publishing.webhooks import Disable, Subscription, webhook_decider, webhook_stream
+from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from shared.domain.ids import utc_now
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.handler import StateCache, handle, load
@@ -40,20 +42,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise; the delivery log keeps them
 
 DELIVERY_LOCK = 0x636F70726F04
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS webhook_cursors (
-    subscription_id uuid PRIMARY KEY, group_id uuid NOT NULL, position bigint NOT NULL,
-    attempts integer NOT NULL DEFAULT 0, failing_since timestamptz, next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    last_error text);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    subscription_id uuid NOT NULL, event_id uuid NOT NULL, position bigint NOT NULL, attempt integer NOT NULL,
-    status integer, error text, at timestamptz NOT NULL DEFAULT now());
-CREATE INDEX IF NOT EXISTS webhook_deliveries_by_subscription ON webhook_deliveries (subscription_id, at);
-CREATE TABLE IF NOT EXISTS webhook_dead_letters (
-    subscription_id uuid NOT NULL, event_id uuid NOT NULL, position bigint NOT NULL, error text NOT NULL,
-    at timestamptz NOT NULL DEFAULT now(), redriven_at timestamptz, PRIMARY KEY (subscription_id, event_id));
-"""
 
 
 def body_of(event: RecordedEvent) -> bytes:
@@ -85,6 +73,8 @@ class Attempt:
 
 
 class Delivery:
+    """The delivery loop (one leader among the service's processes) and what the routes ask of it."""
+
     def __init__(
         self,
         store: EventStore,
@@ -101,7 +91,7 @@ class Delivery:
         self.give_up_after = give_up_after
         self.batch = batch
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self.subscriptions: StateCache[Subscription] = StateCache()
+        self.webhooks: StateCache[Webhook] = StateCache()
         self._wake = asyncio.Event()
         self._leadership = Leadership(store.url, DELIVERY_LOCK, "webhook delivery")
 
@@ -120,12 +110,12 @@ class Delivery:
             if not any(busy):  # a full batch went out: there may be more, go on at once
                 await wait_any(stop, self._wake, 0.25)
 
-    async def subscription(self, subscription_id: uuid.UUID) -> Subscription:
-        found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.subscriptions)
+    async def webhook(self, subscription_id: uuid.UUID) -> Webhook:
+        found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.webhooks)
         return found
 
-    async def post(self, subscription: Subscription, event: RecordedEvent) -> Attempt:
-        registered = subscription.registered
+    async def post(self, webhook: Webhook, event: RecordedEvent) -> Attempt:
+        registered = webhook.registered
         assert registered is not None and registered.secret is not None
         body = body_of(event)
         now = utc_now()
@@ -133,7 +123,7 @@ class Delivery:
             "content-type": "application/json",
             "webhook-id": str(event.id),
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(registered.secret).sign(str(event.id), now, body.decode()),
+            "webhook-signature": Signer(registered.secret).sign(str(event.id), now, body.decode()),
         }
         try:
             response = await self.client.post(registered.url, content=body, headers=headers)
@@ -150,8 +140,8 @@ class Delivery:
         re-sends a few events (receivers drop repeats by ``webhook-id``), never skips one.
         """
         subscription_id = row["subscription_id"]
-        subscription = await self.subscription(subscription_id)
-        if subscription.status != "active" or subscription.registered is None:
+        webhook = await self.webhook(subscription_id)
+        if webhook.status != "active" or webhook.registered is None:
             return False
         position, attempts, failing_since = row["position"], row["attempts"], row["failing_since"]
         next_attempt_at, error = utc_now(), None
@@ -161,10 +151,10 @@ class Delivery:
         events = await self.store.read_all(position, self.batch, group_id=row["group_id"])
         for event in events:
             assert event.position is not None
-            if not wanted(event.type, subscription.registered.event_types):
+            if not wanted(event.type, webhook.registered.event_types):
                 position = event.position
                 continue
-            attempt = await self.post(subscription, event)
+            attempt = await self.post(webhook, event)
             attempts_log.append((subscription_id, event.id, event.position, attempts + 1, attempt.status, attempt.error))
             if attempt.ok:
                 position, attempts, failing_since = event.position, 0, None
@@ -199,12 +189,12 @@ class Delivery:
             )
         if gone:
             await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
-                         group_id=row["group_id"], stream_id=webhook_stream(subscription_id), cache=self.subscriptions)
+                         group_id=row["group_id"], stream_id=webhook_stream(subscription_id), cache=self.webhooks)
         return len(events) == self.batch and error is None
 
     async def redrive(self, subscription_id: uuid.UUID) -> tuple[int, int]:
         """Try every dead letter of a subscription once more; (delivered, still failing)."""
-        subscription = await self.subscription(subscription_id)
+        webhook = await self.webhook(subscription_id)
         rows = await self.store.pool.fetch(
             "SELECT event_id, position FROM webhook_dead_letters WHERE subscription_id = $1 AND redriven_at IS NULL"
             " ORDER BY position", subscription_id)
@@ -214,7 +204,7 @@ class Delivery:
             if not found:
                 continue
             event = found[0]
-            attempt = await self.post(subscription, event)
+            attempt = await self.post(webhook, event)
             await self.store.pool.execute(
                 "INSERT INTO webhook_deliveries (subscription_id, event_id, position, attempt, status, error)"
                 " VALUES ($1, $2, $3, 0, $4, $5)", subscription_id, event.id, event.position, attempt.status,
@@ -225,6 +215,3 @@ class Delivery:
                     "UPDATE webhook_dead_letters SET redriven_at = now() WHERE subscription_id = $1 AND event_id = $2",
                     subscription_id, event.id)
         return delivered, len(rows) - delivered
-
-
-

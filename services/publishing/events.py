@@ -1,0 +1,172 @@
+"""Publishing's public event contract: every event it writes to the log, the one definition of each.
+
+Items (resources and reflections) move from draft to publication by the
+group's consent: ``PublicationRequested`` is read by decisions, which opens
+the consent proposal; its outcome comes back as ``ItemPublished`` or
+``PublicationRefused``. Webhook events record partner subscriptions; the
+signing secret is personal data keyed by the subscription, so it never sits
+in the log in clear and removing a subscription can forget it.
+
+Stored type names and JSON are part of the log: change them only by adding
+optional fields or a new version of a type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from shared.domain.contract import EventContract, Versioned
+
+Kind = Literal["resource", "reflection"]
+Attribution = Literal["full_name", "first_name", "anonymous"]
+
+
+class Author(msgspec.Struct, frozen=True):
+    member_id: uuid.UUID
+    organisation_id: uuid.UUID
+    attribution: Attribution
+
+
+class Content(msgspec.Struct, frozen=True, kw_only=True):
+    title: str
+    body: str
+    tags: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+
+
+# -- items ----------------------------------------------------------------------------------------
+
+
+class ItemDrafted(Versioned, frozen=True, kw_only=True, tag="publishing.ItemDrafted"):
+    """A member drafted a resource or reflection; they are its first author."""
+
+    item_id: uuid.UUID
+    group_id: uuid.UUID
+    kind: Kind
+    author: Author
+    content: Content
+    at: datetime
+
+
+class AuthorAdded(Versioned, frozen=True, kw_only=True, tag="publishing.AuthorAdded"):
+    """An author added a co-author (from any partner organisation)."""
+
+    item_id: uuid.UUID
+    author: Author
+    by: uuid.UUID
+    at: datetime
+
+
+class ItemRevised(Versioned, frozen=True, kw_only=True, tag="publishing.ItemRevised"):
+    """An author revised the draft; revisions count from 1 (the draft itself)."""
+
+    item_id: uuid.UUID
+    revision: int
+    content: Content
+    by: uuid.UUID
+    at: datetime
+
+
+class AttributionChosen(Versioned, frozen=True, kw_only=True, tag="publishing.AttributionChosen"):
+    """An author chose how they are credited: full name, first name or anonymous."""
+
+    item_id: uuid.UUID
+    member_id: uuid.UUID
+    attribution: Attribution
+    at: datetime
+
+
+class PublicationRequested(Versioned, frozen=True, kw_only=True, tag="publishing.PublicationRequested"):
+    """Decisions consumes this and opens the consent proposal ``proposal_id`` for the group."""
+
+    item_id: uuid.UUID
+    group_id: uuid.UUID
+    proposal_id: uuid.UUID
+    requested_by: uuid.UUID
+    title: str
+    summary: str
+    closes_at: datetime
+    at: datetime
+
+
+class ItemPublished(Versioned, frozen=True, kw_only=True, tag="publishing.ItemPublished"):
+    """The group consented: the public feeds show this revision."""
+
+    item_id: uuid.UUID
+    proposal_id: uuid.UUID
+    revision: int
+    at: datetime
+
+
+class PublicationRefused(Versioned, frozen=True, kw_only=True, tag="publishing.PublicationRefused"):
+    """The consent proposal did not pass (or was withdrawn); the authors may revise and ask again."""
+
+    item_id: uuid.UUID
+    proposal_id: uuid.UUID
+    result: str
+    explanation: str
+    at: datetime
+
+
+class ItemWithdrawn(Versioned, frozen=True, kw_only=True, tag="publishing.ItemWithdrawn"):
+    """An author unpublished the item."""
+
+    item_id: uuid.UUID
+    by: uuid.UUID
+    reason: str
+    at: datetime
+
+
+ItemEvent = (
+    ItemDrafted | AuthorAdded | ItemRevised | AttributionChosen | PublicationRequested | ItemPublished
+    | PublicationRefused | ItemWithdrawn
+)
+ITEM_EVENTS: tuple[type[ItemEvent], ...] = (
+    ItemDrafted, AuthorAdded, ItemRevised, AttributionChosen, PublicationRequested, ItemPublished,
+    PublicationRefused, ItemWithdrawn,
+)
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+
+
+class WebhookRegistered(Versioned, frozen=True, kw_only=True, tag="publishing.WebhookRegistered"):
+    """A facilitator registered a partner webhook; deliveries start after start_after (a global position)."""
+
+    __personal__ = ("secret",)
+    __subject__ = "subscription_id"
+    subscription_id: uuid.UUID
+    group_id: uuid.UUID
+    url: str
+    event_types: tuple[str, ...]
+    secret: str | None
+    start_after: int
+    by: uuid.UUID | None
+    at: datetime
+
+
+class WebhookDisabled(Versioned, frozen=True, kw_only=True, tag="publishing.WebhookDisabled"):
+    """Delivery stopped by itself (the endpoint answered 410 Gone)."""
+
+    subscription_id: uuid.UUID
+    reason: str
+    at: datetime
+
+
+class WebhookRemoved(Versioned, frozen=True, kw_only=True, tag="publishing.WebhookRemoved"):
+    """A facilitator removed the webhook."""
+
+    subscription_id: uuid.UUID
+    by: uuid.UUID | None
+    at: datetime
+
+
+WebhookEvent = WebhookRegistered | WebhookDisabled | WebhookRemoved
+WEBHOOK_EVENTS: tuple[type[WebhookEvent], ...] = (WebhookRegistered, WebhookDisabled, WebhookRemoved)
+
+
+CONTRACT = EventContract("publishing", [*ITEM_EVENTS, *WEBHOOK_EVENTS])

@@ -1,0 +1,101 @@
+"""Public feeds of a group's published items, for anyone (no token): JSON, JSON Feed 1.1 and Atom.
+
+Responses carry ETag and Last-Modified, and a matching conditional GET is
+answered 304, so feed readers polling every few minutes cost next to nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+import msgspec
+from litestar import Controller, Request, Response, get
+
+from services.publishing.context import Publishing
+from services.publishing.domain.items import Item
+from services.publishing.http.schemas import ItemOut, item_out
+
+TAGS = ["public feeds"]
+
+
+async def _published(service: Publishing, group_id: uuid.UUID) -> tuple[list[ItemOut], datetime | None]:
+    roster = await service.members.existing(group_id)
+    rows = await service.store.pool.fetch(
+        "SELECT state FROM publishing_items WHERE group_id = $1 AND status = 'published'"
+        " ORDER BY published_at DESC LIMIT 100", group_id)
+    items = [item_out(msgspec.msgpack.decode(r["state"], type=Item), roster, published=True) for r in rows]
+    return items, max((i.published_at for i in items if i.published_at), default=None)
+
+
+def _cached(request: Request[Any, Any, Any], body: bytes, modified: datetime | None, media_type: str) -> Response[bytes]:
+    """A response with ETag and Last-Modified that answers 304 to a matching conditional GET."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
+    if modified is not None:
+        headers["Last-Modified"] = format_datetime(modified.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    match = request.headers.get("if-none-match")
+    since = request.headers.get("if-modified-since")
+    fresh = match is not None and etag in [m.strip() for m in match.split(",")]
+    if match is None and since and modified is not None:
+        try:
+            fresh = modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            fresh = False
+    if fresh:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+class FeedController(Controller):
+    path = "/public/groups/{group_id:uuid}"
+    tags = TAGS
+
+    @get("/items", summary="Published items as JSON (no token needed)")
+    async def public_items(self, request: Request[Any, Any, Any], service: Publishing,
+                           group_id: uuid.UUID) -> Response[bytes]:
+        items, modified = await _published(service, group_id)
+        return _cached(request, msgspec.json.encode(items), modified, "application/json")
+
+    @get("/feed.json", summary="JSON Feed 1.1 of published items")
+    async def json_feed(self, request: Request[Any, Any, Any], service: Publishing,
+                        group_id: uuid.UUID) -> Response[bytes]:
+        items, modified = await _published(service, group_id)
+        base = str(request.base_url).rstrip("/")
+        feed = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Resources and reflections",
+            "home_page_url": f"{base}/public/groups/{group_id}/items",
+            "feed_url": f"{base}/public/groups/{group_id}/feed.json",
+            "items": [{
+                "id": str(i.item_id), "url": f"{base}/public/groups/{group_id}/items#{i.item_id}", "title": i.title,
+                "content_text": i.body, "date_published": i.published_at.isoformat() if i.published_at else None,
+                "tags": i.tags, "authors": [{"name": f"{c.name} ({c.organisation})"} for c in i.authors],
+                "attachments": [{"url": a, "mime_type": "application/octet-stream"} for a in i.attachments],
+            } for i in items],
+        }
+        return _cached(request, msgspec.json.encode(feed), modified, "application/feed+json")
+
+    @get("/feed.atom", summary="Atom feed of published items")
+    async def atom_feed(self, request: Request[Any, Any, Any], service: Publishing,
+                        group_id: uuid.UUID) -> Response[bytes]:
+        items, modified = await _published(service, group_id)
+        base = str(request.base_url).rstrip("/")
+        updated = (modified or datetime(2000, 1, 1, tzinfo=UTC)).isoformat()
+        entries = "".join(
+            f"<entry><id>urn:uuid:{i.item_id}</id><title>{escape(i.title)}</title>"
+            f"<updated>{i.published_at.isoformat() if i.published_at else updated}</updated>"
+            + "".join(f"<author><name>{escape(c.name)} ({escape(c.organisation)})</name></author>" for c in i.authors)
+            + "".join(f'<category term="{escape(t)}"/>' for t in i.tags)
+            + f'<link href="{escape(base)}/public/groups/{group_id}/items#{i.item_id}"/>'
+            + f'<content type="text">{escape(i.body)}</content></entry>'
+            for i in items
+        )
+        xml = (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+               f"<id>urn:uuid:{group_id}</id><title>Resources and reflections</title><updated>{updated}</updated>"
+               f'<link rel="self" href="{escape(base)}/public/groups/{group_id}/feed.atom"/>{entries}</feed>')
+        return _cached(request, xml.encode(), modified, "application/atom+xml")

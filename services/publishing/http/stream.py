@@ -1,0 +1,40 @@
+"""The group's events live, for its members' web clients, as Server-Sent Events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from services.publishing.context import Publishing
+from services.publishing.http.access import group_roster
+from services.publishing.jobs import body_of
+from shared.access.principals import Authenticated
+from shared.eventlog.follow import follow
+
+TAGS = ["partner delivery"]
+
+
+class EventStreamController(Controller):
+    path = "/groups/{group_id:uuid}/events"
+    tags = TAGS
+
+    @get("/stream",
+         summary="Server-Sent Events: the group's events live, resuming after Last-Event-ID (a global position)")
+    async def event_stream(
+        self, request: Request[Any, Any, Any], service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+        after: Annotated[int | None, Parameter(ge=0, description="resume after this position")] = None,
+    ) -> ServerSentEvent:
+        await group_roster(service.members, principal, group_id)
+        last = request.headers.get("last-event-id")
+        start = after if after is not None else int(last) if last and last.isdigit() else await service.store.head_position()
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            async for event in follow(service.store, start, group_id=group_id):
+                yield ServerSentEventMessage(data=body_of(event).decode(), id=str(event.position), event=event.type)
+
+        return ServerSentEvent(events())

@@ -1,0 +1,113 @@
+"""Partner webhooks of a group (facilitators register and remove them; auditors may read their logs)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from typing import Annotated
+
+import asyncpg
+from litestar import Controller, Response, delete, get, post
+from litestar.params import Parameter
+
+from services.publishing.context import Publishing
+from services.publishing.domain.webhooks import Register, Remove, Webhook, webhook_decider, webhook_stream
+from services.publishing.http.access import group_roster
+from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
+from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
+from shared.domain.errors import NotFound
+from shared.domain.ids import new_id, utc_now
+from shared.eventlog.handler import handle
+
+TAGS = ["partner delivery"]
+
+
+async def _webhook(service: Publishing, group_id: uuid.UUID, subscription_id: uuid.UUID) -> Webhook:
+    found = await service.delivery.webhook(subscription_id)
+    if not found.live or found.registered is None or found.registered.group_id != group_id:
+        raise NotFound("no such webhook in this group")
+    return found
+
+
+def _out(webhook: Webhook, cursor: asyncpg.Record | None, secret: str | None = None) -> WebhookOut:
+    assert webhook.registered is not None
+    return WebhookOut(subscription_id=webhook.registered.subscription_id, url=webhook.registered.url,
+                      event_types=list(webhook.registered.event_types), status=webhook.status,
+                      position=cursor["position"] if cursor else 0, attempts=cursor["attempts"] if cursor else 0,
+                      last_error=cursor["last_error"] if cursor else None, secret=secret)
+
+
+class WebhookController(Controller):
+    path = "/groups/{group_id:uuid}/webhooks"
+    tags = TAGS
+
+    @post("/", summary="Register a partner webhook (facilitator); the secret is shown once")
+    async def register_webhook(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+                               data: WebhookIn) -> Response[WebhookOut]:
+        await group_roster(service.members, principal, group_id, FACILITATORS, "register a webhook")
+        store = service.store
+        subscription_id = new_id()
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        start = await store.head_position() if data.start == "now" else 0
+        # the cursor first: a crash before the registration leaves a cursor that names no webhook, never the reverse
+        await store.pool.execute("INSERT INTO webhook_cursors (subscription_id, group_id, position) VALUES ($1, $2, $3)",
+                                 subscription_id, group_id, start)
+        done = await handle(store, webhook_decider, Register(
+            subscription_id=subscription_id, group_id=group_id, url=data.url, event_types=tuple(data.event_types),
+            secret=secret, start_after=start, by=principal.member_id, at=utc_now()),
+            group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
+        cursor = await store.pool.fetchrow("SELECT * FROM webhook_cursors WHERE subscription_id = $1", subscription_id)
+        return Response(_out(done.state, cursor, secret), status_code=201, headers={"Cache-Control": "no-store"})
+
+    @get("/", summary="The group's webhooks, their cursor and last error (facilitator)")
+    async def list_webhooks(self, service: Publishing, principal: Authenticated,
+                            group_id: uuid.UUID) -> list[WebhookOut]:
+        await group_roster(service.members, principal, group_id, AUDITORS, "list webhooks")
+        out = []
+        for cursor in await service.store.pool.fetch(
+                "SELECT * FROM webhook_cursors WHERE group_id = $1 ORDER BY subscription_id", group_id):
+            webhook = await service.delivery.webhook(cursor["subscription_id"])
+            if webhook.live:
+                out.append(_out(webhook, cursor))
+        return out
+
+    @get("/{subscription_id:uuid}/deliveries", summary="A webhook's delivery log, newest first")
+    async def deliveries(
+        self, service: Publishing, principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> list[DeliveryOut]:
+        await group_roster(service.members, principal, group_id, AUDITORS, "read a webhook's deliveries")
+        await _webhook(service, group_id, subscription_id)
+        rows = await service.store.pool.fetch(
+            "SELECT * FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY at DESC LIMIT $2",
+            subscription_id, limit)
+        return [DeliveryOut(event_id=r["event_id"], position=r["position"], attempt=r["attempt"], status=r["status"],
+                            error=r["error"], at=r["at"]) for r in rows]
+
+    @get("/{subscription_id:uuid}/dead-letters", summary="Events a webhook gave up on")
+    async def dead_letters(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+                           subscription_id: uuid.UUID) -> list[DeadLetterOut]:
+        await group_roster(service.members, principal, group_id, AUDITORS, "read a webhook's dead letters")
+        await _webhook(service, group_id, subscription_id)
+        rows = await service.store.pool.fetch(
+            "SELECT * FROM webhook_dead_letters WHERE subscription_id = $1 ORDER BY position", subscription_id)
+        return [DeadLetterOut(event_id=r["event_id"], position=r["position"], error=r["error"], at=r["at"],
+                              redriven_at=r["redriven_at"]) for r in rows]
+
+    @post("/{subscription_id:uuid}/dead-letters/redrive", status_code=200,
+          summary="Try every dead letter once more (facilitator)")
+    async def redrive(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+                      subscription_id: uuid.UUID) -> Redriven:
+        await group_roster(service.members, principal, group_id, FACILITATORS, "redrive dead letters")
+        await _webhook(service, group_id, subscription_id)
+        delivered, failing = await service.delivery.redrive(subscription_id)
+        return Redriven(delivered=delivered, still_failing=failing)
+
+    @delete("/{subscription_id:uuid}", status_code=204, summary="Remove a webhook (facilitator)")
+    async def remove_webhook(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+                             subscription_id: uuid.UUID) -> None:
+        await group_roster(service.members, principal, group_id, FACILITATORS, "remove a webhook")
+        await _webhook(service, group_id, subscription_id)
+        await handle(service.store, webhook_decider, Remove(by=principal.member_id, at=utc_now()),
+                     group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
