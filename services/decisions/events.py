@@ -16,8 +16,8 @@ from typing import Literal
 import msgspec
 
 from services.decisions.domain.rules import Rule
-from shared.access.principals import Role
 from shared.domain.contract import EventContract, Versioned
+from shared.domain.roles import Role
 
 Kind = Literal["consent", "choice", "multiple", "ranked", "score", "dot", "time"]
 Visibility = Literal["open", "after_vote", "after_close"]

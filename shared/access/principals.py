@@ -13,7 +13,7 @@ from typing import Literal
 import msgspec
 from litestar.di import NamedDependency
 
-Role = Literal["facilitator", "member", "observer", "auditor"]
+from shared.domain.roles import Role
 
 FACILITATORS: tuple[Role, ...] = ("facilitator",)
 """Manage members, rules, meetings, the gathering, closing."""

@@ -25,9 +25,9 @@ from services.decisions.events import (
     TokenIssued,
     TokenRevoked,
 )
-from shared.access.principals import Role
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.roles import Role
 
 
 def group_stream(group_id: uuid.UUID) -> str:
