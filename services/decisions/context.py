@@ -13,12 +13,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from services.decisions.domain.group import Group, group_decider, group_stream
-from services.decisions.domain.proposal import Proposal, Voter, proposal_decider, proposal_stream
+from services.decisions.domain.group import Group, GroupCommand, group_decider, group_stream
+from services.decisions.domain.proposal import (
+    OpenProposal,
+    Proposal,
+    ProposalCommand,
+    Voter,
+    proposal_decider,
+    proposal_stream,
+)
+from services.decisions.events import GroupEvent, ProposalEvent
 from shared.access.guards import acting_member, admit
-from shared.access.principals import PARTICIPANTS, Principal, Role
+from shared.access.principals import PARTICIPANTS, Principal
 from shared.domain.errors import NotFound
-from shared.eventlog.handler import StateCache, load
+from shared.domain.roles import Role
+from shared.eventlog.handler import Idempotency, StateCache, execute, load
 from shared.eventlog.store import EventLog
 
 
@@ -53,6 +62,21 @@ class Decisions:
             raise NotFound("no such group")
         return group
 
+    async def on_group(self, group_id: uuid.UUID, command: GroupCommand, once: Idempotency
+                       ) -> tuple[Group, list[GroupEvent]]:
+        """A command on the group's stream, once per ``Idempotency-Key``."""
+        return await execute(self.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
+                             cache=self.groups, once=once)
+
+    async def on_proposal(self, group: Group, proposal_id: uuid.UUID, command: ProposalCommand, once: Idempotency
+                          ) -> tuple[Proposal, list[ProposalEvent]]:
+        """A command on one of the group's proposals (404 for any other), once per ``Idempotency-Key``."""
+        assert group.group_id is not None
+        if not isinstance(command, OpenProposal):
+            await self.proposal(group, proposal_id)
+        return await execute(self.store, proposal_decider, command, group_id=group.group_id,
+                             stream_id=proposal_stream(proposal_id), cache=self.proposals, once=once)
+
     async def proposal(self, group: Group, proposal_id: uuid.UUID) -> Proposal:
         """A proposal of this group (404 for none, or another group's)."""
         found, _ = await load(self.store, proposal_decider, proposal_stream(proposal_id), self.proposals)
@@ -69,6 +93,3 @@ def acting_voter(principal: Principal, group: Group, doing: str, roles: tuple[Ro
                  lived_experience=member.lived_experience, facilitator="facilitator" in member.roles)
 
 
-def idempotency_scope(principal: Principal, group_id: uuid.UUID) -> str:
-    """Whose ``Idempotency-Key``s are one namespace: a member's (or the operator's) in one group."""
-    return f"{group_id}:{principal.member_id or 'operator'}"

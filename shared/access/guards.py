@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 
-from shared.access.principals import PARTICIPANTS, Principal, Role
+from shared.access.principals import PARTICIPANTS, Principal
 from shared.domain.errors import Forbidden, NotFound
+from shared.domain.roles import Role
 
 
 def admit(principal: Principal, group_id: uuid.UUID) -> None:

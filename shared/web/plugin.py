@@ -40,6 +40,7 @@ from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
 from shared.web.health import healthz, readyz
+from shared.web.idempotency import provide_once
 from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
 from shared.web.problems import EXCEPTION_HANDLERS
 from shared.web.trace_routes import trace_event
@@ -146,7 +147,7 @@ def service_app(
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies={"principal": Provide(provide_principal), "kernel": Provide(provide_kernel, sync_to_thread=False),
-                      "service": Provide(provide_service, sync_to_thread=False)},
+                      "service": Provide(provide_service, sync_to_thread=False), "once": Provide(provide_once)},
         cors_config=cors,
         openapi_config=OpenAPIConfig(
             title=f"copro {service}",

@@ -19,9 +19,8 @@ from services.decisions.events import BallotCast, Choice, ProposalClosed
 from shared.domain.decider import event_type_name
 from shared.domain.errors import CommandRejected, ConcurrencyConflict, IdempotencyMismatch
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent
-from shared.eventlog.handler import StateCache, handle
+from shared.eventlog.handler import Idempotency, StateCache, execute, handle
 from shared.eventlog.memory import InMemoryEventStore
-from shared.web.idempotency import Idempotency, execute
 from tests.unit.decisions_fixtures import T0, open_command, uid, voter
 
 GROUP = uuid.UUID(int=8)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, delete, post
+from litestar import Controller, delete, post
 
 from services.decisions.context import Decisions, acting_voter
 from services.decisions.domain.proposal import Cast, Comment, Retract
 from services.decisions.events import BallotCast, CommentAdded
-from services.decisions.http.proposals import on_proposal
 from services.decisions.http.schemas import BallotIn, BallotOut, CommentIn, CommentOut
 from shared.access.principals import Authenticated
 from shared.domain.ids import new_id, utc_now
+from shared.eventlog.handler import Idempotency
 
 TAGS = ["proposals"]
 
@@ -24,25 +23,25 @@ class BallotController(Controller):
 
     @post("/", summary="Cast or change your own ballot")
     async def cast_ballot(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: BallotIn,
     ) -> BallotOut:
         group = await service.admitted(principal, group_id)
         voter = acting_voter(principal, group, "vote")
         command = Cast(event_id=new_id(), voter=voter, choice=data.choice, reason=data.reason, at=utc_now())
-        _, events = await on_proposal(request, service, principal, group, proposal_id, command)
+        _, events = await service.on_proposal(group, proposal_id, command, once)
         ballot = next(e for e in events if isinstance(e, BallotCast))
         return BallotOut(ballot_id=ballot.event_id, proposal_id=proposal_id, member_id=ballot.member_id,
                          choice=ballot.choice, reason=ballot.reason, at=ballot.at)
 
     @delete("/", status_code=204, summary="Retract your own ballot")
     async def retract_ballot(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID,
     ) -> None:
         group = await service.admitted(principal, group_id)
         voter = acting_voter(principal, group, "vote")
-        await on_proposal(request, service, principal, group, proposal_id, Retract(voter=voter, at=utc_now()))
+        await service.on_proposal(group, proposal_id, Retract(voter=voter, at=utc_now()), once)
 
 
 class CommentController(Controller):
@@ -51,13 +50,13 @@ class CommentController(Controller):
 
     @post("/", summary="Comment on a proposal")
     async def comment(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: CommentIn,
     ) -> CommentOut:
         group = await service.admitted(principal, group_id)
         voter = acting_voter(principal, group, "comment")
         command = Comment(comment_id=new_id(), voter=voter, text=data.text, at=utc_now())
-        _, events = await on_proposal(request, service, principal, group, proposal_id, command)
+        _, events = await service.on_proposal(group, proposal_id, command, once)
         added = next(e for e in events if isinstance(e, CommentAdded))
         return CommentOut(comment_id=added.comment_id, proposal_id=proposal_id, member_id=added.member_id,
                           text=added.text, at=added.at)

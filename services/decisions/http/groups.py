@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, get, post, put
 
-from services.decisions.context import Decisions, idempotency_scope
+from services.decisions.context import Decisions
 from services.decisions.domain.group import (
     AdoptRule,
     CreateGroup,
     Group,
-    GroupCommand,
     Member,
     group_decider,
     group_stream,
 )
 from services.decisions.domain.rules import Rule
-from services.decisions.events import GroupEvent, Organisation
+from services.decisions.events import Organisation
 from services.decisions.http.schemas import CreateGroupIn, GroupOut, MemberOut, OrganisationOut
 from shared.access.guards import require_role
 from shared.access.principals import FACILITATORS, Authenticated, Principal
 from shared.domain.errors import Forbidden
 from shared.domain.ids import new_id, utc_now
-from shared.eventlog.handler import handle
-from shared.web.idempotency import execute, idempotency
+from shared.eventlog.handler import Idempotency, handle
 
 TAGS = ["groups"]
 
@@ -53,14 +50,6 @@ async def managed(service: Decisions, principal: Principal, group_id: uuid.UUID)
     group = await service.admitted(principal, group_id)
     require_role(principal, FACILITATORS, "manage the group")
     return group
-
-
-async def on_group(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group_id: uuid.UUID,
-              command: GroupCommand) -> tuple[Group, list[GroupEvent]]:
-    """A command on the group's stream, once per ``Idempotency-Key``."""
-    return await execute(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
-                         cache=service.groups,
-                         once=await idempotency(request, idempotency_scope(principal, group_id)))
 
 
 class GroupController(Controller):
@@ -92,9 +81,9 @@ class RuleController(Controller):
 
     @put("/", summary="Adopt the group's default decision rule (facilitator)")
     async def adopt_rule(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions,
+        self, once: Idempotency, principal: Authenticated, service: Decisions,
         group_id: uuid.UUID, data: Rule,
     ) -> GroupOut:
         await managed(service, principal, group_id)
-        group, _ = await on_group(request, service, principal, group_id, AdoptRule(rule=data, at=utc_now()))
+        group, _ = await service.on_group(group_id, AdoptRule(rule=data, at=utc_now()), once)
         return group_out(group)

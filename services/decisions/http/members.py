@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 
 from services.decisions.context import Decisions
 from services.decisions.domain.group import (
@@ -18,7 +17,7 @@ from services.decisions.domain.group import (
     UpdateMember,
 )
 from services.decisions.events import MemberAdded, TokenIssued
-from services.decisions.http.groups import group_out, managed, member_out, on_group
+from services.decisions.http.groups import group_out, managed, member_out
 from services.decisions.http.schemas import ForgetIn, MemberIn, MemberOut, MemberPatch, OrganisationOut, TokenOut
 from shared.access.principals import Authenticated
 from shared.access.roster import member_token
@@ -26,6 +25,7 @@ from shared.access.tokens import token_digest
 from shared.domain.errors import Forbidden
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.forgetting import forget
+from shared.eventlog.handler import Idempotency
 from shared.web.kernel import Kernel
 
 TAGS = ["groups"]
@@ -42,45 +42,45 @@ class MemberController(Controller):
 
     @post("/", summary="Add a member (facilitator)")
     async def add_member(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         data: MemberIn,
     ) -> MemberOut:
         await managed(service, principal, group_id)
         command = AddMember(member_id=new_id(), name=data.name, organisation_id=data.organisation_id,
                             lived_experience=data.lived_experience, roles=tuple(data.roles), at=utc_now())
-        group, events = await on_group(request, service, principal, group_id, command)
+        group, events = await service.on_group(group_id, command, once)
         added = next(e for e in events if isinstance(e, MemberAdded))
         return member_out(group.members[added.member_id])
 
     @patch("/{member_id:uuid}", summary="Change a member (facilitator)")
     async def update_member(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         member_id: uuid.UUID, data: MemberPatch,
     ) -> MemberOut:
         await managed(service, principal, group_id)
         command = UpdateMember(member_id=member_id, at=utc_now(), name=data.name, organisation_id=data.organisation_id,
                                lived_experience=data.lived_experience,
                                roles=tuple(data.roles) if data.roles is not None else None)
-        group, _ = await on_group(request, service, principal, group_id, command)
+        group, _ = await service.on_group(group_id, command, once)
         return member_out(group.members[member_id])
 
     @delete("/{member_id:uuid}", summary="Remove a member (facilitator)", status_code=204)
     async def remove_member(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         member_id: uuid.UUID,
     ) -> None:
         await managed(service, principal, group_id)
-        await on_group(request, service, principal, group_id, RemoveMember(member_id=member_id, at=utc_now()))
+        await service.on_group(group_id, RemoveMember(member_id=member_id, at=utc_now()), once)
 
     @post("/{member_id:uuid}/forget", status_code=200,
           summary="Forget a member's personal data, with their consent recorded (facilitator)")
     async def forget_member(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, kernel: Kernel,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, kernel: Kernel,
         group_id: uuid.UUID, member_id: uuid.UUID, data: ForgetIn,
     ) -> MemberOut:
         await managed(service, principal, group_id)
         command = ForgetMember(member_id=member_id, by=principal.member_id, consent=data.consent, at=utc_now())
-        group, _ = await on_group(request, service, principal, group_id, command)
+        group, _ = await service.on_group(group_id, command, once)
         await forget(kernel.store, member_id)
         return member_out(group.members[member_id])
 
@@ -92,23 +92,22 @@ class TokenController(Controller):
     @post("/members/{member_id:uuid}/tokens",
           summary="Issue an API token for a member (facilitator); the token is shown once")
     async def issue_token(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
-        member_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID, member_id: uuid.UUID,
     ) -> Response[TokenOut]:
         await managed(service, principal, group_id)
         token = member_token(group_id, secrets.token_urlsafe(32))
         command = IssueToken(member_id=member_id, token_id=new_id(), token_hash=token_digest(token), at=utc_now())
-        if request.headers.get("idempotency-key"):
+        if once.key:
             raise Forbidden("tokens are shown once: issue them without an Idempotency-Key", field="Idempotency-Key")
-        _, events = await on_group(request, service, principal, group_id, command)
+        _, events = await service.on_group(group_id, command, once)
         issued = next(e for e in events if isinstance(e, TokenIssued))
         body = TokenOut(token_id=issued.token_id, member_id=member_id, token=token)
         return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
 
     @delete("/tokens/{token_id:uuid}", summary="Revoke a token (facilitator)", status_code=204)
     async def revoke_token(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         token_id: uuid.UUID,
     ) -> None:
         await managed(service, principal, group_id)
-        await on_group(request, service, principal, group_id, RevokeToken(token_id=token_id, at=utc_now()))
+        await service.on_group(group_id, RevokeToken(token_id=token_id, at=utc_now()), once)

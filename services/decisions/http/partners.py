@@ -6,16 +6,17 @@ import base64
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, post, put
+from litestar import Controller, post, put
 
 from services.decisions.context import Decisions
 from services.decisions.domain.group import RegisterKey
-from services.decisions.http.groups import group_out, managed, on_group
+from services.decisions.http.groups import group_out, managed
 from services.decisions.http.schemas import CountersignIn, GroupOut, KeyIn
 from shared.access.principals import Authenticated
 from shared.audit.signing import countersign
 from shared.domain.errors import Forbidden, InvalidCommand
 from shared.domain.ids import utc_now
+from shared.eventlog.handler import Idempotency
 from shared.web.kernel import Kernel
 
 TAGS = ["groups"]
@@ -28,14 +29,14 @@ class PartnerController(Controller):
     @put("/organisations/{organisation_id:uuid}/key",
          summary="Register a partner organisation's Ed25519 key for countersigning checkpoints (facilitator)")
     async def register_key(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         organisation_id: uuid.UUID, data: KeyIn,
     ) -> GroupOut:
         await managed(service, principal, group_id)
         if not principal.is_operator and principal.organisation_id != organisation_id:
             raise Forbidden("a facilitator registers their own organisation's key", field="organisation_id")
         command = RegisterKey(organisation_id=organisation_id, public_key=data.public_key, at=utc_now())
-        group, _ = await on_group(request, service, principal, group_id, command)
+        group, _ = await service.on_group(group_id, command, once)
         return group_out(group)
 
     @post("/checkpoints/{position:int}/signatures", status_code=201,

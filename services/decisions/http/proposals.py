@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import Parameter
 
-from services.decisions.context import Decisions, acting_voter, idempotency_scope
-from services.decisions.domain.group import Group
+from services.decisions.context import Decisions, acting_voter
 from services.decisions.domain.proposal import (
     Amend,
     Close,
     OpenProposal,
     Proposal,
-    ProposalCommand,
     Withdraw,
-    proposal_decider,
     proposal_stream,
 )
-from services.decisions.events import BallotCast, Kind, Option, ProposalEvent
+from services.decisions.events import BallotCast, Kind, Option
 from services.decisions.http.schemas import (
     AmendIn,
     OptionIn,
@@ -31,10 +28,10 @@ from services.decisions.http.schemas import (
     WithdrawIn,
 )
 from shared.access.guards import require_role
-from shared.access.principals import FACILITATORS, PARTICIPANTS, Authenticated, Principal
+from shared.access.principals import FACILITATORS, PARTICIPANTS, Authenticated
 from shared.domain.contract import type_name
 from shared.domain.ids import new_id, utc_now
-from shared.web.idempotency import execute, idempotency
+from shared.eventlog.handler import Idempotency
 from shared.web.kernel import Kernel
 from shared.web.log import LogEvent, log_event
 
@@ -82,24 +79,13 @@ def proposal_out(proposal: Proposal, reader: uuid.UUID | None) -> ProposalOut:
     )
 
 
-async def on_proposal(request: Request[Any, Any, Any], service: Decisions, principal: Principal, group: Group,
-              proposal_id: uuid.UUID, command: ProposalCommand) -> tuple[Proposal, list[ProposalEvent]]:
-    """A command on one of the group's proposals (404 for any other), once per ``Idempotency-Key``."""
-    assert group.group_id is not None
-    if not isinstance(command, OpenProposal):
-        await service.proposal(group, proposal_id)
-    return await execute(service.store, proposal_decider, command, group_id=group.group_id,
-                         stream_id=proposal_stream(proposal_id), cache=service.proposals,
-                         once=await idempotency(request, idempotency_scope(principal, group.group_id)))
-
-
 class ProposalController(Controller):
     path = "/groups/{group_id:uuid}/proposals"
     tags = TAGS
 
     @post("/", summary="Open a proposal (members and facilitators)")
     async def open_proposal(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         data: ProposalIn,
     ) -> ProposalOut:
         group = await service.admitted(principal, group_id)
@@ -113,7 +99,7 @@ class ProposalController(Controller):
             visibility=data.visibility, amend_policy=data.amend_policy, max_choices=data.max_choices,
             max_score=data.max_score, dots=data.dots, at=now,
         )
-        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, command)
+        proposal, _ = await service.on_proposal(group, proposal_id, command, once)
         return proposal_out(proposal, principal.member_id)
 
     @get("/", summary="List proposals, newest last, with a cursor")
@@ -159,18 +145,18 @@ class ProposalController(Controller):
     @post("/{proposal_id:uuid}/close", status_code=200,
           summary="Close a proposal early and record its outcome (facilitator)")
     async def close_proposal(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID,
     ) -> ProposalOut:
         group = await service.admitted(principal, group_id)
         by = acting_voter(principal, group, "close a proposal early", FACILITATORS)
-        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, Close(by=by, at=utc_now()))
+        proposal, _ = await service.on_proposal(group, proposal_id, Close(by=by, at=utc_now()), once)
         return proposal_out(proposal, principal.member_id)
 
     @post("/{proposal_id:uuid}/amend", status_code=200,
           summary="Amend title, body or options while open (author or facilitator)")
     async def amend_proposal(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: AmendIn,
     ) -> ProposalOut:
         group = await service.admitted(principal, group_id)
@@ -180,16 +166,16 @@ class ProposalController(Controller):
         by = acting_voter(principal, group, "amend a proposal")
         options = _options(existing.opened.kind, data.options) if data.options is not None else None
         command = Amend(by=by, at=utc_now(), title=data.title, body=data.body, options=options)
-        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, command)
+        proposal, _ = await service.on_proposal(group, proposal_id, command, once)
         return proposal_out(proposal, principal.member_id)
 
     @post("/{proposal_id:uuid}/withdraw", status_code=200, summary="Withdraw a proposal (author or facilitator)")
     async def withdraw_proposal(
-        self, request: Request[Any, Any, Any], principal: Authenticated, service: Decisions, group_id: uuid.UUID,
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: WithdrawIn,
     ) -> ProposalOut:
         group = await service.admitted(principal, group_id)
         by = acting_voter(principal, group, "withdraw a proposal")
         command = Withdraw(by=by, reason=data.reason, at=utc_now())
-        proposal, _ = await on_proposal(request, service, principal, group, proposal_id, command)
+        proposal, _ = await service.on_proposal(group, proposal_id, command, once)
         return proposal_out(proposal, principal.member_id)

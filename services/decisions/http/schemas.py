@@ -10,7 +10,7 @@ import msgspec
 
 from services.decisions.domain.rules import Rule
 from services.decisions.events import AmendPolicy, Choice, Kind, Option, Outcome, Visibility
-from shared.access.principals import Role
+from shared.domain.roles import Role
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]

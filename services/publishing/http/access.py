@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from shared.access.guards import admit, require_role
-from shared.access.principals import Principal, Role
+from shared.access.principals import Principal
 from shared.access.roster import Members, Roster
+from shared.domain.roles import Role
 
 
 async def group_roster(members: Members, principal: Principal, group_id: uuid.UUID,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from shared.access.guards import acting_member, admit, require_role
-from shared.access.principals import Principal, Role
+from shared.access.principals import Principal
 from shared.access.roster import Members, Roster
 from shared.domain.errors import Forbidden
+from shared.domain.roles import Role
 
 ANY_MEMBER: tuple[Role, ...] = ("facilitator", "member", "observer", "auditor")
 """Who may act for themselves on what is only theirs (an RSVP, a personal calendar feed): any member."""
