@@ -16,9 +16,11 @@ import msgspec
 from immutables import Map
 from msgspec.structs import replace
 
+from shared.access.guards import admit, require_role
 from shared.access.principals import Principal
 from shared.access.tokens import token_digest
-from shared.domain.errors import Forbidden, NotFound
+from shared.domain.errors import NotFound
+from shared.domain.roles import Role
 from shared.eventlog.handler import StateCache
 from shared.eventlog.store import EventStore
 
@@ -156,14 +158,14 @@ class Members:
             raise NotFound("no such group")
         return roster
 
-    async def admit(self, principal: Principal, group_id: uuid.UUID, roles: tuple[str, ...] = ()) -> Roster:
+    async def admit(self, principal: Principal, group_id: uuid.UUID, roles: tuple[Role, ...] = (),
+                    doing: str = "do that") -> Roster:
         """The group's roster for a caller of this group (404 for any other: another group's data
         does not exist), who must hold one of ``roles`` when any are named (403); operators pass."""
-        if not principal.is_operator and principal.group_id != group_id:
-            raise NotFound("no such group")
+        admit(principal, group_id)
         roster = await self.existing(group_id)
-        if roles and not principal.is_operator and not set(roles) & set(principal.roles):
-            raise Forbidden(f"only a {' or '.join(roles)} can do that")
+        if roles:
+            require_role(principal, roles, doing)
         return roster
 
     async def resolve(self, token: str) -> Principal | None:

@@ -21,7 +21,6 @@ from services.publishing.domain.items import (
     item_stream,
 )
 from services.publishing.events import Author, Content
-from services.publishing.http.access import group_roster
 from services.publishing.http.schemas import (
     AttributionIn,
     AuthorIn,
@@ -64,7 +63,7 @@ class ItemController(Controller):
     @post("/", summary="Draft a resource or reflection (member)")
     async def draft_item(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                          data: ItemIn) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         me = acting_member(principal, "draft")
         item_id = new_id()
         command = Draft(item_id=item_id, group_id=group_id, kind=data.kind, at=utc_now(),
@@ -78,19 +77,19 @@ class ItemController(Controller):
     @get("/{item_id:uuid}", summary="An item as the group sees it, drafts included")
     async def read_item(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                         item_id: uuid.UUID) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         return item_out(await _item(service, group_id, item_id), roster)
 
     @get("/{item_id:uuid}/revisions", summary="Every revision of an item")
     async def revisions(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                         item_id: uuid.UUID) -> list[Content]:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         return list((await _item(service, group_id, item_id)).revisions)
 
     @post("/{item_id:uuid}/authors", summary="Add a co-author (an author)")
     async def add_author(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                          item_id: uuid.UUID, data: AuthorIn) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         person = roster.members.get(data.member_id)
         if person is None:
             raise NotFound("no such member in this group")
@@ -102,7 +101,7 @@ class ItemController(Controller):
     @post("/{item_id:uuid}/revisions", summary="Revise a draft (an author)")
     async def revise(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                      item_id: uuid.UUID, data: RevisionIn) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         content = Content(title=data.title, body=data.body, tags=tuple(data.tags), attachments=tuple(data.attachments))
         item = await _run(service, group_id, item_id,
                           Revise(by=acting_member(principal, "revise"), content=content, at=utc_now()))
@@ -112,7 +111,7 @@ class ItemController(Controller):
          summary="Choose how you are credited: full name, first name or anonymous (an author)")
     async def attribution(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                           item_id: uuid.UUID, data: AttributionIn) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         item = await _run(service, group_id, item_id, ChooseAttribution(
             by=acting_member(principal, "choose attribution"), attribution=data.attribution, at=utc_now()))
         return item_out(item, roster)
@@ -121,7 +120,7 @@ class ItemController(Controller):
           summary="Ask the group's consent to publish (an author); decisions opens the consent proposal")
     async def request_publication(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                                   item_id: uuid.UUID, data: PublicationIn) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         now = utc_now()
         item = await _run(service, group_id, item_id, RequestPublication(
             by=acting_member(principal, "request publication"), proposal_id=new_id(),
@@ -131,7 +130,7 @@ class ItemController(Controller):
     @post("/{item_id:uuid}/withdraw", status_code=200, summary="Unpublish an item (any author)")
     async def withdraw(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                        item_id: uuid.UUID, data: WithdrawIn) -> ItemOut:
-        roster = await group_roster(service.members, principal, group_id)
+        roster = await service.members.admit(principal, group_id)
         item = await _run(service, group_id, item_id,
                           Withdraw(by=acting_member(principal, "withdraw"), reason=data.reason, at=utc_now()))
         return item_out(item, roster)

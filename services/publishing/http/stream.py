@@ -11,7 +11,6 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from services.publishing.context import Publishing
-from services.publishing.http.access import group_roster
 from services.publishing.jobs import body_of
 from shared.access.principals import Authenticated
 from shared.eventlog.follow import follow
@@ -29,7 +28,7 @@ class EventStreamController(Controller):
         self, request: Request[Any, Any, Any], service: Publishing, principal: Authenticated, group_id: uuid.UUID,
         after: Annotated[int | None, Parameter(ge=0, description="resume after this position")] = None,
     ) -> ServerSentEvent:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         last = request.headers.get("last-event-id")
         start = after if after is not None else int(last) if last and last.isdigit() else await service.store.head_position()
 

@@ -13,7 +13,6 @@ from litestar.params import Parameter
 
 from services.publishing.context import Publishing
 from services.publishing.domain.webhooks import Register, Remove, Webhook, webhook_decider, webhook_stream
-from services.publishing.http.access import group_roster
 from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
 from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
 from shared.domain.errors import NotFound
@@ -45,7 +44,7 @@ class WebhookController(Controller):
     @post("/", summary="Register a partner webhook (facilitator); the secret is shown once")
     async def register_webhook(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                                data: WebhookIn) -> Response[WebhookOut]:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "register a webhook")
+        await service.members.admit(principal, group_id, FACILITATORS, "register a webhook")
         store = service.store
         subscription_id = new_id()
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -63,7 +62,7 @@ class WebhookController(Controller):
     @get("/", summary="The group's webhooks, their cursor and last error (facilitator)")
     async def list_webhooks(self, service: Publishing, principal: Authenticated,
                             group_id: uuid.UUID) -> list[WebhookOut]:
-        await group_roster(service.members, principal, group_id, AUDITORS, "list webhooks")
+        await service.members.admit(principal, group_id, AUDITORS, "list webhooks")
         out = []
         for cursor in await service.store.pool.fetch(
                 "SELECT * FROM webhook_cursors WHERE group_id = $1 ORDER BY subscription_id", group_id):
@@ -77,7 +76,7 @@ class WebhookController(Controller):
         self, service: Publishing, principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[DeliveryOut]:
-        await group_roster(service.members, principal, group_id, AUDITORS, "read a webhook's deliveries")
+        await service.members.admit(principal, group_id, AUDITORS, "read a webhook's deliveries")
         await _webhook(service, group_id, subscription_id)
         rows = await service.store.pool.fetch(
             "SELECT * FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY at DESC LIMIT $2",
@@ -88,7 +87,7 @@ class WebhookController(Controller):
     @get("/{subscription_id:uuid}/dead-letters", summary="Events a webhook gave up on")
     async def dead_letters(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                            subscription_id: uuid.UUID) -> list[DeadLetterOut]:
-        await group_roster(service.members, principal, group_id, AUDITORS, "read a webhook's dead letters")
+        await service.members.admit(principal, group_id, AUDITORS, "read a webhook's dead letters")
         await _webhook(service, group_id, subscription_id)
         rows = await service.store.pool.fetch(
             "SELECT * FROM webhook_dead_letters WHERE subscription_id = $1 ORDER BY position", subscription_id)
@@ -99,7 +98,7 @@ class WebhookController(Controller):
           summary="Try every dead letter once more (facilitator)")
     async def redrive(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                       subscription_id: uuid.UUID) -> Redriven:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "redrive dead letters")
+        await service.members.admit(principal, group_id, FACILITATORS, "redrive dead letters")
         await _webhook(service, group_id, subscription_id)
         delivered, failing = await service.delivery.redrive(subscription_id)
         return Redriven(delivered=delivered, still_failing=failing)
@@ -107,7 +106,7 @@ class WebhookController(Controller):
     @delete("/{subscription_id:uuid}", status_code=204, summary="Remove a webhook (facilitator)")
     async def remove_webhook(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                              subscription_id: uuid.UUID) -> None:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "remove a webhook")
+        await service.members.admit(principal, group_id, FACILITATORS, "remove a webhook")
         await _webhook(service, group_id, subscription_id)
         await handle(service.store, webhook_decider, Remove(by=principal.member_id, at=utc_now()),
                      group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)

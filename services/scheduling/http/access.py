@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from shared.access.guards import acting_member, admit, require_role
+from shared.access.guards import acting_member
 from shared.access.principals import Principal
-from shared.access.roster import Members, Roster
 from shared.domain.errors import Forbidden
 from shared.domain.roles import Role
 
 ANY_MEMBER: tuple[Role, ...] = ("facilitator", "member", "observer", "auditor")
 """Who may act for themselves on what is only theirs (an RSVP, a personal calendar feed): any member."""
 
-
-async def group_roster(members: Members, principal: Principal, group_id: uuid.UUID,
-                       roles: tuple[Role, ...] = (), doing: str = "do that") -> Roster:
-    """The roster of the caller's group (404 for another group or none), for a caller holding
-    one of ``roles`` when any are named (403)."""
-    admit(principal, group_id)
-    roster = await members.existing(group_id)
-    if roles:
-        require_role(principal, roles, doing)
-    return roster
 
 
 def member_and_organisation(principal: Principal, doing: str) -> tuple[uuid.UUID, uuid.UUID]:

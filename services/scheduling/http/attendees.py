@@ -9,7 +9,7 @@ from litestar import Controller, post
 
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.attendees import CancelRegistration, Person, Register
-from services.scheduling.http.access import group_roster, member_and_organisation
+from services.scheduling.http.access import member_and_organisation
 from services.scheduling.http.gatherings import GATHERING, TAGS
 from services.scheduling.http.schemas import AttendeeIn, GatheringOut, gathering_out
 from shared.access.principals import Authenticated
@@ -25,7 +25,7 @@ class AttendeeController(Controller):
     @post("/", summary="Register an attendee (up to capacity, then the waitlist)")
     async def register(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID, data: AttendeeIn) -> dict[str, Any]:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         member_and_organisation(principal, "register an attendee")
         person = Person(attendee_id=new_id(), name=data.name, perspective=data.perspective,
                         organisation=data.organisation, needs=tuple(data.needs), seat_with=tuple(data.seat_with),
@@ -36,7 +36,7 @@ class AttendeeController(Controller):
     @post("/{attendee_id:uuid}/cancel", status_code=200, summary="Cancel a registration")
     async def cancel_attendee(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                               gathering_id: uuid.UUID, attendee_id: uuid.UUID) -> GatheringOut:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         member_and_organisation(principal, "cancel a registration")
         return gathering_out(await service.on_gathering(group_id, gathering_id, CancelRegistration(
             attendee_id=attendee_id, at=utc_now())))

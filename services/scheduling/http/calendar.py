@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, delete, get, post
 
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.feeds import Issue, Revoke, feeds_decider, feeds_stream
-from services.scheduling.http.access import ANY_MEMBER, group_roster
+from services.scheduling.http.access import ANY_MEMBER
 from services.scheduling.http.ics import calendar_of
 from services.scheduling.http.schemas import FeedOut
 from shared.access.guards import acting_member
@@ -52,10 +52,10 @@ class CalendarFeedController(Controller):
     async def issue_feed(self, request: Request[Any, Any, Any], service: Scheduling, principal: Authenticated,
                          group_id: uuid.UUID, personal: bool = False) -> Response[FeedOut]:
         if personal:
-            await group_roster(service.members, principal, group_id)
+            await service.members.admit(principal, group_id)
             acting_member(principal, "have a personal feed", ANY_MEMBER)
         else:
-            await group_roster(service.members, principal, group_id, FACILITATORS, "issue the group's feed")
+            await service.members.admit(principal, group_id, FACILITATORS, "issue the group's feed")
         token = feed_token(group_id)
         feed_id = new_id()
         await handle(service.store, feeds_decider, Issue(
@@ -69,7 +69,7 @@ class CalendarFeedController(Controller):
     @delete("/{feed_id:uuid}", status_code=204, summary="Revoke a calendar feed address")
     async def revoke_feed(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                           feed_id: uuid.UUID) -> None:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         await handle(service.store, feeds_decider, Revoke(group_id=group_id, feed_id=feed_id, at=utc_now()),
                      group_id=group_id, stream_id=feeds_stream(group_id))
 

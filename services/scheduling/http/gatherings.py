@@ -8,7 +8,6 @@ from litestar import Controller, get, post
 
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.gathering import Plan, gathering_decider, gathering_stream
-from services.scheduling.http.access import group_roster
 from services.scheduling.http.schemas import GatheringIn, GatheringOut, gathering_out
 from shared.access.principals import FACILITATORS, Authenticated
 from shared.domain.ids import new_id, utc_now
@@ -28,7 +27,7 @@ class GatheringController(Controller):
     @post("/", summary="Plan the gathering (facilitator)")
     async def plan_gathering(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                              data: GatheringIn) -> GatheringOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "plan the gathering")
+        await service.members.admit(principal, group_id, FACILITATORS, "plan the gathering")
         gathering_id = new_id()
         done = await handle(service.store, gathering_decider, Plan(
             gathering_id=gathering_id, group_id=group_id, title=data.title, venue=data.venue, starts_at=data.starts_at,
@@ -40,5 +39,5 @@ class GatheringController(Controller):
     @get("/{gathering_id:uuid}", summary="The gathering: roles, sign-ups, registrations, plan")
     async def read_gathering(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                              gathering_id: uuid.UUID) -> GatheringOut:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         return gathering_out(await service.gathering(group_id, gathering_id))

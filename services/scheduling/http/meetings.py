@@ -16,7 +16,7 @@ from services.scheduling.domain.meetings import (
     meeting_decider,
     meeting_stream,
 )
-from services.scheduling.http.access import ANY_MEMBER, group_roster
+from services.scheduling.http.access import ANY_MEMBER
 from services.scheduling.http.schemas import AttendanceIn, MeetingIn, MeetingOut, MoveIn, OccurrenceIn, RsvpIn, meeting_out
 from shared.access.guards import acting_member
 from shared.access.principals import FACILITATORS, Authenticated
@@ -36,7 +36,7 @@ class MeetingController(Controller):
     @post("/", summary="Schedule a meeting or a series (facilitator)")
     async def schedule(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        data: MeetingIn) -> MeetingOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "schedule a meeting")
+        await service.members.admit(principal, group_id, FACILITATORS, "schedule a meeting")
         meeting_id = new_id()
         done = await handle(service.store, meeting_decider, Schedule(
             meeting_id=meeting_id, group_id=group_id, title=data.title, starts_at=data.starts_at, ends_at=data.ends_at,
@@ -46,14 +46,14 @@ class MeetingController(Controller):
 
     @get("/", summary="The group's meetings and their next occurrences")
     async def list_meetings(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID) -> list[MeetingOut]:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         now = utc_now()
         return [meeting_out(m, now) for m in await service.group_meetings(group_id)]
 
     @post("/{meeting_id:uuid}/cancel", status_code=200, summary="Cancel one occurrence (facilitator)")
     async def cancel(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                      data: OccurrenceIn) -> MeetingOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "cancel a meeting")
+        await service.members.admit(principal, group_id, FACILITATORS, "cancel a meeting")
         meeting = await service.on_meeting(group_id, meeting_id, Cancel(
             occurrence=data.occurrence, reason=data.reason, at=utc_now()))
         return meeting_out(meeting, utc_now())
@@ -61,7 +61,7 @@ class MeetingController(Controller):
     @post("/{meeting_id:uuid}/move", status_code=200, summary="Move one occurrence (facilitator)")
     async def move(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                    data: MoveIn) -> MeetingOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "move a meeting")
+        await service.members.admit(principal, group_id, FACILITATORS, "move a meeting")
         meeting = await service.on_meeting(group_id, meeting_id, Move(
             occurrence=data.occurrence, starts_at=data.starts_at, ends_at=data.ends_at, at=utc_now()))
         return meeting_out(meeting, utc_now())
@@ -70,7 +70,7 @@ class MeetingController(Controller):
           summary="Answer yes, no or maybe for yourself, with any access needs")
     async def rsvp(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                    data: RsvpIn) -> MeetingOut:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         member = acting_member(principal, "answer for themselves", ANY_MEMBER)
         meeting = await service.on_meeting(group_id, meeting_id, Rsvp(
             occurrence=data.occurrence, member_id=member, answer=data.answer, access_needs=data.access_needs,
@@ -80,7 +80,7 @@ class MeetingController(Controller):
     @post("/{meeting_id:uuid}/attendance", status_code=200, summary="Record who came (facilitator)")
     async def attendance(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                          meeting_id: uuid.UUID, data: AttendanceIn) -> MeetingOut:
-        roster = await group_roster(service.members, principal, group_id, FACILITATORS, "record attendance")
+        roster = await service.members.admit(principal, group_id, FACILITATORS, "record attendance")
         strangers = [m for m in data.present if m not in roster.members]
         if strangers:
             raise NotFound(f"{strangers[0]} is not a member of this group")

@@ -14,7 +14,6 @@ from litestar import Controller, Response, get, post, put
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.gathering import Gathering
 from services.scheduling.domain.seating import LockPlan, PlanTables, SetTables
-from services.scheduling.http.access import group_roster
 from services.scheduling.http.gatherings import GATHERING, TAGS
 from services.scheduling.http.schemas import GatheringOut, TablesIn, gathering_out
 from shared.access.principals import FACILITATORS, Authenticated
@@ -70,7 +69,7 @@ class TablePlanController(Controller):
     @put("/tables", summary="Set the tables: sizes and what each offers (facilitator)")
     async def set_tables(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                          gathering_id: uuid.UUID, data: TablesIn) -> GatheringOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "set the tables")
+        await service.members.admit(principal, group_id, FACILITATORS, "set the tables")
         return gathering_out(await service.on_gathering(group_id, gathering_id, SetTables(
             tables=tuple(data.tables), at=utc_now())))
 
@@ -78,23 +77,23 @@ class TablePlanController(Controller):
           summary="Plan (or re-plan, moving as few as possible) the tables (facilitator)")
     async def plan_tables(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                           gathering_id: uuid.UUID) -> GatheringOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "plan the tables")
+        await service.members.admit(principal, group_id, FACILITATORS, "plan the tables")
         return gathering_out(await service.on_gathering(group_id, gathering_id, PlanTables(at=utc_now())))
 
     @post("/table-plan/lock", status_code=200, summary="Lock the table plan (facilitator)")
     async def lock_plan(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                         gathering_id: uuid.UUID) -> GatheringOut:
-        await group_roster(service.members, principal, group_id, FACILITATORS, "lock the table plan")
+        await service.members.admit(principal, group_id, FACILITATORS, "lock the table plan")
         return gathering_out(await service.on_gathering(group_id, gathering_id, LockPlan(at=utc_now())))
 
     @get("/table-plan.csv", summary="The table plan as CSV", media_type="text/csv")
     async def plan_csv(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         return Response(seating_csv(await service.gathering(group_id, gathering_id)), media_type="text/csv")
 
     @get("/table-plan.svg", summary="The table plan as a seating picture", media_type="image/svg+xml")
     async def plan_svg(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
-        await group_roster(service.members, principal, group_id)
+        await service.members.admit(principal, group_id)
         return Response(seating_svg(await service.gathering(group_id, gathering_id)), media_type="image/svg+xml")
