@@ -24,6 +24,7 @@ from shared.domain.roles import Role
 from shared.eventlog.handler import StateCache
 from shared.eventlog.store import EventStore
 
+DECISIONS_GROUP_STREAM = "decisions.group."  # decisions' stream of one group: this prefix and its id
 TOKEN_PREFIX = "copro_m_"  # noqa: S105 (a prefix, not a secret): decisions' member tokens name their group
 
 
@@ -142,7 +143,7 @@ class Members:
         self.cache: StateCache[Roster] = StateCache()
 
     async def roster(self, group_id: uuid.UUID) -> Roster:
-        stream = f"decisions.group.{group_id}"
+        stream = f"{DECISIONS_GROUP_STREAM}{group_id}"
         cached = self.cache.get(stream)
         version, roster = cached if cached is not None else (0, Roster())
         fresh = await self.store.read_stream(stream, after_version=version)

@@ -9,6 +9,7 @@ field a reader depends on fails this test, not production.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, get_type_hints
 
 import msgspec
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from services.decisions import events as decisions
 from services.decisions import subscriptions as decisions_reads
 from services.decisions.domain import rules
+from services.decisions.domain.group import group_stream
+from services.decisions.domain.proposal import proposal_stream
 from services.publishing import events as publishing
 from services.publishing import subscriptions as publishing_reads
 from services.scheduling import subscriptions as scheduling_reads
@@ -82,3 +85,10 @@ def test_reader_decodes_what_the_writer_publishes(reader_name: str, reader: type
     decoded = msgspec.json.decode(published, type=reader)
     as_read = msgspec.json.decode(msgspec.json.encode(decoded))  # the reader's view, as plain JSON values
     _agrees(as_read, msgspec.json.decode(published), f"{reader_name} {writer.__name__}")
+
+
+def test_readers_name_the_writers_streams() -> None:
+    """Stream ids travel with every event (``ce-streamid``): readers that load a writer's stream spell it as the writer."""
+    some = uuid.uuid4()
+    assert f"{roster.DECISIONS_GROUP_STREAM}{some}" == group_stream(some)
+    assert f"{scheduling_reads.DECISIONS_PROPOSAL_STREAM}{some}" == proposal_stream(some)
