@@ -31,9 +31,12 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from shared.domain.ids import utc_now
-from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog import trace
+from shared.eventlog.envelope import Metadata, RecordedEvent
 from shared.eventlog.handler import StateCache, handle, load
+from shared.eventlog.locks import Lock
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
+from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import structured
 from shared.runtime.leader import Leadership
 from shared.runtime.waiting import wait_any
@@ -41,7 +44,6 @@ from shared.runtime.waiting import wait_any
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise; the delivery log keeps them
 
-DELIVERY_LOCK = 0x636F70726F04
 
 
 def body_of(event: RecordedEvent) -> bytes:
@@ -93,7 +95,7 @@ class Delivery:
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self.webhooks: StateCache[Webhook] = StateCache()
         self._wake = asyncio.Event()
-        self._leadership = Leadership(store.url, DELIVERY_LOCK, "webhook delivery")
+        self._leadership = Leadership(store.url, Lock.WEBHOOK_DELIVERY, "webhook delivery")
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -147,7 +149,7 @@ class Delivery:
         next_attempt_at, error = utc_now(), None
         attempts_log: list[tuple[Any, ...]] = []
         dead: list[tuple[Any, ...]] = []
-        gone = False
+        gone: uuid.UUID | None = None  # the event whose delivery the endpoint answered 410 Gone
         events = await self.store.read_all(position, self.batch, group_id=row["group_id"])
         for event in events:
             assert event.position is not None
@@ -161,7 +163,7 @@ class Delivery:
                 continue
             error = attempt.error
             if attempt.status == 410:
-                gone = True
+                gone = event.id
                 break
             now = utc_now()
             failing_since = failing_since or now
@@ -185,11 +187,13 @@ class Delivery:
             await conn.execute(
                 "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
                 " last_error = coalesce($6, last_error) WHERE subscription_id = $1",
-                subscription_id, position, 0 if gone else attempts, failing_since, next_attempt_at, error,
+                subscription_id, position, 0 if gone is not None else attempts, failing_since, next_attempt_at, error,
             )
-        if gone:
-            await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
-                         group_id=row["group_id"], stream_id=webhook_stream(subscription_id), cache=self.webhooks)
+        if gone is not None:
+            # the delivery job disables it, caused by the delivery the endpoint refused for good
+            with trace.acting(Metadata(actor_id=system_actor("delivery"), causation_id=gone)):
+                await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
+                             group_id=row["group_id"], stream_id=webhook_stream(subscription_id), cache=self.webhooks)
         return len(events) == self.batch and error is None
 
     async def redrive(self, subscription_id: uuid.UUID) -> tuple[int, int]:

@@ -26,18 +26,29 @@ def system_actor(name: str) -> uuid.UUID:
     return uuid.uuid5(SYSTEM_NAMESPACE, f"copro:{name}")
 
 
-NO_TRACE = Metadata()  # frozen: safe to share as the default
-_current: ContextVar[Metadata] = ContextVar("copro_trace", default=NO_TRACE)
+class _Trace:
+    """The trace of one piece of work. Mutable, and shared by reference: the HTTP layer resolves the
+    principal in a task of its own (Litestar resolves dependencies concurrently), and what it sets there
+    must reach the route that runs after it, which a plain context variable would not carry back."""
+
+    __slots__ = ("metadata",)
+
+    def __init__(self, metadata: Metadata) -> None:
+        self.metadata = metadata
+
+
+_current: ContextVar[_Trace | None] = ContextVar("copro_trace", default=None)
 
 
 def current() -> Metadata:
     """The trace of the work in progress (empty outside any request, reaction or job)."""
-    return _current.get()
+    found = _current.get()
+    return found.metadata if found is not None else Metadata()
 
 
 def complete(metadata: Metadata | None) -> Metadata:
     """``metadata`` with every field it leaves empty taken from the current trace."""
-    trace = _current.get()
+    trace = current()
     if metadata is None:
         return trace
     return Metadata(
@@ -49,19 +60,23 @@ def complete(metadata: Metadata | None) -> Metadata:
 
 
 def begin(metadata: Metadata) -> None:
-    """Set the trace for the rest of this task (an HTTP request: the middleware, then the principal)."""
-    _current.set(metadata)
+    """Start the trace of this task's work (an HTTP request: the middleware, before anything else)."""
+    _current.set(_Trace(metadata))
 
 
 def update(**fields: uuid.UUID | None) -> None:
-    """Change some fields of this task's trace (the actor, once the bearer token is resolved)."""
-    _current.set(Metadata(**{**_as_dict(_current.get()), **fields}))
+    """Change some fields of the trace in progress (the actor, once the bearer token is resolved)."""
+    found = _current.get()
+    if found is None:
+        found = _Trace(Metadata())
+        _current.set(found)
+    found.metadata = Metadata(**{**_as_dict(found.metadata), **fields})
 
 
 @contextlib.contextmanager
 def acting(metadata: Metadata) -> Iterator[Metadata]:
     """Work done on behalf of ``metadata`` (a reaction, a job) within the block, then the previous trace again."""
-    token = _current.set(metadata)
+    token = _current.set(_Trace(metadata))
     try:
         yield metadata
     finally:

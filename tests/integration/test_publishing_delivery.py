@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
 from shared.eventlog.store import EventStore
+from shared.eventlog.trace import system_actor
 from shared.runtime.embedded import free_port
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
@@ -122,6 +123,12 @@ async def test_410_gone_disables_the_webhook(
     await asyncio.sleep(0.5)
     assert numbers(receiver) == []
     assert hook["subscription_id"]
+    # the delivery job disabled it, caused by the one delivery the endpoint refused for good
+    [disabling] = [r for r in await store.read_stream(f"publishing.webhook.{hook['subscription_id']}")
+                   if r.type == "publishing.WebhookDisabled"]
+    assert disabling.metadata.actor_id == system_actor("delivery")
+    refused = [r for r in await store.read_all(0, 1000) if r.id == disabling.metadata.causation_id]
+    assert len(refused) == 1 and refused[0].group_id == disabling.group_id and refused[0].id != disabling.id
 
 
 async def test_webhooks_are_for_facilitators_and_invisible_to_other_groups(
