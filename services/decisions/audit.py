@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, get_args
 
 from services.decisions.domain.proposal import Proposal, proposal_decider
@@ -23,8 +24,12 @@ class OutcomeCheck:
         self.proposals: dict[str, Proposal] = {}
         self.summary_ = CheckSummary(self.name, counts={"proposals": 0, "outcomes recomputed": 0})
         self._opened: dict[str, Any] = {}
+        self._caused: dict[uuid.UUID | None, list[str]] = {}
+        """What each closing caused, by the closing's event id: a later event that names it as its cause."""
 
     def observe(self, event: RecordedEvent) -> None:
+        if (caused := self._caused.get(event.metadata.causation_id)) is not None:
+            caused.append(f"{event.type} (position {event.position})")
         if event.type not in _PROPOSAL_TYPES:
             return
         data = proposal_decider.decode(event)
@@ -51,9 +56,10 @@ class OutcomeCheck:
                             f"the log says {closed.outcome.result}")
         for problem in problems:
             self.summary_.mismatches.append(Mismatch(event.position or 0, event.stream_id, problem))
+        caused = self._caused[event.id] = []
         self.summary_.timeline.append({
             "label": state.title, "kind": state.opened.kind, "start": state.opened.at.isoformat(),
-            "end": closed.at.isoformat(), "result": closed.outcome.result,
+            "end": closed.at.isoformat(), "result": closed.outcome.result, "caused": caused,
         })
 
     def summary(self) -> CheckSummary:

@@ -38,6 +38,22 @@ def _timeline(entries: list[dict[str, object]]) -> str:
             f"<p>{escape(first.isoformat())} to {escape(last.isoformat())}</p>")
 
 
+def _caused(entry: dict[str, object]) -> list[str]:
+    found = entry.get("caused")
+    return [str(c) for c in found] if isinstance(found, list) else []
+
+
+def _effects(entries: list[dict[str, object]]) -> str:
+    """Each decision beside what it caused in the log (a meeting scheduled, an item published)."""
+    rows = "".join(
+        f"<tr><td>{escape(str(e['label']))}</td><td>{escape(str(e['result']))}</td>"
+        f"<td>{escape(', '.join(_caused(e)) or 'nothing recorded')}</td></tr>"
+        for e in entries
+    )
+    return ("<table><caption>What each decision caused</caption><tr><th>decision</th><th>result</th>"
+            f"<th>caused</th></tr>{rows}</table>") if rows else ""
+
+
 def html_report(result: ReplayResult) -> str:
     sections = []
     for check in result.checks:
@@ -46,7 +62,8 @@ def html_report(result: ReplayResult) -> str:
         mismatches = "".join(
             f"<li>position {m.position}, {escape(m.stream_id)}: {escape(m.detail)}</li>" for m in check.mismatches)
         sections.append(f"<h2>{escape(check.name)}</h2><table>{counts}</table>"
-                        f"{'<ul>' + mismatches + '</ul>' if mismatches else ''}{_timeline(check.timeline)}")
+                        f"{'<ul>' + mismatches + '</ul>' if mismatches else ''}{_timeline(check.timeline)}"
+                        f"{_effects(check.timeline)}")
     verdict = "every recorded outcome recomputes identically" if result.ok else "MISMATCHES FOUND"
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>copro replay</title>"

@@ -11,7 +11,10 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from services.decisions.audit import OutcomeCheck
 from shared.audit.export import export_lines
+from shared.audit.replay import drop_scratch, replay
+from shared.audit.report import html_report
 from shared.audit.verify import verify_lines
 from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
@@ -68,7 +71,7 @@ async def _ballots_lead_to_their_authors(api: Client, operator: dict[str, str], 
 
 
 async def test_the_meeting_leads_back_to_the_time_proposal_its_ballots_and_their_requests(
-    api: Client, operator: dict[str, str], scheduling: Client
+    api: Client, operator: dict[str, str], scheduling: Client, store: EventStore
 ) -> None:
     group = await make_group(api, operator)
     tuesday = (datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=30, second=0, microsecond=0)
@@ -103,6 +106,13 @@ async def test_the_meeting_leads_back_to_the_time_proposal_its_ballots_and_their
     assert [s["id"] for s in forward["effects"]] == [meeting["id"]]
     refused = await api.get(f"{group.base}/events/{closed['id']}/trace", headers=group.tokens["member"])
     assert refused.status_code == 403
+
+    # the replay report links the outcome to what it caused
+    result = await replay(store, [], [OutcomeCheck()], group_id=uuid.UUID(group.id))
+    await drop_scratch(store, result.schema)
+    [entry] = [e for e in result.checks[0].timeline if e["label"] == "Weekly working group"]
+    assert entry["caused"] == [f"scheduling.MeetingScheduled (position {meeting['position']})"]
+    assert "scheduling.MeetingScheduled" in html_report(result)
 
 
 async def test_the_published_reflection_leads_back_to_its_request_the_consent_proposal_and_its_voters(
