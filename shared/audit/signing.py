@@ -10,6 +10,7 @@ shown as base64.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -29,6 +30,11 @@ def message(position: int, global_hash: bytes) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def fingerprint(public_key: bytes) -> str:
+    """A key's fingerprint as people compare it (the OpenSSH form): ``SHA256:`` and the base64 of its digest."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(public_key).digest()).decode().rstrip("=")
 
 
 def public_bytes(key: Ed25519PrivateKey) -> bytes:

@@ -9,6 +9,7 @@ or ``reordered``.
 from __future__ import annotations
 
 import base64
+import binascii
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,11 +18,44 @@ from typing import Literal
 import msgspec
 
 from shared.audit.export import ExportedCheckpoint, ExportedSignature, ExportHeader, export_lines
-from shared.audit.signing import valid
+from shared.audit.signing import fingerprint, valid
 from shared.eventlog import integrity
 from shared.eventlog.store import EventStore
 
-Problem = Literal["altered", "missing", "inserted", "reordered"]
+Problem = Literal["altered", "missing", "inserted", "reordered", "untrusted", "unsigned"]
+"""``untrusted``: a signature by a key the verifier did not pin; ``unsigned``: a checkpoint no pinned key signed."""
+
+
+class Trust:
+    """The signing keys a verifier pins: copro's and the partners' public keys, each under a signer's name.
+
+    A trust file has one key a line, ``<signer> <base64 of the raw Ed25519 public key>``, as
+    ``copro audit keys`` prints them; ``#`` starts a comment. With pinned keys an export verifies
+    only if every checkpoint carries a valid signature by one of them and no other key signed.
+    """
+
+    def __init__(self, keys: dict[str, set[bytes]]) -> None:
+        self.keys = keys
+        self.names = {key: signer for signer, found in keys.items() for key in found}
+
+    @classmethod
+    def parse(cls, text: str) -> Trust:
+        keys: dict[str, set[bytes]] = {}
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            try:
+                signer, encoded = line.split()
+                key = base64.b64decode(encoded, validate=True)
+            except (ValueError, binascii.Error) as exc:
+                raise ValueError(f"line {number} is not '<signer> <base64 public key>'") from exc
+            if len(key) != 32:
+                raise ValueError(f"line {number}: an Ed25519 public key has 32 bytes, this one {len(key)}")
+            keys.setdefault(signer, set()).add(key)
+        if not keys:
+            raise ValueError("the trust file pins no key")
+        return cls(keys)
 
 
 class _Checked(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,11 +102,15 @@ class Report:
     checkpoints: int = 0
     global_chain_checked: bool = True
     signatures: dict[str, int] = field(default_factory=dict)
+    signed_by: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Valid checkpoint signatures per (signer, key fingerprint)."""
     findings: list[Finding] = field(default_factory=list)
+    unusable: str | None = None
+    """Why the input is no export at all (exit 2), as opposed to an export that was tampered with (exit 1)."""
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.findings and self.unusable is None
 
     @property
     def first(self) -> Finding | None:
@@ -82,9 +120,11 @@ class Report:
 class Verifier:
     """Checks events in the order given; feed it an export or the live log."""
 
-    def __init__(self, partial: bool = False) -> None:
+    def __init__(self, partial: bool = False, trust: Trust | None = None) -> None:
         self.report = Report(global_chain_checked=not partial)
         self.partial = partial
+        self.trust = trust
+        self._trusted: set[int] = set()  # checkpoints that carry a valid signature by a pinned key
         self._expected = 1
         self._global = integrity.GENESIS
         self._last: tuple[int, bytes] = (0, integrity.GENESIS)
@@ -92,24 +132,33 @@ class Verifier:
         self._streams: dict[str, tuple[int, bytes]] = {}
         self._seen: set[str] = set()
         self._missing: dict[int, Finding] = {}
+        self._gaps = 0  # positions reported missing whose events no stream has accounted for yet
 
     def _find(self, position: int, problem: Problem, detail: str) -> None:
         self.report.findings.append(Finding(position, problem, detail))
 
     def event(self, e: _Checked) -> None:
+        """Check one event. After a finding the verifier takes the event's stated chains as given, so one
+        change to the log is one finding, not a cascade over everything after it."""
         self.report.events += 1
         if e.id in self._seen:
             self._find(self._expected, "inserted", f"event {e.id} appears a second time (as position {e.position})")
             return
         self._seen.add(e.id)
+        found = False
+        in_order = True
         if not self.partial:
             if e.position in self._missing:  # a position reported missing turns up late: the order was changed
                 finding = self._missing.pop(e.position)
                 finding.problem, finding.detail = "reordered", f"position {e.position} comes after later positions"
+                self._gaps = max(0, self._gaps - 1)
+                found, in_order = True, False
             elif e.position > self._expected:
                 for gap in range(self._expected, e.position):
                     self._missing[gap] = Finding(gap, "missing", f"position {gap} is not in the log")
                     self.report.findings.append(self._missing[gap])
+                self._gaps += e.position - self._expected
+                found = True  # the global chain cannot hold across the gap: already said
             elif e.position < self._expected:
                 self._find(self._expected, "inserted", f"a second event claims position {e.position}")
                 return
@@ -118,32 +167,48 @@ class Verifier:
             e.id, e.groupid, e.streamid, e.type, (e.actorid, e.actororg, e.causationid, e.correlationid), e.time,
             bytes(e.data),
         )
-        if content.hex() != e.contenthash:
+        if content.hex() != e.contenthash and not found:
             self._find(e.position, "altered", f"event {e.id}'s fields do not match its content hash")
-            return
+            found = True
         version, previous = self._streams.get(e.streamid, (0, integrity.GENESIS))
-        if e.streamversion != version + 1 and not (self.partial and version == 0):
-            problem: Problem = "missing" if e.streamversion > version + 1 else "reordered"
-            self._find(e.position, problem, f"stream {e.streamid} jumps from version {version} to {e.streamversion}")
-            return
-        chained = integrity.chain(previous, content)
-        if chained.hex() != e.chainhash and not (self.partial and version == 0):
+        jump = e.streamversion - (version + 1)
+        if jump and not (self.partial and version == 0):
+            if 0 < jump <= self._gaps:  # the stream's missing events are the positions already reported missing
+                self._gaps -= jump
+            elif not found:
+                problem: Problem = "missing" if jump > 0 else "reordered"
+                self._find(e.position, problem, f"stream {e.streamid} jumps from version {version} to {e.streamversion}")
+            found = True
+        elif (integrity.chain(previous, content).hex() != e.chainhash and not (self.partial and version == 0)
+              and not found):
             self._find(e.position, "inserted", f"event {e.id} does not chain onto stream {e.streamid}")
-            return
-        self._streams[e.streamid] = (e.streamversion, bytes.fromhex(e.chainhash))
-        if not self.partial:
-            self._global = integrity.chain(self._global, bytes.fromhex(e.chainhash))
-            if self._global.hex() != e.globalhash:
+            found = True
+        if e.streamversion > version:  # a late event does not move its stream back
+            self._streams[e.streamid] = (e.streamversion, bytes.fromhex(e.chainhash))
+        if not self.partial and in_order:
+            chained = integrity.chain(self._global, bytes.fromhex(e.chainhash))
+            if chained.hex() != e.globalhash and not found:
                 self._find(e.position, "reordered", "the global chain breaks here: events were moved or replaced")
-                self._global = bytes.fromhex(e.globalhash)
+            self._global = bytes.fromhex(e.globalhash)
             self._last = (e.position, self._global)
 
     def signature(self, s: ExportedSignature) -> None:
         self.report.signatures[s.signer] = self.report.signatures.get(s.signer, 0) + 1
         checkpoint = self._checkpoints.get(s.signature)
-        if checkpoint is None or not valid(base64.b64decode(s.public_key), base64.b64decode(s.value), s.signature,
-                                           checkpoint):
+        key = base64.b64decode(s.public_key)
+        if checkpoint is None or not valid(key, base64.b64decode(s.value), s.signature, checkpoint):
             self._find(s.signature, "altered", f"{s.signer}'s signature over checkpoint {s.signature} does not verify")
+            return
+        named = self.trust.names.get(key, s.signer) if self.trust is not None else s.signer
+        signer = (named, fingerprint(key))
+        self.report.signed_by[signer] = self.report.signed_by.get(signer, 0) + 1
+        if self.trust is None:
+            return
+        if key in self.trust.names:
+            self._trusted.add(s.signature)
+        else:
+            self._find(s.signature, "untrusted",
+                       f"checkpoint {s.signature} is signed by a key no one pinned ({s.signer}, {fingerprint(key)})")
 
     def checkpoint(self, c: ExportedCheckpoint) -> None:
         self.report.checkpoints += 1
@@ -158,6 +223,12 @@ class Verifier:
         if head is not None and not self.partial and self._expected <= head:
             for gap in range(self._expected, head + 1):
                 self._find(gap, "missing", f"position {gap} is not in the log (the log's head is {head})")
+        if self.trust is not None:
+            for position in sorted(set(self._checkpoints) - self._trusted):
+                self._find(position, "unsigned", f"no pinned key signed checkpoint {position}")
+            if not self._checkpoints and self.report.events:
+                self._find(self._expected - 1, "unsigned", "no checkpoint in this export, so nothing is signed: "
+                           "a checkpoint is made every 1,000 positions")
         self.report.streams = len(self._streams)
         return self.report
 
@@ -165,7 +236,8 @@ class Verifier:
 class LineVerifier:
     """Feeds export lines, one at a time, to a Verifier made from the header."""
 
-    def __init__(self) -> None:
+    def __init__(self, trust: Trust | None = None) -> None:
+        self.trust = trust
         self._line = msgspec.json.Decoder(_Line).decode
         self._event = msgspec.json.Decoder(_Checked).decode
         self._checkpoint = msgspec.json.Decoder(ExportedCheckpoint).decode
@@ -186,10 +258,10 @@ class LineVerifier:
             kind = self._line(line)
             if kind.format is not None:
                 header = msgspec.json.decode(line, type=ExportHeader)
-                self.verifier = Verifier(partial=header.group_id is not None)
+                self.verifier = Verifier(partial=header.group_id is not None, trust=self.trust)
                 self.head = header.head
             elif self.verifier is None:
-                raise ValueError("the export has no header line")
+                raise ValueError("the first line is no copro export header")
             elif kind.checkpoint is not None:
                 self.verifier.checkpoint(self._checkpoint(line))
             elif kind.signature is not None:
@@ -202,24 +274,24 @@ class LineVerifier:
 
     def finish(self) -> Report:
         if self.verifier is None:
-            return Report(findings=[self.broken or Finding(0, "missing", "the export is empty")])
+            return Report(unusable=self.broken.detail if self.broken else "the file is empty: no copro export")
         report = self.verifier.finish(self.head if self.broken is None else None)
         if self.broken is not None:
             report.findings.append(self.broken)
         return report
 
 
-def verify_lines(lines: Iterable[bytes]) -> Report:
+def verify_lines(lines: Iterable[bytes], trust: Trust | None = None) -> Report:
     """Verify an export, line by line (constant memory but for one hash per stream)."""
-    checker = LineVerifier()
+    checker = LineVerifier(trust)
     for line in lines:
         checker.feed(line)
     return checker.finish()
 
 
-async def verify_live(store: EventStore, page: int = 5000) -> Report:
+async def verify_live(store: EventStore, page: int = 5000, trust: Trust | None = None) -> Report:
     """Verify the log as stored, with the same checks as an export, page by page."""
-    checker = LineVerifier()
+    checker = LineVerifier(trust)
     async for chunk in export_lines(store, None, page):
         for line in chunk.splitlines():
             checker.feed(line)

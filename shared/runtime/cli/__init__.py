@@ -7,7 +7,14 @@ import argparse
 import sys
 import uuid
 
-from shared.runtime.cli.audit import cmd_audit_export, cmd_audit_replay, cmd_audit_trace, cmd_audit_verify, cmd_forget
+from shared.runtime.cli.audit import (
+    cmd_audit_export,
+    cmd_audit_keys,
+    cmd_audit_replay,
+    cmd_audit_trace,
+    cmd_audit_verify,
+    cmd_forget,
+)
 from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
 from shared.runtime.discovery import PROJECTION_MODULES
@@ -35,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     verify = audit_sub.add_parser("verify", help="check every hash chain and checkpoint; exit 1 on tampering")
     verify.add_argument("file", nargs="?", help="an export to verify offline")
     verify.add_argument("--live", action="store_true", help="verify the log in the database")
+    verify.add_argument("--trust", metavar="FILE", default=None,
+                        help="accept only signatures by these pinned keys (see copro audit keys); exit 0 verified, "
+                             "1 tampered, 2 unusable input")
+    audit_sub.add_parser("keys", help="the checkpoint signing keys and their fingerprints, as a trust file")
     replaying = audit_sub.add_parser("replay", help="rebuild read models as of a point and recompute every outcome")
     replaying.add_argument("--until", default=None, help="a global position or an ISO time (default: now)")
     replaying.add_argument("--group", type=uuid.UUID, default=None, help="only this group's events")
@@ -72,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_status(settings)
     if args.command == "audit" and args.audit == "export":
         return cmd_audit_export(settings, args.group, args.out)
+    if args.command == "audit" and args.audit == "keys":
+        return cmd_audit_keys(settings)
     if args.command == "audit" and args.audit == "trace":
         return cmd_audit_trace(settings, args.event, args.json)
     if args.command == "audit" and args.audit == "replay":
@@ -80,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         if (args.file is None) == (not args.live):
             print("copro: give an export file or --live", file=sys.stderr)
             return 2
-        return cmd_audit_verify(settings, args.file)
+        return cmd_audit_verify(settings, args.file, args.trust)
     if args.command == "forget":
         return cmd_forget(settings, args.member)
     if args.command == "demo":

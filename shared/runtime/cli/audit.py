@@ -15,8 +15,9 @@ import msgspec
 from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
 from shared.audit.report import html_report
+from shared.audit.signing import b64, fingerprint, public_bytes, signing_key
 from shared.audit.trace import Step, actor_names, chain
-from shared.audit.verify import Report, verify_lines, verify_live
+from shared.audit.verify import Report, Trust, verify_lines, verify_live
 from shared.domain.errors import NotFound
 from shared.eventlog.forgetting import forget
 from shared.eventlog.store import EventStore
@@ -61,30 +62,74 @@ def cmd_audit_export(settings: Settings, group: uuid.UUID | None, out: str | Non
             target.close()
 
 
-def _print_report(report: Report) -> int:
+VERIFIED, TAMPERED, UNUSABLE = 0, 1, 2
+"""``copro audit verify`` exit codes: the log is as recorded; it was changed; the input is no usable export."""
+
+
+def _print_report(report: Report, trust: Trust | None) -> int:
+    if report.unusable is not None:
+        print(f"copro: not a usable export: {report.unusable}", file=sys.stderr)
+        return UNUSABLE
     checked = "checked" if report.global_chain_checked else "not checked (a one-group export)"
-    signed = ", ".join(f"{signer} {count:,}" for signer, count in sorted(report.signatures.items())) or "none"
-    print(f"events {report.events:,}, streams {report.streams:,}, checkpoints {report.checkpoints:,} "
-          f"(signatures: {signed}); global chain {checked}")
+    print(f"events {report.events:,}, streams {report.streams:,}, checkpoints {report.checkpoints:,}; "
+          f"global chain {checked}")
+    for (signer, key), count in sorted(report.signed_by.items()):
+        print(f"  {count:,} checkpoint signature(s) signed by {signer} ({key})")
+    if not report.signed_by:
+        print("  no valid checkpoint signature")
+    if trust is None and report.signed_by:
+        print("  keys not pinned: anyone could have signed; pass --trust FILE (see copro audit keys)")
     first = report.first
     if first is None:
-        print("verified: nothing was altered, removed, inserted or reordered")
-        return 0
+        print("verified: nothing was altered, removed, inserted or reordered"
+              + (", and every checkpoint is signed by a pinned key" if trust is not None else ""))
+        return VERIFIED
     print(f"TAMPERED: first problem at position {first.position}: {first.problem} ({first.detail})")
-    for finding in report.findings[1:10]:
+    for finding in sorted(report.findings, key=lambda f: f.position)[1:10]:
         print(f"  also position {finding.position}: {finding.problem} ({finding.detail})")
-    return 1
+    return TAMPERED
 
 
-def cmd_audit_verify(settings: Settings, path: str | None) -> int:
+def cmd_audit_verify(settings: Settings, path: str | None, trust_file: str | None) -> int:
+    try:
+        trust = Trust.parse(Path(trust_file).read_text()) if trust_file else None
+    except (OSError, ValueError) as exc:
+        print(f"copro: cannot use the trust file {trust_file}: {exc}", file=sys.stderr)
+        return UNUSABLE
     if path is not None:
-        with open(path, "rb") as handle:
-            return _print_report(verify_lines(handle))
+        try:
+            with open(path, "rb") as handle:
+                return _print_report(verify_lines(handle, trust), trust)
+        except OSError as exc:
+            print(f"copro: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            return UNUSABLE
 
     async def live(store: EventStore) -> int:
-        return _print_report(await verify_live(store))
+        return _print_report(await verify_live(store, trust=trust), trust)
 
     return _with_store(settings, live)
+
+
+def cmd_audit_keys(settings: Settings) -> int:
+    """The checkpoint signing keys with their fingerprints, as a trust file a partner can keep and check."""
+    async def run(store: EventStore) -> int:
+        own = public_bytes(signing_key(settings.home))
+        rows = await store.pool.fetch(
+            "SELECT signer, public_key, count(*) AS signed, max(position) AS latest FROM checkpoint_signatures"
+            " GROUP BY signer, public_key ORDER BY signer")
+        print("# copro checkpoint signing keys: '<signer> <Ed25519 public key, base64>'.")
+        print("# Compare each fingerprint with its owner's by another channel, then pass this file to")
+        print("# copro audit verify --trust FILE.")
+        signers: dict[tuple[str, bytes], tuple[int, int] | None] = {("copro", own): None}
+        for r in rows:
+            signers[(r["signer"], bytes(r["public_key"]))] = (r["signed"], r["latest"])
+        for (signer, key), signed in signers.items():
+            note = f"; signed {signed[0]:,} checkpoint(s), the latest at position {signed[1]:,}" if signed else ""
+            print(f"# {signer}: {fingerprint(key)}{note}")
+            print(f"{signer} {b64(key)}")
+        return 0
+
+    return _with_store(settings, run)
 
 
 def _until(text: str | None) -> int | datetime | None:
