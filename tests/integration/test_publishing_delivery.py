@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from standardwebhooks.webhooks import Webhook
 from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
 from shared.runtime.embedded import free_port
+from tests.conftest import eventually
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
@@ -232,3 +234,38 @@ async def test_retry_after_is_honoured_and_what_keeps_failing_is_dead_lettered_t
     assert redriven.status_code == 200 and redriven.json() == {"delivered": 3, "still_failing": 0}
     assert numbers(receiver) == [0, 10, 11, 12]
     assert all(d["redriven_at"] for d in await dead())
+
+
+def _tail(base: str, group: Group, operator_token: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.runtime.cli", "tail", group.id, "--url", base, "--token", operator_token,
+         "--after", "0", *extra], capture_output=True, text=True, timeout=60)
+
+
+async def test_copro_tail_shows_a_groups_events_filtered_and_resumable(
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, served_publishing: str  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    await append(store, group, 5)
+    token = operator["Authorization"].split()[1]
+    await eventually(lambda: _sealed_noted(store, uuid.UUID(group.id), 5), what="the five events sealed")
+
+    shown = await asyncio.to_thread(_tail, served_publishing, group, token, "--type", "test.Noted", "--count", "5")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert len(lines) == 5 and all("test.Noted" in line for line in lines)
+    assert [json.loads(line.split("  by ", 1)[1].split("  ", 1)[1])["n"] for line in lines] == [0, 1, 2, 3, 4]
+
+    decisions_only = await asyncio.to_thread(_tail, served_publishing, group, token, "--service", "decisions",
+                                             "--json", "--count", "3")
+    events = [json.loads(line) for line in decisions_only.stdout.splitlines()]
+    assert [e["type"].split(".")[0] for e in events] == ["decisions"] * 3
+    resumed = await asyncio.to_thread(_tail, served_publishing, group, token, "--json", "--count", "1",
+                                      "--after", str(events[0]["position"]))
+    assert json.loads(resumed.stdout)["position"] > events[0]["position"]
+    refused = await asyncio.to_thread(_tail, served_publishing, group, "not-a-token", "--count", "1")
+    assert refused.returncode == 1 and "401" in refused.stderr
+
+
+async def _sealed_noted(store: EventStore, group: uuid.UUID, count: int) -> bool:
+    return len([e for e in await store.read_all(0, 10_000, group_id=group) if e.type == "test.Noted"]) >= count

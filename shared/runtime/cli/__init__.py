@@ -17,6 +17,7 @@ from shared.runtime.cli.audit import (
 )
 from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
+from shared.runtime.cli.tail import Shown, cmd_tail
 from shared.runtime.discovery import PROJECTION_MODULES
 from shared.runtime.embedded import stop_servers
 from shared.runtime.settings import SERVICE_NAMES, load_settings
@@ -56,6 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     tracing.add_argument("--json", action="store_true", help="as JSON")
     forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
+    tail = sub.add_parser("tail", help="follow a group's events live, readably (from the SSE stream)")
+    tail.add_argument("group", type=uuid.UUID)
+    tail.add_argument("--after", type=int, default=None, help="start after this global position (default: now)")
+    tail.add_argument("--service", action="append", default=[], help="only this service's events (repeatable)")
+    tail.add_argument("--type", action="append", default=[], dest="types",
+                      help="only this event type, e.g. BallotCast or decisions.BallotCast (repeatable)")
+    tail.add_argument("--json", action="store_true", help="one CloudEvent JSON object a line")
+    tail.add_argument("--count", type=int, default=None, help="stop after this many events")
+    tail.add_argument("--url", default=None, help="the publishing service (default: this installation's)")
+    tail.add_argument("--token", default=None, help="a bearer token (default: $COPRO_TOKEN, else the operator's)")
     events = sub.add_parser("events", help="the event catalogue: every event type of every service, with its version")
     events.add_argument("--json", action="store_true", help="as JSON instead of Markdown")
     projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
@@ -100,6 +111,9 @@ def _run(args: argparse.Namespace) -> int:
         from shared.runtime.demo import run
 
         return run(settings)
+    if args.command == "tail":
+        return cmd_tail(settings, args.group, after=args.after, shown=Shown(frozenset(args.service),
+                        frozenset(args.types)), as_json=args.json, count=args.count, url=args.url, token=args.token)
     if args.command == "events":
         return cmd_events(args.json)
     if args.command == "projections":
