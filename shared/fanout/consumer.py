@@ -4,9 +4,14 @@ Each message is handled inside a PostgreSQL transaction that also records
 its event id in ``processed_events``: a redelivery (after a crash, a lost
 ack, a relay republish) changes nothing. Failures are retried with back-off
 a bounded number of times; the last failure is kept in ``dead_letters`` and
-the consumer moves on. Messages behind a failed one in its batch are handed
-back too, so events of a stream are handled in order. ``health()`` tells ``/readyz`` when the consumer is
-stuck or lagging, and the lag is exported as a metric.
+the consumer moves on.
+
+Order: a consumer applies its events in global position order, across
+failures, outages and redeliveries. It holds one unacknowledged message at a
+time (``max_ack_pending`` 1), so JetStream hands over nothing newer while an
+older message waits for its redelivery; a failing message holds the ones
+behind it until it succeeds or becomes a dead letter. ``health()`` tells
+``/readyz`` when the consumer is stuck or lagging; the lag is a metric.
 """
 
 from __future__ import annotations
@@ -69,7 +74,6 @@ class Consumer:
         handler: Handler,
         stream: str = "COPRO",
         backoff: Sequence[float] = BACKOFF,
-        batch: int = 100,
         stuck_after: float = 60.0,
         lag_threshold: int = 10_000,
     ) -> None:
@@ -82,7 +86,6 @@ class Consumer:
         self.backoff = list(backoff)
         self.max_attempts = len(self.backoff) + 1
         self._failures: dict[uuid.UUID, int] = {}
-        self.batch = batch
         self.stuck_after = stuck_after
         self.lag_threshold = lag_threshold
         self.lag = 0
@@ -103,7 +106,7 @@ class Consumer:
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=ACK_WAIT,
             filter_subjects=self.subjects,
-            max_ack_pending=self.batch * 2,
+            max_ack_pending=1,  # one message in flight: nothing newer overtakes a redelivery (see the module's doc)
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -111,8 +114,8 @@ class Consumer:
         while not stop.is_set():
             try:
                 js = self.nc.jetstream()
-                sub = await js.pull_subscribe(self.subjects[0], durable=self.name, stream=self.stream,
-                                              config=self._config())
+                await js.add_consumer(self.stream, self._config())  # creates it, or updates an older config
+                sub = await js.pull_subscribe_bind(durable=self.name, stream=self.stream)
                 while not stop.is_set():
                     await self._fetch_and_handle(sub)
                     if self._trouble is not None:
@@ -132,18 +135,15 @@ class Consumer:
             self._trouble = trouble
 
     async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
+        """Handle the next message, if one comes within a second; keep the lag up to date either way."""
         try:
-            messages = await sub.fetch(self.batch, timeout=1.0)
+            [message] = await sub.fetch(1, timeout=1.0)
         except (nats.errors.TimeoutError, TimeoutError):  # nothing new within the second: the idle case, not a fault
-            messages = []
-        for index, message in enumerate(messages):
-            if not await self._handle(message):
-                # keep the rest of the batch behind the failed one, in order
-                for later in messages[index + 1 :]:
-                    await later.nak(delay=self.backoff[0])
-                break
-        info = await sub.consumer_info()
-        self.lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+            info = await sub.consumer_info()
+            self.lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        else:
+            handled = await self._handle(message)
+            self.lag = int(message.metadata.num_pending or 0) + (0 if handled else 1)
         CONSUMER_LAG.labels(self.name).set(self.lag)
         if not self.lag:
             self._progress_at = time.monotonic()

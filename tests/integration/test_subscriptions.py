@@ -22,7 +22,7 @@ from tests.integration.events import Noted, noted
 
 @pytest.fixture(scope="module")
 async def relaying(store: EventStore, nats_client: Client) -> AsyncIterator[Relay]:
-    await store.pool.execute("CREATE TABLE seen (event_id uuid, n int, position bigint)")
+    await store.pool.execute("CREATE TABLE seen (event_id uuid, n int, position bigint, applied bigint GENERATED ALWAYS AS IDENTITY)")
     stop = asyncio.Event()
     relay = Relay(store, nats_client, batch=100)
     task = asyncio.create_task(relay.run(stop))
@@ -61,7 +61,7 @@ async def test_everything_arrives_across_a_nats_outage_without_restarts(
 
     await eventually(lambda: _equals(count_seen(store, group), 300), 30, "all 300 handled after NATS returned")
     rows = await store.pool.fetch("SELECT s.n, s.position FROM seen s JOIN events e ON e.id = s.event_id"
-                                  " WHERE e.group_id = $1", group)
+                                  " WHERE e.group_id = $1 ORDER BY s.applied", group)
     assert sorted(r["n"] for r in rows) == list(range(300))  # each exactly once
     positions = [r["position"] for r in rows]
     assert positions == sorted(positions)  # in global order
@@ -97,9 +97,9 @@ async def test_redeliveries_have_one_effect_and_failures_end_as_dead_letters(
     await eventually(lambda: _equals(count_seen(store, group), 3), 20, "events 0, 1 and 3 handled")
     await eventually(lambda: _dead(store, "flaky"), 20, "event 2 dead-lettered")
     assert attempts[1] == 3 and attempts[2] == consumer.max_attempts
-    rows = await store.pool.fetch("SELECT s.n FROM seen s JOIN events e ON e.id = s.event_id WHERE e.group_id = $1",
-                                  group)
-    assert sorted(r["n"] for r in rows) == [0, 1, 3]
+    rows = await store.pool.fetch("SELECT s.n FROM seen s JOIN events e ON e.id = s.event_id WHERE e.group_id = $1"
+                                  " ORDER BY s.applied", group)
+    assert [r["n"] for r in rows] == [0, 1, 3]  # in log order: 3 waited behind the retries of 1 and the death of 2
     assert consumer.health() is None
     stop.set()
     await task
