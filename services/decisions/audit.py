@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any, get_args
 
+import msgspec
+
 from services.decisions.domain.proposal import Proposal, proposal_decider
 from services.decisions.domain.tally import count
-from services.decisions.events import ProposalClosed, ProposalEvent, ProposalOpened
-from shared.audit.replay import CheckSummary, Mismatch
+from services.decisions.events import GroupCreated, ProposalClosed, ProposalEvent, ProposalOpened
+from shared.audit.replay import CheckSummary, Decision, Mismatch
 from shared.domain.contract import type_name
 from shared.eventlog.envelope import RecordedEvent
 
+_GROUP_CREATED = type_name(GroupCreated)
 _PROPOSAL_TYPES = frozenset(type_name(t) for t in get_args(ProposalEvent))
 
 
@@ -26,10 +29,14 @@ class OutcomeCheck:
         self._opened: dict[str, Any] = {}
         self._caused: dict[uuid.UUID | None, list[str]] = {}
         """What each closing caused, by the closing's event id: a later event that names it as its cause."""
+        self._groups: dict[uuid.UUID, str] = {}
 
     def observe(self, event: RecordedEvent) -> None:
         if (caused := self._caused.get(event.metadata.causation_id)) is not None:
             caused.append(f"{event.type} (position {event.position})")
+        if event.type == _GROUP_CREATED:
+            created = msgspec.json.decode(event.data, type=GroupCreated)
+            self._groups[created.group_id] = created.name
         if event.type not in _PROPOSAL_TYPES:
             return
         data = proposal_decider.decode(event)
@@ -56,14 +63,26 @@ class OutcomeCheck:
                             f"the log says {closed.outcome.result}")
         for problem in problems:
             self.summary_.mismatches.append(Mismatch(event.position or 0, event.stream_id, problem))
-        caused = self._caused[event.id] = []
-        self.summary_.timeline.append({
-            "label": state.title, "kind": state.opened.kind, "start": state.opened.at.isoformat(),
-            "end": closed.at.isoformat(), "result": closed.outcome.result, "caused": caused,
-        })
+        labels = {o.id: o.label for o in state.options}
+        caused: list[str] = []
+        self._caused[event.id] = caused
+        self.summary_.timeline.append(Decision(
+            label=state.title, kind=state.opened.kind, group=self._groups.get(state.opened.group_id, "a group"),
+            opened_at=state.opened.at, closed_at=closed.at, result=closed.outcome.result,
+            tally=[(labels.get(t.option, t.option), t.weight) for t in closed.outcome.tally],
+            explanation=closed.outcome.explanation, caused=caused,
+        ))
 
     def summary(self) -> CheckSummary:
+        """The summary, with the proposals the timeline leaves out counted by why."""
+        left_out: dict[str, int] = {}
+        for proposal in self.proposals.values():
+            if proposal.status != "closed":
+                reason = "withdrawn" if proposal.status == "withdrawn" else "still open at this point"
+                left_out[reason] = left_out.get(reason, 0) + 1
+        self.summary_.left_out = left_out
         return self.summary_
+
 
 
 CHECKERS = [OutcomeCheck]

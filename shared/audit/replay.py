@@ -31,11 +31,29 @@ class Mismatch:
 
 
 @dataclass
+class Decision:
+    """One closed decision as the replay report shows it: when, what, the result, the tally, what it caused."""
+
+    label: str
+    kind: str
+    group: str
+    opened_at: datetime
+    closed_at: datetime
+    result: str
+    tally: list[tuple[str, str]]
+    """(option, weight as an exact fraction) in the recorded order."""
+    explanation: str
+    caused: list[str] = field(default_factory=list)
+
+
+@dataclass
 class CheckSummary:
     name: str
     counts: dict[str, int] = field(default_factory=dict)
     mismatches: list[Mismatch] = field(default_factory=list)
-    timeline: list[dict[str, object]] = field(default_factory=list)
+    timeline: list[Decision] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)
+    """What the timeline does not show, by reason (still open at the replay's point, withdrawn...)."""
 
 
 class Checker(Protocol):

@@ -22,7 +22,8 @@ from tests.integration.events import Noted, noted
 
 @pytest.fixture(scope="module")
 async def relaying(store: EventStore, nats_client: Client) -> AsyncIterator[Relay]:
-    await store.pool.execute("CREATE TABLE seen (event_id uuid, n int, position bigint, applied bigint GENERATED ALWAYS AS IDENTITY)")
+    await store.pool.execute(
+        "CREATE TABLE seen (event_id uuid, n int, position bigint, applied bigint GENERATED ALWAYS AS IDENTITY)")
     stop = asyncio.Event()
     relay = Relay(store, nats_client, batch=100)
     task = asyncio.create_task(relay.run(stop))

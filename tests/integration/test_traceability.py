@@ -110,8 +110,8 @@ async def test_the_meeting_leads_back_to_the_time_proposal_its_ballots_and_their
     # the replay report links the outcome to what it caused
     result = await replay(store, [], [OutcomeCheck()], group_id=uuid.UUID(group.id))
     await drop_scratch(store, result.schema)
-    [entry] = [e for e in result.checks[0].timeline if e["label"] == "Weekly working group"]
-    assert entry["caused"] == [f"scheduling.MeetingScheduled (position {meeting['position']})"]
+    [entry] = [e for e in result.checks[0].timeline if e.label == "Weekly working group"]
+    assert entry.caused == [f"scheduling.MeetingScheduled (position {meeting['position']})"]
     assert "scheduling.MeetingScheduled" in html_report(result)
 
 
