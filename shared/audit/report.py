@@ -32,6 +32,11 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%d %b %Y")
 
 
+def _when(moment: datetime, span: float) -> str:
+    """A tick's label: the day, and the time of day when the whole timeline spans under two days."""
+    return moment.strftime("%d %b %H:%M" if span < 2 * 86400 else "%d %b %Y")
+
+
 def _patterns() -> str:
     defs = []
     for result, (colour, pattern) in RESULTS.items():
@@ -73,8 +78,10 @@ def _timeline(decisions: list[Decision]) -> str:
     for k in range(5):
         moment = first + timedelta(seconds=span * k / 4)
         x = LEFT + span * k / 4 * scale
+        anchor = "start" if k == 0 else "end" if k == 4 else "middle"
         ticks.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{axis_y}" stroke="#ccc"/>'
-                     f'<text x="{x:.1f}" y="{axis_y + 16}" font-size="11" text-anchor="middle">{_day(moment)}</text>')
+                     f'<text x="{x:.1f}" y="{axis_y + 16}" font-size="11" text-anchor="{anchor}">'
+                     f"{_when(moment, span)}</text>")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{axis_y + 26}" role="img" '
             f'aria-label="Timeline of {len(decisions)} decisions from {_day(first)} to {_day(last)}">'
             f'{_patterns()}{"".join(ticks)}{"".join(rows)}</svg>')
@@ -89,15 +96,17 @@ def _legend() -> str:
 
 
 def _table(decisions: list[Decision]) -> str:
+    several = len({d.group for d in decisions}) > 1  # one group is named in the title already
     rows = "".join(
-        f"<tr><td>{escape(d.label)}</td><td>{escape(d.group)}</td><td>{escape(d.kind)}</td>"
-        f"<td>{_day(d.opened_at)}</td><td>{_day(d.closed_at)}</td>"
+        f"<tr><td>{escape(d.label)}<br><small>{escape(d.kind)}{', ' + escape(d.group) if several else ''}</small></td>"
+        f"<td>{_day(d.opened_at)} to {_day(d.closed_at)}</td>"
         f"<td class='result'>{escape(d.result.replace('_', ' '))}</td><td>{escape(_tally(d))}</td>"
         f"<td>{escape(d.explanation)}</td><td>{escape(', '.join(d.caused) or 'nothing recorded')}</td></tr>"
         for d in sorted(decisions, key=lambda d: (d.closed_at, d.label)))
     return ("<table><caption>Every closed decision, its tally (exact fractions) and what it caused</caption>"
-            "<tr><th>decision</th><th>group</th><th>kind</th><th>opened</th><th>closed</th><th>result</th>"
-            f"<th>tally</th><th>why</th><th>caused</th></tr>{rows}</table>") if rows else ""
+            "<tr><th style='width:18%'>decision</th><th style='width:11%'>open</th><th>result</th>"
+            f"<th style='width:15%'>tally</th><th style='width:32%'>why</th><th>caused</th></tr>{rows}</table>"
+            ) if rows else ""
 
 
 def _section(check: CheckSummary) -> str:

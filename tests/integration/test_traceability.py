@@ -112,7 +112,10 @@ async def test_the_meeting_leads_back_to_the_time_proposal_its_ballots_and_their
     await drop_scratch(store, result.schema)
     [entry] = [e for e in result.checks[0].timeline if e.label == "Weekly working group"]
     assert entry.caused == [f"scheduling.MeetingScheduled (position {meeting['position']})"]
-    assert "scheduling.MeetingScheduled" in html_report(result)
+    page = html_report(result)
+    assert "scheduling.MeetingScheduled" in page and "Decisions replayed: Co-Producing Co-Production" in page
+    assert entry.tally == [("Tuesday", "2")] and "Tuesday: 2" in page  # the tally as recorded, by option label
+    assert entry.opened_at.strftime("%d %b") in page and result.checks[0].left_out == {}
 
 
 async def test_the_published_reflection_leads_back_to_its_request_the_consent_proposal_and_its_voters(
