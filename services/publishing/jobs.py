@@ -39,6 +39,7 @@ from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import structured
 from shared.runtime.leader import Leadership
+from shared.runtime.version import USER_AGENT
 from shared.runtime.waiting import wait_any
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,8 @@ class Delivery:
         body = body_of(event)
         now = utc_now()
         headers = {
-            "content-type": "application/json",
+            "content-type": "application/cloudevents+json",  # a structured-mode CloudEvent (CloudEvents HTTP binding)
+            "user-agent": USER_AGENT,
             "webhook-id": str(event.id),
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": Signer(registered.secret).sign(str(event.id), now, body.decode()),

@@ -36,9 +36,11 @@ from shared.fanout.relay import Relay
 from shared.readmodels.projections import Projection, ProjectionRunner
 from shared.runtime.embedded import ensure_servers
 from shared.runtime.settings import load_settings
+from shared.runtime.version import VERSION
 from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
+from shared.web.head import answer_head_as_get
 from shared.web.health import healthz, readyz
 from shared.web.idempotency import provide_once
 from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
@@ -48,7 +50,6 @@ from shared.web.tracing import trace_requests
 
 ContextT = TypeVar("ContextT")
 
-VERSION = "0.1.0"
 
 
 async def _listen_for_forget(url: str, kernel: Kernel) -> asyncpg.Connection:
@@ -140,7 +141,7 @@ def service_app(
 
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, trace_event,
                         asyncapi_route(service, VERSION, event_types), *route_handlers],
         middleware=[trace_requests, prometheus.middleware],
@@ -158,3 +159,5 @@ def service_app(
         ),
         debug=False,
     )
+    app.asgi_handler = answer_head_as_get(app.asgi_handler)
+    return app

@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import Webhook
 from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
 from shared.runtime.embedded import free_port
+from shared.runtime.version import USER_AGENT
 from tests.conftest import eventually
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
@@ -83,6 +84,9 @@ async def test_signed_deliveries_arrive_once_in_order_after_failures(
     verifier = Webhook(hook["secret"])
     for headers, body in receiver.received:
         verifier.verify(body, headers)  # raises if a signature is wrong
+        assert headers["content-type"] == "application/cloudevents+json"  # a structured-mode CloudEvent
+        assert headers["user-agent"] == USER_AGENT and USER_AGENT.startswith("copro/")
+        assert msgspec.json.decode(body)["specversion"] == "1.0"
     log = (await publishing.get(f"{group.base}/webhooks/{hook['subscription_id']}/deliveries",
                                 headers=group.tokens["facilitator"])).json()
     assert sum(1 for d in log if d["status"] == 503) == 3 and sum(1 for d in log if d["status"] == 200) == 20

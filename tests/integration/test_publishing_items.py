@@ -153,3 +153,41 @@ async def test_each_service_describes_its_subjects_and_payloads_in_asyncapi_3(
         schema = document["components"]["schemas"][message["payload"]["$ref"].rsplit("/", 1)[1]]
         assert field in schema["properties"] and "ce-position" in message["headers"]["properties"]
         assert all(op["action"] == "receive" for op in document["operations"].values())
+
+
+HOSTILE = ['He said "no" & <left>', "]]> </feed> <script>alert(1)</script>", "tab\there\x00\x07\x1b bell",
+           "emoji 🌱 and rtl \u202e text", "&amp; already escaped &lt;"]
+
+
+async def test_feeds_stay_valid_on_hostile_titles_tags_and_bodies(
+    api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    made = await publishing.post(f"{group.base}/items", headers=group.tokens["member"], json={
+        "kind": "reflection", "title": HOSTILE[0] + HOSTILE[2], "body": "\n".join(HOSTILE),
+        "tags": [*HOSTILE[:2], 'quote"in"tag']})
+    assert made.status_code == 201, made.text
+    item = f"{group.base}/items/{made.json()['item_id']}"
+    published = await decided_by_the_group(api, publishing, group, item, {"member": "agree", "facilitator": "agree"})
+    assert published["status"] == "published"
+    public = f"/public/groups/{group.id}"
+    atom_response = await publishing.get(f"{public}/feed.atom")
+    atom = feedparser.parse(atom_response.content)
+    assert not atom.bozo, atom.bozo_exception
+    [entry] = atom.entries
+    assert entry.title == 'He said "no" & <left>tab\there bell'  # what XML cannot carry is dropped, the rest kept
+    assert [t.term for t in entry.tags] == [HOSTILE[0], HOSTILE[1], 'quote"in"tag']
+    assert "]]> </feed> <script>alert(1)</script>" in entry.content[0].value and "🌱" in entry.content[0].value
+    json_feed = msgspec.json.decode((await publishing.get(f"{public}/feed.json")).content, type=JsonFeed)
+    assert json_feed.items[0].title == entry.title.replace("tab\there bell", "tab\there\x00\x07\x1b bell")
+
+    # conditional GETs compare entity tags weakly (RFC 9110): W/"x" matches "x"; * matches any
+    etag = atom_response.headers["etag"]
+    for sent in (f"W/{etag}", f'"other", {etag}', "*"):
+        assert (await publishing.get(f"{public}/feed.atom", headers={"If-None-Match": sent})).status_code == 304
+    assert (await publishing.get(f"{public}/feed.atom", headers={"If-None-Match": '"other"'})).status_code == 200
+
+    # HEAD answers every GET with its headers and no body
+    head = await publishing.head(f"{public}/feed.atom")
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
+    assert (await publishing.head("/healthz")).status_code == 200

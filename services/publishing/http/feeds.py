@@ -11,13 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 import msgspec
 from litestar import Controller, Request, Response, get
 
 from services.publishing.context import Publishing
 from services.publishing.domain.items import Item
+from services.publishing.http.atom import atom
 from services.publishing.http.schemas import ItemOut, item_out
 
 TAGS = ["public feeds"]
@@ -32,6 +32,16 @@ async def _published(service: Publishing, group_id: uuid.UUID) -> tuple[list[Ite
     return items, max((i.published_at for i in items if i.published_at), default=None)
 
 
+def _opaque(tag: str) -> str:
+    """An entity tag without its weakness: If-None-Match compares weakly (RFC 9110 §8.8.3.2)."""
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    return if_none_match.strip() == "*" or _opaque(etag) in {_opaque(t) for t in if_none_match.split(",")}
+
+
 def _cached(request: Request[Any, Any, Any], body: bytes, modified: datetime | None, media_type: str) -> Response[bytes]:
     """A response with ETag and Last-Modified that answers 304 to a matching conditional GET."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -40,7 +50,7 @@ def _cached(request: Request[Any, Any, Any], body: bytes, modified: datetime | N
         headers["Last-Modified"] = format_datetime(modified.astimezone(UTC).replace(microsecond=0), usegmt=True)
     match = request.headers.get("if-none-match")
     since = request.headers.get("if-modified-since")
-    fresh = match is not None and etag in [m.strip() for m in match.split(",")]
+    fresh = match is not None and _matches(match, etag)
     if match is None and since and modified is not None:
         try:
             fresh = modified.replace(microsecond=0) <= parsedate_to_datetime(since)
@@ -85,17 +95,5 @@ class FeedController(Controller):
                         group_id: uuid.UUID) -> Response[bytes]:
         items, modified = await _published(service, group_id)
         base = str(request.base_url).rstrip("/")
-        updated = (modified or datetime(2000, 1, 1, tzinfo=UTC)).isoformat()
-        entries = "".join(
-            f"<entry><id>urn:uuid:{i.item_id}</id><title>{escape(i.title)}</title>"
-            f"<updated>{i.published_at.isoformat() if i.published_at else updated}</updated>"
-            + "".join(f"<author><name>{escape(c.name)} ({escape(c.organisation)})</name></author>" for c in i.authors)
-            + "".join(f'<category term="{escape(t)}"/>' for t in i.tags)
-            + f'<link href="{escape(base)}/public/groups/{group_id}/items#{i.item_id}"/>'
-            + f'<content type="text">{escape(i.body)}</content></entry>'
-            for i in items
-        )
-        xml = (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-               f"<id>urn:uuid:{group_id}</id><title>Resources and reflections</title><updated>{updated}</updated>"
-               f'<link rel="self" href="{escape(base)}/public/groups/{group_id}/feed.atom"/>{entries}</feed>')
-        return _cached(request, xml.encode(), modified, "application/atom+xml")
+        xml = atom(items, group_id, base, modified)
+        return _cached(request, xml, modified, "application/atom+xml")
