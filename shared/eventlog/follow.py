@@ -18,6 +18,7 @@ import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
+from shared.runtime.logs import Condition
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ async def follow(
         woken.set()
 
     listener: asyncpg.Connection | None = None
+    condition = Condition(log, "follow")
     try:
         while True:
             try:
@@ -46,8 +48,9 @@ async def follow(
                     await listener.add_listener(SEALED_CHANNEL, on_notify)
                 woken.clear()
                 events = await store.read_all(position, batch, group_id=group_id)
+                condition.working()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("follow: database unavailable, retrying: %s", exc)
+                condition.failing("the database is unreachable; waiting for it", exc)
                 listener = None
                 await asyncio.sleep(0.5)
                 continue

@@ -24,6 +24,7 @@ from shared.domain.ids import utc_now
 from shared.eventlog import integrity, personal, trace
 from shared.eventlog.batching import Batcher, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
+from shared.runtime.logs import Condition
 from shared.runtime.metrics import APPENDS
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class AppendSignal:
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self.condition = Condition(log, "append signal")
 
     def poke(self) -> None:
         self._wanted.set()
@@ -111,9 +113,10 @@ class AppendSignal:
                 await self._conn.execute(
                     "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", APPENDED_CHANNEL
                 )
+                self.condition.working()
                 await asyncio.sleep(self.min_interval)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("could not signal an append (the sealer's poll will catch up): %s", exc)
+                self.condition.failing("cannot wake the sealer (its poll catches up)", exc)
                 self._conn = None
                 await asyncio.sleep(0.5)
 

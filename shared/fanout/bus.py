@@ -13,6 +13,8 @@ import logging
 import nats
 from nats.aio.client import Client
 
+from shared.runtime.logs import Condition
+
 log = logging.getLogger(__name__)
 
 
@@ -28,16 +30,29 @@ class Bus:
         self._task = asyncio.get_running_loop().create_task(self._connect())
 
     async def _connect(self) -> None:
+        condition = Condition(log, f"{self.name} to NATS")
+
+        async def lost() -> None:
+            condition.failing("connection lost; reconnecting")
+
+        async def regained() -> None:
+            condition.working()
+
+        async def error(exc: Exception) -> None:  # one line per state, not nats-py's line per attempt
+            condition.failing("connection lost; reconnecting", exc)
+
         while True:
             try:
                 self.client = await nats.connect(
                     self.url.split(","), name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                    connect_timeout=2, allow_reconnect=True,
+                    connect_timeout=2, allow_reconnect=True, disconnected_cb=lost, reconnected_cb=regained,
+                    error_cb=error,
                 )
+                condition.working()
                 self.connected.set()
                 return
             except Exception as exc:  # nats-py raises several unrelated types here
-                log.warning("NATS at %s not reachable yet: %s", self.url, exc)
+                condition.failing(f"NATS at {self.url} is not reachable yet", exc)
                 await asyncio.sleep(1.0)
 
     @property

@@ -36,6 +36,7 @@ from shared.eventlog.envelope import Metadata
 from shared.eventlog.store import DATABASE_AWAY, EventStore
 from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import Delivered, from_message
+from shared.runtime.logs import Condition
 from shared.runtime.metrics import CONSUMER_LAG
 from shared.runtime.waiting import pause
 
@@ -89,7 +90,7 @@ class Consumer:
         self.stuck_after = stuck_after
         self.lag_threshold = lag_threshold
         self.lag = 0
-        self._trouble: str | None = None
+        self.condition = Condition(log, f"consumer {name}")
         self._progress_at = time.monotonic()
 
     def health(self) -> str | None:
@@ -118,21 +119,13 @@ class Consumer:
                 sub = await js.pull_subscribe_bind(durable=self.name, stream=self.stream)
                 while not stop.is_set():
                     await self._fetch_and_handle(sub)
-                    if self._trouble is not None:
-                        log.info("consumer %s: working again", self.name)
-                        self._trouble = None
+                    self.condition.working()
             except nats.js.errors.NotFoundError:
-                self._report("waiting for the relay to create stream " + self.stream, level=logging.INFO)
+                self.condition.failing("waiting for the relay to create stream " + self.stream, level=logging.INFO)
                 await pause(stop, 1.0)
             except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
-                self._report(f"{type(exc).__name__}; retrying until it is back", detail=str(exc))
+                self.condition.failing(f"{type(exc).__name__}; retrying until it is back", exc)
                 await pause(stop, 1.0)
-
-    def _report(self, trouble: str, level: int = logging.WARNING, detail: str = "") -> None:
-        """One log line per change of state, not one per retry."""
-        if trouble != self._trouble:
-            log.log(level, "consumer %s: %s%s", self.name, trouble, f" ({detail})" if detail else "")
-            self._trouble = trouble
 
     async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
         """Handle the next message, if one comes within a second; keep the lag up to date either way."""

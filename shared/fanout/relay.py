@@ -33,6 +33,7 @@ from shared.eventlog.locks import Lock
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.fanout.cloudevents import SUBJECT_ROOT, headers_for, position_of, subject_for
 from shared.runtime.leader import Leadership
+from shared.runtime.logs import Condition
 from shared.runtime.metrics import PUBLISH_LAG, PUBLISHED
 from shared.runtime.waiting import pause, wait_any
 
@@ -102,6 +103,7 @@ class Relay:
         self.position = 0
         self._last_id: uuid.UUID | None = None
         self._wake = asyncio.Event()
+        self.condition = Condition(log, "relay")
         self._leadership = Leadership(store.url, Lock.RELAY, "relay")
 
     @property
@@ -127,8 +129,9 @@ class Relay:
                     self.position, self._last_id = await last_published(js, self.stream)
                     ready = True
                 published = await self.publish_once(conn, js)
+                self.condition.working()
             except (TimeoutError, nats.errors.Error, OSError) as exc:
-                log.warning("relay: NATS unavailable, retrying: %s", exc)
+                self.condition.failing("NATS is unavailable; publishing resumes when it is back", exc)
                 ready = False
                 await pause(stop, 0.5)
                 continue

@@ -23,6 +23,7 @@ import asyncpg
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.locks import projection_lock
 from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+from shared.runtime.logs import Condition
 from shared.runtime.metrics import PROJECTION_LAG
 from shared.runtime.waiting import pause, wait_any
 
@@ -85,6 +86,7 @@ class ProjectionRunner:
         self.safety_poll = safety_poll
         self.position = 0
         self._wake = asyncio.Event()
+        self.condition = Condition(log, f"projection {projection.name}")
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -114,11 +116,12 @@ class ProjectionRunner:
                 await ensure_tables(conn, self.projection)
                 while not stop.is_set():
                     self._wake.clear()
-                    if await self.step(conn) < self.batch:
+                    applied = await self.step(conn)
+                    self.condition.working()
+                    if applied < self.batch:
                         await wait_any(stop, self._wake, self.safety_poll)
             except DATABASE_AWAY as exc:
-                log.warning("projection %s: database unavailable, resuming when it is back: %s",
-                            self.projection.name, exc)
+                self.condition.failing("the database is unreachable; resuming when it is back", exc)
                 await pause(stop, 1.0)
             finally:
                 if conn is not None and not conn.is_closed():

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from shared.runtime.logs import Condition
 from shared.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Leadership:
         self.name = name
         self.server_settings = server_settings or {}
         self.is_leader = False
+        self.condition = Condition(log, name)
 
     async def run(self, work: Work, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -38,15 +40,18 @@ class Leadership:
                 conn = await asyncpg.connect(self.url, server_settings=self.server_settings)
                 while not stop.is_set() and not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
                     await pause(stop, 1.0)
+                self.condition.working()
                 if stop.is_set():
                     return
                 self.is_leader = True
+                log.info("%s: this process leads now", self.name)
                 await work(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("%s lost its database connection, retrying: %s", self.name, exc)
-                self.is_leader = False
+                self.condition.failing("the database is unreachable; waiting for it", exc)
                 await pause(stop, 1.0)
             finally:
+                if self.is_leader:
+                    log.info("%s: this process leads no more", self.name)
                 self.is_leader = False
                 if conn is not None and not conn.is_closed():
                     await conn.close()

@@ -158,6 +158,7 @@ def service_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        logging_config=None,  # the process's logging is copro's (shared/runtime/logs.py), not Litestar's default
     )
     app.asgi_handler = answer_head_as_get(app.asgi_handler)
     return app

@@ -1,4 +1,4 @@
-"""Each request's correlation id: taken from the client's ``traceparent`` or ``X-Request-Id``, or made here.
+"""Each request's correlation id (from the client's ``traceparent`` or ``X-Request-Id``, or made here) and its access line.
 
 Every event the request appends records it (``shared.eventlog.trace``), and
 the response carries it back as ``X-Request-Id``, so a person reporting a
@@ -7,7 +7,9 @@ problem and an auditor reading the log name the same request.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 from litestar.enums import ScopeType
@@ -18,6 +20,8 @@ from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata
 
 REQUEST_ID = "x-request-id"
+access = logging.getLogger("copro.access")
+"""One line per request: method, path, status, milliseconds and the request id (``COPRO_LOG_FORMAT=json``: as fields)."""
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _NAMESPACE = uuid.UUID("8e5d1c1a-3f43-4b55-8f1b-636f70726f01")
 MAX_REQUEST_ID = 200
@@ -54,12 +58,21 @@ def trace_requests(app: ASGIApp) -> ASGIApp:
         correlation, request_id = correlation_of(dict(scope["headers"]))
         trace.begin(Metadata(correlation_id=correlation))
         echoed = request_id.encode("latin-1", "replace")
+        started, status = time.perf_counter(), 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID.encode(), echoed)]
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            elapsed = round((time.perf_counter() - started) * 1000, 1)
+            access.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, request_id,
+                        extra={"request_id": request_id, "method": scope["method"], "path": scope["path"],
+                               "status": status, "ms": elapsed})
 
     return middleware

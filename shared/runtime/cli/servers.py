@@ -17,6 +17,7 @@ import urllib.request
 
 from shared.eventlog.migrate import migrate_url
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
+from shared.runtime.logs import log_config
 from shared.runtime.settings import SERVICE_NAMES, Settings
 
 
@@ -129,7 +130,8 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
         loop="uvloop",
         http="httptools",
         log_level=os.environ.get("COPRO_LOG_LEVEL", "info"),
-        access_log=False,
+        log_config=log_config(os.environ.get("COPRO_LOG_LEVEL", "info")),
+        access_log=False,  # copro's own access log carries the request id (shared/web/tracing.py)
         # slow or idle clients cannot hold the service's sockets
         timeout_keep_alive=5,
         limit_concurrency=settings.max_connections,
