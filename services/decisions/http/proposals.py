@@ -135,7 +135,9 @@ class ProposalController(Controller):
         group = await service.admitted(principal, group_id)
         visible = tally_visible(await service.proposal(group, proposal_id), principal.member_id)
         out = []
-        for recorded in await kernel.store.read_stream(proposal_stream(proposal_id)):
+        # sealed ballots stay sealed unless this reader may see them (after_vote: once they voted);
+        # ballots stored in clear before sealing existed are hidden here as before
+        for recorded in await kernel.store.read_stream(proposal_stream(proposal_id), unsealed=visible):
             event = log_event(recorded)
             if not visible and recorded.type == _BALLOT_CAST:
                 event.data = {**event.data, "choice": None, "reason": None}
