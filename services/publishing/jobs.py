@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+from cryptography.exceptions import InvalidTag
 from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
@@ -152,7 +153,11 @@ class Delivery:
             "SELECT secret FROM webhook_secrets WHERE subscription_id = $1", subscription_id)
         if sealed is None:
             return await self._adopt(subscription_id)
-        self._secrets[subscription_id] = self.box.open(subscription_id, bytes(sealed))
+        try:
+            self._secrets[subscription_id] = self.box.open(subscription_id, bytes(sealed))
+        except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
+            log.error("webhook %s: its signing secret does not open with this secrets key", subscription_id)
+            return None
         return self._secrets[subscription_id]
 
     async def adopt_legacy_secrets(self) -> int:

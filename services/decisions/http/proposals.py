@@ -49,10 +49,11 @@ def _options(kind: Kind, given: list[OptionIn]) -> tuple[Option, ...]:
 
 
 def tally_visible(proposal: Proposal, reader: uuid.UUID | None) -> bool:
-    """Results visibility, enforced in every read: open, after the reader (a member) voted, or after closing."""
+    """Results visibility, enforced in every read: open, after the reader (a member) voted, or once the
+    proposal ended (closed, or withdrawn: both release the sealed ballots' key into the log)."""
     opened = proposal.opened
     assert opened is not None
-    if proposal.status == "closed" or opened.visibility == "open":
+    if proposal.status in ("closed", "withdrawn") or opened.visibility == "open":
         return True
     if opened.visibility == "after_vote":
         return reader is not None and reader in proposal.ballots
