@@ -33,6 +33,7 @@ KEY_FIELD = "seal_key"
 # msgspec writes no spaces and escapes quotes inside strings: this only matches a real "sealed" member
 MARKER = b'"' + FIELD.encode() + b'":"' + PREFIX.encode()
 KEY_MARKER = b'"' + KEY_FIELD.encode() + b'":"'
+MIN_SIZE = 512
 
 
 def seal_of(data: Any) -> tuple[uuid.UUID, tuple[str, ...]] | None:
@@ -65,6 +66,15 @@ def _aad(event_id: uuid.UUID, seal: uuid.UUID) -> bytes:
     return event_id.bytes + seal.bytes
 
 
+def padded(plain: bytes) -> bytes:
+    """JSON padded with spaces to at least ``MIN_SIZE`` bytes, then to a power of two, so a ciphertext's
+    length does not tell ``agree`` from ``block`` (nor whether a reason was given, when it is short)."""
+    size = MIN_SIZE
+    while size < len(plain):
+        size *= 2
+    return plain + b" " * (size - len(plain))
+
+
 def seal_payload(payload: bytes, event_id: uuid.UUID, seal: uuid.UUID, fields: tuple[str, ...], key: bytes) -> bytes:
     """The stored bytes with ``fields`` moved into one ciphertext under ``seal``."""
     plain = msgspec.json.decode(payload)
@@ -72,7 +82,7 @@ def seal_payload(payload: bytes, event_id: uuid.UUID, seal: uuid.UUID, fields: t
     for field in fields:
         plain[field] = None
     nonce = os.urandom(12)
-    ciphertext = AESGCM(key).encrypt(nonce, msgspec.json.encode(hidden), _aad(event_id, seal))
+    ciphertext = AESGCM(key).encrypt(nonce, padded(msgspec.json.encode(hidden)), _aad(event_id, seal))
     plain[FIELD] = f"{PREFIX}{seal}:{base64.b64encode(nonce + ciphertext).decode()}"
     return msgspec.json.encode(plain)
 

@@ -132,7 +132,7 @@ async def test_after_vote_only_a_member_who_voted_reads_the_ballots_before_the_c
 
 
 async def test_a_repeated_sealed_ballot_is_stored_once_and_answered_the_same(
-    api: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore  # type: ignore[type-arg]
 ) -> None:
     vote = await sealed_vote(api, operator)
     headers = {**vote.group.tokens["facilitator"], "Idempotency-Key": "sealed-1"}
@@ -141,6 +141,9 @@ async def test_a_repeated_sealed_ballot_is_stored_once_and_answered_the_same(
     again = await api.post(f"{vote.url}/ballots", headers=headers, json=body)
     assert first.status_code == again.status_code == 201, again.text
     assert first.json() == again.json() and again.json()["choice"] == {"option": vote.hall}
+    # the answer came from the stored ballot, which is sealed for every other reader
+    stored = await EventStore(store.pool, store.url).read_stream(f"decisions.proposal.{vote.proposal_id}")
+    assert_sealed([msgspec.json.decode(e.data) for e in stored if e.type == "decisions.BallotCast"], 3)
 
 
 async def _nats_messages(client: Any, subject: str, until: str, wanted: int = 1) -> list[Any]:
@@ -259,6 +262,9 @@ async def test_forgetting_a_voter_after_a_sealed_close_erases_their_reason_and_t
     lines = await _export(store)
     assert not any(REASON.encode() in line for line in lines)
     assert verify_lines(lines).ok and (await verify_live(store)).ok
+    stored = [msgspec.json.decode(line)["data"] for line in lines  # stored bytes never change: sealed for good
+              if f"decisions.proposal.{vote.proposal_id}".encode() in line and b"decisions.BallotCast" in line]
+    assert_sealed(stored)
     opened = [e for e in _opened_events(lines, vote.proposal_id) if isinstance(e, BallotCast)]
     # the choices open with the released key; the reason stays ciphertext whose key is gone
     assert {b.choice.option if b.choice else "" for b in opened} == {vote.library, vote.hall}
