@@ -1,4 +1,7 @@
-"""What an auditor's replay recomputes in decisions: every recorded outcome, from its ballots and rule."""
+"""What an auditor's replay recomputes in decisions: every recorded outcome, from its ballots and rule.
+
+Sealed ballots arrive opened: the closing that is recounted released their key into the log.
+"""
 
 from __future__ import annotations
 
@@ -57,10 +60,14 @@ class OutcomeCheck:
             problems.append(f"{len(named ^ current)} ballot(s) counted that were not current, or the reverse")
         if closed.outcome.rule != state.opened.rule:
             problems.append("the outcome names a rule other than the proposal's")
-        recount = count(state.question(), [b for b in state.ballots.values() if b.event_id in named])
-        if recount != closed.outcome:
-            problems.append(f"recounting gives {recount.result} ({recount.explanation}), "
-                            f"the log says {closed.outcome.result}")
+        sealed = sum(b.choice is None for b in state.ballots.values())
+        if sealed:
+            problems.append(f"{sealed} ballot(s) are still sealed: the closing did not release their key")
+        else:
+            recount = count(state.question(), [b for b in state.ballots.values() if b.event_id in named])
+            if recount != closed.outcome:
+                problems.append(f"recounting gives {recount.result} ({recount.explanation}), "
+                                f"the log says {closed.outcome.result}")
         for problem in problems:
             self.summary_.mismatches.append(Mismatch(event.position or 0, event.stream_id, problem))
         labels = {o.id: o.label for o in state.options}

@@ -192,17 +192,29 @@ class ProposalAmended(Versioned, frozen=True, kw_only=True, tag="decisions.Propo
 
 
 class BallotCast(Versioned, frozen=True, kw_only=True, tag="decisions.BallotCast"):
-    """Casting again replaces the member's current ballot; ``event_id`` is this event's id in the log."""
+    """Casting again replaces the member's current ballot; ``event_id`` is this event's id in the log.
+
+    Under ``after_vote`` or ``after_close`` visibility ``seal`` names the proposal's ballot key and
+    the log stores ``choice`` and ``reason`` as ``null``, sealed together in ``sealed``
+    (``shared/eventlog/sealing.py``) until the proposal's ``ProposalClosed`` or ``ProposalWithdrawn``
+    releases the key (its ``seal_key``). Who voted, their organisation and lived experience stay
+    readable: counts of who voted may be known, what they chose may not.
+    """
 
     __personal__ = ("reason",)
     __subject__ = "member_id"
+    __sealed__ = ("choice", "reason")
+    __seal__ = "seal"
     event_id: uuid.UUID
     proposal_id: uuid.UUID
     member_id: uuid.UUID
     organisation_id: uuid.UUID
     lived_experience: bool
-    choice: Choice
+    choice: Choice | None
+    """``None`` only while sealed."""
     reason: str | None = None
+    seal: uuid.UUID | None = None
+    sealed: str | None = None
     at: datetime
 
 
@@ -223,18 +235,27 @@ class CommentAdded(Versioned, frozen=True, kw_only=True, tag="decisions.CommentA
 
 
 class ProposalWithdrawn(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalWithdrawn"):
+    """Ends the proposal; like a close it releases the ballots' key (``seal_key``), so the log stays whole."""
+
+    __unseals__ = "proposal_id"
     proposal_id: uuid.UUID
     by: uuid.UUID
     reason: str
+    seal_key: str | None = None
     at: datetime
 
 
 class ProposalClosed(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalClosed"):
+    """The outcome, and the key of the proposal's sealed ballots (``<proposal id>:<base64 key>``, written
+    by the store) so that everyone holding the log can read and recount them from now on."""
+
+    __unseals__ = "proposal_id"
     proposal_id: uuid.UUID
     group_id: uuid.UUID
     by: uuid.UUID | None
     at: datetime
     outcome: Outcome
+    seal_key: str | None = None
 
 
 ProposalEvent = (

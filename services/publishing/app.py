@@ -12,6 +12,7 @@ from services.publishing.http import CONTROLLERS
 from services.publishing.jobs import Delivery
 from services.publishing.projections import PROJECTIONS
 from services.publishing.subscriptions import REACTIONS
+from shared.access.secrets import SecretBox, secrets_key
 from shared.web.kernel import Kernel
 from shared.web.plugin import service_app
 
@@ -19,7 +20,7 @@ from shared.web.plugin import service_app
 async def start(kernel: Kernel) -> Publishing:
     """Publishing's context, and the webhook delivery running beside the routes until shutdown."""
     settings = kernel.settings
-    delivery = Delivery(kernel.store, base_delay=settings.webhook_retry_base,
+    delivery = Delivery(kernel.store, SecretBox(secrets_key(settings.home)), base_delay=settings.webhook_retry_base,
                         give_up_after=timedelta(seconds=settings.webhook_give_up_after))
     service = Publishing(store=kernel.store, members=kernel.members, delivery=delivery)
     kernel.on_forget.extend([delivery.webhooks.clear, service.items.clear])

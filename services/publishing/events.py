@@ -4,8 +4,8 @@ Items (resources and reflections) move from draft to publication by the
 group's consent: ``PublicationRequested`` is read by decisions, which opens
 the consent proposal; its outcome comes back as ``ItemPublished`` or
 ``PublicationRefused``. Webhook events record partner subscriptions; the
-signing secret is personal data keyed by the subscription, so it never sits
-in the log in clear and removing a subscription can forget it.
+signing secret is never in an event (it is kept encrypted in a table, shown
+once at creation): an event carries only its fingerprint.
 
 Stored type names and JSON are part of the log: change them only by adding
 optional fields or a new version of a type.
@@ -135,15 +135,19 @@ ITEM_EVENTS: tuple[type[ItemEvent], ...] = (
 
 
 class WebhookRegistered(Versioned, frozen=True, kw_only=True, tag="publishing.WebhookRegistered"):
-    """A facilitator registered a partner webhook; deliveries start after start_after (a global position)."""
+    """A facilitator registered a partner webhook; deliveries start after start_after (a global position).
 
-    __personal__ = ("secret",)
-    __subject__ = "subscription_id"
+    ``secret_fingerprint`` names the signing secret without giving it away. Registrations recorded
+    before the secret left the log hold it in a field ``secret``, encrypted with a key of the
+    subscription's own that publishing destroyed once it kept the secret in its table: it reads
+    as ``null`` everywhere.
+    """
+
     subscription_id: uuid.UUID
     group_id: uuid.UUID
     url: str
     event_types: tuple[str, ...]
-    secret: str | None
+    secret_fingerprint: str | None = None
     start_after: int
     by: uuid.UUID | None
     at: datetime

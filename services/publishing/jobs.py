@@ -7,8 +7,9 @@ is honoured) and nothing after it is sent before it succeeds. ``410 Gone``
 disables the subscription. An event that keeps failing for ``give_up_after``
 goes to the dead-letter list (which can be redriven) and the cursor moves on.
 Every attempt is written to the subscription's delivery log. The tables
-(``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``) come
-from the kernel's migrations.
+(``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``,
+``webhook_secrets``) come from the kernel's migrations. Signing secrets live
+only in ``webhook_secrets``, encrypted (``shared.access.secrets``), never in an event.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+from cryptography.exceptions import InvalidTag
 from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
+from services.publishing.events import WebhookRegistered
+from shared.access.secrets import SecretBox, fingerprint
+from shared.domain.contract import type_name
 from shared.domain.ids import utc_now
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata, RecordedEvent
+from shared.eventlog.forgetting import forget
 from shared.eventlog.handler import StateCache, handle, load
 from shared.eventlog.locks import Lock
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
@@ -67,6 +73,12 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return None
 
 
+class _Legacy(msgspec.Struct):
+    """A registration recorded while the secret still travelled in the event (encrypted per subscription)."""
+
+    secret: str | None = None
+
+
 @dataclass
 class Attempt:
     ok: bool
@@ -81,6 +93,7 @@ class Delivery:
     def __init__(
         self,
         store: EventStore,
+        box: SecretBox,
         *,
         base_delay: float = 1.0,
         max_delay: float = 600.0,
@@ -89,6 +102,8 @@ class Delivery:
         batch: int = 100,
     ) -> None:
         self.store = store
+        self.box = box
+        self._secrets: dict[uuid.UUID, str] = {}
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
@@ -105,6 +120,7 @@ class Delivery:
         await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        await self.adopt_legacy_secrets()
         await conn.add_listener(SEALED_CHANNEL, lambda *_: self._wake.set())
         while not stop.is_set():
             self._wake.clear()
@@ -117,9 +133,60 @@ class Delivery:
         found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.webhooks)
         return found
 
+    # -- signing secrets ------------------------------------------------------------------------
+
+    async def keep_secret(self, subscription_id: uuid.UUID, secret: str) -> None:
+        await self.store.pool.execute(
+            "INSERT INTO webhook_secrets (subscription_id, secret, fingerprint) VALUES ($1, $2, $3)"
+            " ON CONFLICT (subscription_id) DO NOTHING",
+            subscription_id, self.box.seal(subscription_id, secret), fingerprint(secret))
+        self._secrets[subscription_id] = secret
+
+    async def drop_secret(self, subscription_id: uuid.UUID) -> None:
+        await self.store.pool.execute("DELETE FROM webhook_secrets WHERE subscription_id = $1", subscription_id)
+        self._secrets.pop(subscription_id, None)
+
+    async def secret(self, subscription_id: uuid.UUID) -> str | None:
+        if (known := self._secrets.get(subscription_id)) is not None:
+            return known
+        sealed = await self.store.pool.fetchval(
+            "SELECT secret FROM webhook_secrets WHERE subscription_id = $1", subscription_id)
+        if sealed is None:
+            return await self._adopt(subscription_id)
+        try:
+            self._secrets[subscription_id] = self.box.open(subscription_id, bytes(sealed))
+        except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
+            log.error("webhook %s: its signing secret does not open with this secrets key", subscription_id)
+            return None
+        return self._secrets[subscription_id]
+
+    async def adopt_legacy_secrets(self) -> int:
+        """Keep the secrets of webhooks registered while the secret travelled in the event; how many."""
+        rows = await self.store.pool.fetch(
+            "SELECT c.subscription_id FROM webhook_cursors c WHERE NOT EXISTS"
+            " (SELECT 1 FROM webhook_secrets s WHERE s.subscription_id = c.subscription_id)")
+        return sum([await self._adopt(r["subscription_id"]) is not None for r in rows])
+
+    async def _adopt(self, subscription_id: uuid.UUID) -> str | None:
+        """An old registration's secret, moved to the table; then the subscription's data key is
+        destroyed, so the copy in its event reads as null on every path (SSE, webhooks, replays)."""
+        stored = await self.store.read_stream(webhook_stream(subscription_id))
+        secret = next((msgspec.json.decode(e.data, type=_Legacy).secret for e in stored
+                       if e.type == type_name(WebhookRegistered)), None)
+        if secret is None:
+            return None
+        await self.keep_secret(subscription_id, secret)
+        await forget(self.store, subscription_id)
+        return secret
+
+    # -- delivering -------------------------------------------------------------------------------
+
     async def post(self, webhook: Webhook, event: RecordedEvent) -> Attempt:
         registered = webhook.registered
-        assert registered is not None and registered.secret is not None
+        assert registered is not None
+        secret = await self.secret(registered.subscription_id)
+        if secret is None:
+            return Attempt(False, None, "no signing secret is kept for this webhook", None)
         body = body_of(event)
         now = utc_now()
         headers = {
@@ -127,7 +194,7 @@ class Delivery:
             "user-agent": USER_AGENT,
             "webhook-id": str(event.id),
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Signer(registered.secret).sign(str(event.id), now, body.decode()),
+            "webhook-signature": Signer(secret).sign(str(event.id), now, body.decode()),
         }
         try:
             response = await self.client.post(registered.url, content=body, headers=headers)

@@ -39,6 +39,9 @@ class Decider(Generic[C, S, E]):
     decide: Callable[[C, S], Sequence[E]]
     evolve: Callable[[S, E], S]
     event_type: Any
+    reads_sealed: bool = False
+    """Its state folds sealed contents before they are released (decisions' proposals, which count
+    sealed ballots and enforce their visibility): the shell loads its streams with every seal open."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_decoder", msgspec.json.Decoder(self.event_type))

@@ -74,7 +74,7 @@ async def load(
     """A stream's current state and version, folding only what the cache has not seen."""
     cached = cache.get(stream_id) if cache is not None else None
     version, state = cached if cached is not None else (0, decider.initial_state())
-    fresh = await store.read_stream(stream_id, after_version=version)
+    fresh = await store.read_stream(stream_id, after_version=version, unsealed=decider.reads_sealed)
     if fresh:
         state = decider.fold((decider.decode(r) for r in fresh), state)
         version = fresh[-1].stream_version
@@ -197,7 +197,8 @@ async def execute(
 
 async def _answered(store: EventLog, decider: Decider[C, S, E], result: AppendResult) -> tuple[S, list[E]]:
     """The state right after the first run's events, and those events, as the first answer saw them."""
-    recorded = [r for r in await store.read_stream(result.stream_id) if r.stream_version <= result.stream_version]
+    recorded = [r for r in await store.read_stream(result.stream_id, unsealed=decider.reads_sealed)
+                if r.stream_version <= result.stream_version]
     ids = set(result.event_ids)
     events = [decider.decode(r) for r in recorded if r.id in ids]
     return decider.fold(decider.decode(r) for r in recorded), events

@@ -2,7 +2,7 @@
 
 For handler tests that need no database: the expected-version check (a stale
 append is a ``ConcurrencyConflict``), idempotency by event ids and by key, and
-stream order. It keeps no global order, hashes or encryption: those are the
+stream order. It keeps no global order, hashes, encryption or seals: those are the
 real store's invariants and are tested against the real PostgreSQL.
 """
 
@@ -75,5 +75,7 @@ class InMemoryEventStore(EventLog):
             raise IdempotencyMismatch(f"idempotency key {key} was used for a different request", field="Idempotency-Key")
         return found[1]
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, *, unsealed: bool = False
+    ) -> list[RecordedEvent]:
         return [r for r in self.streams.get(stream_id, []) if r.stream_version > after_version]

@@ -19,11 +19,12 @@ from typing import Protocol
 import asyncpg
 import msgspec
 
-from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, PersonForgotten
+from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch
 from shared.domain.ids import utc_now
-from shared.eventlog import integrity, personal, trace
+from shared.eventlog import integrity, trace
 from shared.eventlog.batching import Batcher, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
+from shared.eventlog.keys import Keyring
 from shared.runtime.logs import Condition
 from shared.runtime.metrics import APPENDS
 
@@ -142,7 +143,9 @@ class EventLog(Protocol):
 
     async def idempotent_result(self, scope: str, key: str, request_hash: bytes) -> AppendResult | None: ...
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]: ...
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, *, unsealed: bool = False
+    ) -> list[RecordedEvent]: ...
 
 
 class EventStore:
@@ -153,7 +156,7 @@ class EventStore:
         self.url = url
         self.signal = AppendSignal(url)
         self.batcher = Batcher(pool)
-        self._keys: dict[uuid.UUID, bytes] = {}
+        self.keys = Keyring(pool)
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> EventStore:
@@ -165,33 +168,8 @@ class EventStore:
         await self.signal.close()
         await self.pool.close()
 
-    # -- personal data keys ---------------------------------------------------
-
-    async def _key_for(self, conn: asyncpg.Connection, subject: uuid.UUID) -> bytes:
-        if (key := self._keys.get(subject)) is not None:
-            return key
-        row = await conn.fetchrow(
-            "WITH made AS (INSERT INTO data_keys (subject_id, key) VALUES ($1, $2)"
-            " ON CONFLICT (subject_id) DO NOTHING RETURNING key)"
-            " SELECT key FROM made UNION ALL SELECT key FROM data_keys WHERE subject_id = $1 LIMIT 1",
-            subject, personal.new_key(),
-        )
-        if row is None or row["key"] is None:
-            raise PersonForgotten(f"person {subject} was forgotten: their personal data cannot be recorded again")
-        self._keys[subject] = row["key"]
-        return bytes(row["key"])
-
-    async def _keys_for(self, conn: asyncpg.Connection, subjects: set[uuid.UUID]) -> dict[uuid.UUID, bytes | None]:
-        missing = [s for s in subjects if s not in self._keys]
-        if missing:
-            for row in await conn.fetch(
-                "SELECT subject_id, key FROM data_keys WHERE subject_id = ANY($1) AND key IS NOT NULL", missing
-            ):
-                self._keys[row["subject_id"]] = bytes(row["key"])
-        return {s: self._keys.get(s) for s in subjects}
-
     def forget_cached_key(self, subject: uuid.UUID) -> None:
-        self._keys.pop(subject, None)
+        self.keys.forget(subject)
 
     # -- writing -----------------------------------------------------------------
 
@@ -218,11 +196,7 @@ class EventStore:
             raise ValueError("append needs at least one event")
         meta = trace.complete(metadata)  # who acted and why, from the work in progress where not given
         at = recorded_at or utc_now()
-        payloads = []
-        for event in events:
-            marked = personal.personal_fields(event.data)
-            key = await self._key(marked[0]) if marked else None
-            payloads.append(personal.encode_payload(event.data, event.id, key))
+        payloads = [await self.keys.stored(event) for event in events]
         hasher = integrity.content_hasher(
             group_id=group_id, stream_id=stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
             causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
@@ -243,12 +217,6 @@ class EventStore:
         return AppendResult(
             stream_id=stream_id, stream_version=version, event_ids=list(first_ids or ids), duplicate=duplicate
         )
-
-    async def _key(self, subject: uuid.UUID) -> bytes:
-        if (key := self._keys.get(subject)) is not None:
-            return key
-        async with self.pool.acquire() as conn:
-            return await self._key_for(conn, subject)
 
     async def _submit(
         self, prepared: PreparedAppend
@@ -327,17 +295,15 @@ class EventStore:
     # -- reading -----------------------------------------------------------------
 
     async def _records(
-        self, conn: asyncpg.Connection, rows: list[asyncpg.Record], decrypt: bool = True
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record], decrypt: bool = True, unsealed: bool = False
     ) -> list[RecordedEvent]:
-        subjects: set[uuid.UUID] = set()
-        for row in rows if decrypt else ():
-            if personal.MARKER in row[7]:
-                subjects |= personal.subjects_in(row[7])
-        keys = await self._keys_for(conn, subjects) if subjects else {}
+        payloads: list[bytes] = [row[7] for row in rows]
+        if decrypt:
+            payloads = await self.keys.opened(conn, [row[2] for row in rows], payloads, unsealed)
         out = []
-        for (position, global_hash, id_, group_id, stream_id, version, type_, payload, actor_id, actor_org,
-             causation_id, correlation_id, recorded_at, content_hash, chain_hash) in rows:
-            data = personal.open_payload(payload, id_, keys) if keys else payload
+        for (position, global_hash, id_, group_id, stream_id, version, type_, _, actor_id, actor_org,
+             causation_id, correlation_id, recorded_at, content_hash, chain_hash), data in zip(
+                rows, payloads, strict=True):
             out.append(
                 RecordedEvent(
                     id=id_, group_id=group_id, stream_id=stream_id, stream_version=version,
@@ -352,11 +318,17 @@ class EventStore:
             )
         return out
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        """Every event of one stream in version order, sealed or not."""
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, *, unsealed: bool = False
+    ) -> list[RecordedEvent]:
+        """Every event of one stream in version order, given a global position or not yet.
+
+        Sealed fields are opened once their key is released; ``unsealed`` opens them all, for
+        the one service that enforces their visibility (decisions, to count and check ballots).
+        """
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(_READ_STREAM, stream_id, after_version)
-            return await self._records(conn, rows)
+            return await self._records(conn, rows, unsealed=unsealed)
 
     async def read_all(
         self,
@@ -369,7 +341,8 @@ class EventStore:
         """Sealed events after a global position, in global order, gap-free.
 
         ``decrypt=False`` returns payloads exactly as stored, personal fields
-        still encrypted: what may leave the database for good (NATS, exports).
+        still encrypted and ballots sealed: what may leave the database for good
+        (NATS, exports). Otherwise seals are opened where their key was released.
         """
         async with self.pool.acquire() as conn:
             if group_id is None:

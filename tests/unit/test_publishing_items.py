@@ -6,6 +6,7 @@ in-memory event log: a conflicting writer is retried, a repeat records nothing.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -45,6 +46,7 @@ from services.publishing.events import (
     WebhookRegistered,
     WebhookRemoved,
 )
+from shared.access.secrets import fingerprint
 from shared.domain.decider import event_type_name
 from shared.domain.errors import CommandRejected, ConcurrencyConflict, Forbidden, InvalidCommand, NotFound
 from shared.domain.specification import DeciderSpecification
@@ -255,9 +257,10 @@ def test_whatever_authors_do_to_a_draft_its_revisions_count_one_up(steps: list[s
 
 HOOK = uid(400)
 REGISTER = Register(subscription_id=HOOK, group_id=GROUP, url="https://crm.example.org/hooks", event_types=("*",),
-                    secret="whsec_abc", start_after=42, by=ADA, at=T0)
+                    secret_fingerprint=fingerprint("whsec_abc"), start_after=42, by=ADA, at=T0)
 REGISTERED = WebhookRegistered(subscription_id=HOOK, group_id=GROUP, url="https://crm.example.org/hooks",
-                               event_types=("*",), secret="whsec_abc", start_after=42, by=ADA, at=T0)
+                               event_types=("*",), secret_fingerprint=fingerprint("whsec_abc"), start_after=42,
+                               by=ADA, at=T0)
 DISABLED = WebhookDisabled(subscription_id=HOOK, reason="the endpoint answered 410 Gone", at=T0)
 
 
@@ -312,7 +315,9 @@ def test_stored_item_events_keep_their_type_names_and_json() -> None:
         "publishing.ItemWithdrawn", "publishing.WebhookRegistered", "publishing.WebhookDisabled",
         "publishing.WebhookRemoved"]
     assert all(t.__version__ == 1 for t in CONTRACT.types)
-    assert WebhookRegistered.__personal__ == ("secret",) and WebhookRegistered.__subject__ == "subscription_id"
+    # the signing secret is in no event, not even encrypted: only its fingerprint, which cannot sign
+    assert "secret" not in WebhookRegistered.__struct_fields__ and b"whsec_abc" not in msgspec.json.encode(REGISTERED)
+    assert REGISTERED.secret_fingerprint == "sha256:" + hashlib.sha256(b"whsec_abc").hexdigest()[:16]
 
 
 # -- the handler around the decider, on the in-memory log -----------------------------------------

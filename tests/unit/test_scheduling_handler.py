@@ -38,8 +38,10 @@ class RacingStore(InMemoryEventStore):
         super().__init__()
         self.race: Callable[[], Awaitable[object]] | None = None
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        found = await super().read_stream(stream_id, after_version)
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, *, unsealed: bool = False
+    ) -> list[RecordedEvent]:
+        found = await super().read_stream(stream_id, after_version, unsealed=unsealed)
         if self.race is not None:
             race, self.race = self.race, None
             await race()

@@ -255,6 +255,8 @@ def check_choice(proposal: Proposal, choice: Choice, reason: str | None) -> None
 
 
 def _still_valid(proposal: Proposal, ballot: BallotCast) -> bool:
+    if ballot.choice is None:  # still sealed for this reader: only decisions, which reads it open, can tell
+        return True
     try:
         check_choice(proposal, ballot.choice, ballot.reason)
     except InvalidCommand:
@@ -318,7 +320,8 @@ def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
             return [BallotCast(event_id=command.event_id, proposal_id=opened.proposal_id,
                                member_id=command.voter.member_id, organisation_id=command.voter.organisation_id,
                                lived_experience=command.voter.lived_experience, choice=command.choice,
-                               reason=command.reason, at=command.at)]
+                               reason=command.reason, at=command.at,
+                               seal=opened.proposal_id if opened.visibility != "open" else None)]
         case Retract():
             opened = _require_open(proposal, command.at, voting=True)
             if command.voter.member_id not in proposal.ballots:
@@ -373,5 +376,5 @@ def evolve(proposal: Proposal, event: ProposalEvent) -> Proposal:
 
 
 proposal_decider: Decider[ProposalCommand, Proposal, ProposalEvent] = Decider(
-    initial_state=Proposal, decide=decide, evolve=evolve, event_type=ProposalEvent
+    initial_state=Proposal, decide=decide, evolve=evolve, event_type=ProposalEvent, reads_sealed=True
 )

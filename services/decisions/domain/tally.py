@@ -17,6 +17,7 @@ from fractions import Fraction
 from services.decisions.domain.rules import Rule, fraction_text
 from services.decisions.events import (
     BallotCast,
+    Choice,
     Kind,
     Option,
     OptionTally,
@@ -37,6 +38,13 @@ class Question:
     rule: Rule
     organisations: tuple[uuid.UUID, ...]
     max_choices: int = 1
+
+
+def choice_of(ballot: BallotCast) -> Choice:
+    """What a ballot says; a ballot still sealed for this reader cannot be counted."""
+    if ballot.choice is None:
+        raise ValueError(f"ballot {ballot.event_id} is sealed: its proposal's key was not released")
+    return ballot.choice
 
 
 def weights(rule: Rule, ballots: Sequence[BallotCast]) -> dict[uuid.UUID, Fraction]:
@@ -62,7 +70,7 @@ def _share(rule: Rule, ballots: Sequence[BallotCast], supports: Callable[[Ballot
 def _contributions(question: Question, ballot: BallotCast) -> dict[str, int]:
     """How many units of its voter's weight a ballot gives each option (consent: each stance)."""
     choice = question.kind
-    c = ballot.choice
+    c = choice_of(ballot)
     if choice == "consent":
         return {c.stance or "abstain": 1}
     if choice == "choice":
@@ -124,8 +132,8 @@ def _organisations(question: Question, ballots: Sequence[BallotCast]) -> tuple[O
     if question.kind == "ranked":
         counts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for ballot in ballots:
-            if ballot.choice.ranking:
-                counts[ballot.organisation_id][ballot.choice.ranking[0]] += 1
+            if choice_of(ballot).ranking:
+                counts[ballot.organisation_id][choice_of(ballot).ranking[0]] += 1
     else:
         counts = _counts(question, ballots)
     voters: dict[uuid.UUID, int] = defaultdict(int)
@@ -157,7 +165,7 @@ def _labels(question: Question) -> dict[str, str]:
 
 def _consent(question: Question, ballots: Sequence[BallotCast], totals: dict[str, Fraction]) -> tuple[Result, str]:
     rule = question.rule
-    blockers = [b for b in ballots if b.choice.stance == "block"]
+    blockers = [b for b in ballots if choice_of(b).stance == "block"]
     if blockers and rule.blocks_allowed:
         return "blocked", f"{len(blockers)} member(s) blocked it, and this rule lets a block stop a proposal"
     agree = totals["agree"]
@@ -168,10 +176,10 @@ def _consent(question: Question, ballots: Sequence[BallotCast], totals: dict[str
     if not rule.threshold.met(share):
         return "rejected", f"agreement was {share} of the weight that took a side; it needed {rule.threshold.describe()}"
     if rule.double_majority:
-        lived = [b for b in ballots if b.lived_experience and b.choice.stance in ("agree", "disagree", "block")]
+        lived = [b for b in ballots if b.lived_experience and choice_of(b).stance in ("agree", "disagree", "block")]
         if not lived:
             return "rejected", "no member with lived experience took a side, so there is no double majority"
-        lived_share = _share(rule, lived, lambda b: b.choice.stance == "agree")
+        lived_share = _share(rule, lived, lambda b: choice_of(b).stance == "agree")
         if not rule.threshold.met(lived_share):
             return "rejected", (f"overall agreement was {share}, but among members with lived experience it was "
                                 f"{lived_share}; a double majority needs {rule.threshold.describe()} in both")
@@ -195,8 +203,8 @@ def _choice(
         return "rejected", (), (f"the most supported option, {labels[top[0]]}, had {share} of the weight; "
                                 f"it needed {rule.threshold.describe()}")
     if rule.double_majority:
-        lived = [b for b in ballots if b.lived_experience and b.choice.option]
-        lived_share = _share(rule, lived, lambda b: b.choice.option == top[0]) if lived else ZERO
+        lived = [b for b in ballots if b.lived_experience and choice_of(b).option]
+        lived_share = _share(rule, lived, lambda b: choice_of(b).option == top[0]) if lived else ZERO
         if not rule.threshold.met(lived_share):
             return "rejected", (), (f"{labels[top[0]]} had {share} overall but {lived_share} among members with lived "
                                     f"experience; a double majority needs {rule.threshold.describe()} in both")
@@ -222,7 +230,7 @@ def _time(
 ) -> tuple[Result, tuple[str, ...], str, dict[str, Fraction]]:
     firm: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for ballot in ballots:
-        for slot, answer in ballot.choice.availability.items():
+        for slot, answer in choice_of(ballot).availability.items():
             if answer == "yes":
                 firm[ballot.organisation_id][slot] += 1
     yes = _combine(firm, _org_weights(question.rule, ballots), [o.id for o in question.options])
@@ -252,7 +260,7 @@ def _ranked(question: Question, ballots: Sequence[BallotCast]
         firsts: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         still = set(continuing)
         for ballot in ballots:
-            for option in ballot.choice.ranking:
+            for option in choice_of(ballot).ranking:
                 if option in still:
                     firsts[ballot.organisation_id][option] += 1
                     break

@@ -66,8 +66,9 @@ class AuditController(Controller):
             group_id, time, type_name(ProposalOpened))
         proposals = []
         for row in opened:
-            proposal = proposal_decider.fold(
-                proposal_decider.decode(e) for e in _until(await store.read_stream(row["stream_id"]), time))
+            # opened with every seal: what this answer shows of a proposal (counts, status) reveals no ballot
+            proposal = proposal_decider.fold(proposal_decider.decode(e) for e in _until(
+                await store.read_stream(row["stream_id"], unsealed=True), time))
             assert proposal.opened is not None
             proposals.append(ProposalAsOf(
                 proposal_id=proposal.opened.proposal_id, title=proposal.title, kind=proposal.opened.kind,

@@ -31,6 +31,7 @@ class BallotController(Controller):
         command = Cast(event_id=new_id(), voter=voter, choice=data.choice, reason=data.reason, at=utc_now())
         _, events = await service.on_proposal(group, proposal_id, command, once)
         ballot = next(e for e in events if isinstance(e, BallotCast))
+        assert ballot.choice is not None  # the decider's own event, before the store seals it
         return BallotOut(ballot_id=ballot.event_id, proposal_id=proposal_id, member_id=ballot.member_id,
                          choice=ballot.choice, reason=ballot.reason, at=ballot.at)
 

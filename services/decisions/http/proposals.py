@@ -49,10 +49,11 @@ def _options(kind: Kind, given: list[OptionIn]) -> tuple[Option, ...]:
 
 
 def tally_visible(proposal: Proposal, reader: uuid.UUID | None) -> bool:
-    """Results visibility, enforced in every read: open, after the reader (a member) voted, or after closing."""
+    """Results visibility, enforced in every read: open, after the reader (a member) voted, or once the
+    proposal ended (closed, or withdrawn: both release the sealed ballots' key into the log)."""
     opened = proposal.opened
     assert opened is not None
-    if proposal.status == "closed" or opened.visibility == "open":
+    if proposal.status in ("closed", "withdrawn") or opened.visibility == "open":
         return True
     if opened.visibility == "after_vote":
         return reader is not None and reader in proposal.ballots
@@ -135,7 +136,9 @@ class ProposalController(Controller):
         group = await service.admitted(principal, group_id)
         visible = tally_visible(await service.proposal(group, proposal_id), principal.member_id)
         out = []
-        for recorded in await kernel.store.read_stream(proposal_stream(proposal_id)):
+        # sealed ballots stay sealed unless this reader may see them (after_vote: once they voted);
+        # ballots stored in clear before sealing existed are hidden here as before
+        for recorded in await kernel.store.read_stream(proposal_stream(proposal_id), unsealed=visible):
             event = log_event(recorded)
             if not visible and recorded.type == _BALLOT_CAST:
                 event.data = {**event.data, "choice": None, "reason": None}

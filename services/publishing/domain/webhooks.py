@@ -30,7 +30,7 @@ class Register(msgspec.Struct, frozen=True, kw_only=True):
     group_id: uuid.UUID
     url: str
     event_types: tuple[str, ...]
-    secret: str
+    secret_fingerprint: str
     start_after: int
     by: uuid.UUID | None
     at: datetime
@@ -82,7 +82,8 @@ def decide(command: WebhookCommand, state: Webhook) -> list[WebhookEvent]:
             if not command.url.startswith(("http://", "https://")):
                 raise InvalidCommand("a webhook URL starts with http:// or https://", field="url")
             return [WebhookRegistered(subscription_id=command.subscription_id, group_id=command.group_id,
-                                      url=command.url, event_types=command.event_types, secret=command.secret,
+                                      url=command.url, event_types=command.event_types,
+                                      secret_fingerprint=command.secret_fingerprint,
                                       start_after=command.start_after, by=command.by, at=command.at)]
         case Disable():
             registered = _existing(state)

@@ -119,6 +119,8 @@ class WebhookOut(msgspec.Struct):
     attempts: int
     last_error: str | None
     secret: str | None = None
+    """Only in the answer that registers the webhook: shown once, kept encrypted, never in an event."""
+    secret_fingerprint: str | None = None
 
 
 class DeliveryOut(msgspec.Struct):

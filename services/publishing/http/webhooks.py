@@ -15,6 +15,7 @@ from services.publishing.context import Publishing
 from services.publishing.domain.webhooks import Register, Remove, Webhook, webhook_decider, webhook_stream
 from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
 from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
+from shared.access.secrets import fingerprint
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle
@@ -34,7 +35,8 @@ def _out(webhook: Webhook, cursor: asyncpg.Record | None, secret: str | None = N
     return WebhookOut(subscription_id=webhook.registered.subscription_id, url=webhook.registered.url,
                       event_types=list(webhook.registered.event_types), status=webhook.status,
                       position=cursor["position"] if cursor else 0, attempts=cursor["attempts"] if cursor else 0,
-                      last_error=cursor["last_error"] if cursor else None, secret=secret)
+                      last_error=cursor["last_error"] if cursor else None, secret=secret,
+                      secret_fingerprint=webhook.registered.secret_fingerprint)
 
 
 class WebhookController(Controller):
@@ -49,12 +51,14 @@ class WebhookController(Controller):
         subscription_id = new_id()
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         start = await store.head_position() if data.start == "now" else 0
-        # the cursor first: a crash before the registration leaves a cursor that names no webhook, never the reverse
+        # the cursor and the secret first: a crash before the registration leaves rows that name no webhook,
+        # never a webhook without them; the secret itself stays out of the log (only its fingerprint goes in)
         await store.pool.execute("INSERT INTO webhook_cursors (subscription_id, group_id, position) VALUES ($1, $2, $3)",
                                  subscription_id, group_id, start)
+        await service.delivery.keep_secret(subscription_id, secret)
         done = await handle(store, webhook_decider, Register(
             subscription_id=subscription_id, group_id=group_id, url=data.url, event_types=tuple(data.event_types),
-            secret=secret, start_after=start, by=principal.member_id, at=utc_now()),
+            secret_fingerprint=fingerprint(secret), start_after=start, by=principal.member_id, at=utc_now()),
             group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
         cursor = await store.pool.fetchrow("SELECT * FROM webhook_cursors WHERE subscription_id = $1", subscription_id)
         return Response(_out(done.state, cursor, secret), status_code=201, headers={"Cache-Control": "no-store"})
@@ -110,3 +114,4 @@ class WebhookController(Controller):
         await _webhook(service, group_id, subscription_id)
         await handle(service.store, webhook_decider, Remove(by=principal.member_id, at=utc_now()),
                      group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
+        await service.delivery.drop_secret(subscription_id)

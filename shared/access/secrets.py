@@ -1,0 +1,56 @@
+"""Secrets kept out of the log: shown once at creation, then stored encrypted, never in an event.
+
+Every event reaches someone (members through Server-Sent Events, partners through ``*`` webhooks
+and NATS, auditors through exports), so a credential in one is a credential handed out. A
+webhook's signing secret, which lets its holder forge deliveries, is therefore encrypted with
+copro's secrets key (``<COPRO_HOME>/secrets.key``, mode 0600, made on first use like the
+checkpoint key; every process that signs deliveries needs the same file) and bound to its
+owner's id, so a copy of the database alone does not give it away. Events carry its
+``fingerprint``: enough to tell which secret is in use, useless for signing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_FILE = "secrets.key"
+
+
+def secrets_key(home: Path) -> bytes:
+    """copro's secrets key, made on first use (mode 0600)."""
+    path = home / KEY_FILE
+    if path.exists():
+        return path.read_bytes()
+    home.mkdir(parents=True, exist_ok=True)
+    key = AESGCM.generate_key(bit_length=256)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another service made it a moment ago
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def fingerprint(secret: str) -> str:
+    """What may be shown of a secret: the start of its SHA-256 (the secret has 192 random bits)."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+class SecretBox:
+    """Encrypts secrets for the table that keeps them, each bound to its owner's id."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, owner: uuid.UUID, secret: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, secret.encode(), owner.bytes)
+
+    def open(self, owner: uuid.UUID, sealed: bytes) -> str:
+        return self._aead.decrypt(sealed[:12], sealed[12:], owner.bytes).decode()
