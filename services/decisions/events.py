@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from services.decisions.domain.rules import Rule
 from shared.domain.contract import EventContract, Versioned
+from shared.domain.input import FrozenBody
 from shared.domain.roles import Role
 
 Kind = Literal["consent", "choice", "multiple", "ranked", "score", "dot", "time"]
@@ -24,6 +25,8 @@ Visibility = Literal["open", "after_vote", "after_close"]
 AmendPolicy = Literal["keep_valid", "reset"]
 Stance = Literal["agree", "abstain", "disagree", "block"]
 Availability = Literal["yes", "if_need_be", "no"]
+OptionId = Annotated[str, msgspec.Meta(max_length=64)]
+"""An option's id as a ballot names it (ids are at most 64 characters: ``OptionIn``)."""
 Result = Literal["passed", "rejected", "blocked", "no_quorum", "tie", "chosen"]
 
 
@@ -39,15 +42,18 @@ class Option(msgspec.Struct, frozen=True, kw_only=True):
     ends_at: datetime | None = None
 
 
-class Choice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What a ballot says; which field is used depends on the proposal's kind."""
+class Choice(FrozenBody, frozen=True, kw_only=True, omit_defaults=True):
+    """What a ballot says; which field is used depends on the proposal's kind. Part of a request
+    (``BallotIn``) too, so an unknown field is refused."""
 
     stance: Stance | None = None
-    option: str | None = None
-    options: tuple[str, ...] = ()
-    ranking: tuple[str, ...] = ()
-    scores: dict[str, int] = {}
-    availability: dict[str, Availability] = {}
+    option: OptionId | None = None
+    options: Annotated[tuple[OptionId, ...], msgspec.Meta(max_length=100)] = ()
+    ranking: Annotated[tuple[OptionId, ...], msgspec.Meta(max_length=100)] = ()
+    scores: Annotated[dict[OptionId, Annotated[int, msgspec.Meta(ge=0, le=1000)]], msgspec.Meta(max_length=100)] = (
+        msgspec.field(default_factory=dict))
+    availability: Annotated[dict[OptionId, Availability], msgspec.Meta(max_length=100)] = msgspec.field(
+        default_factory=dict)
 
 
 class OptionTally(msgspec.Struct, frozen=True, kw_only=True):

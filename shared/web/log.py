@@ -14,6 +14,7 @@ from shared.access.principals import Authenticated
 from shared.domain.errors import Forbidden
 from shared.eventlog.envelope import Metadata, RecordedEvent
 from shared.web.kernel import Kernel
+from shared.web.params import After
 
 
 class LogEvent(msgspec.Struct, kw_only=True):
@@ -50,7 +51,7 @@ def log_event(event: RecordedEvent) -> LogEvent:
 async def read_log(
     kernel: Kernel,
     principal: Authenticated,
-    after: Annotated[int, Parameter(ge=0, description="global position to read after")] = 0,
+    after: After = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> LogPage:
     if not principal.is_operator:

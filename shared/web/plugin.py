@@ -39,6 +39,7 @@ from shared.runtime.settings import load_settings
 from shared.runtime.version import VERSION
 from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
+from shared.web.body import StrictRequest
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
 from shared.web.head import answer_head_as_get
 from shared.web.health import healthz, readyz
@@ -147,6 +148,7 @@ def service_app(
         middleware=[trace_requests, prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictRequest,
         dependencies={"principal": Provide(provide_principal), "kernel": Provide(provide_kernel, sync_to_thread=False),
                       "service": Provide(provide_service, sync_to_thread=False), "once": Provide(provide_once)},
         cors_config=cors,

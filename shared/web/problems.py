@@ -67,6 +67,8 @@ def _field_of(message: str, key: str | None) -> str | None:
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    """A value the request gave is refused. In the body (read, but a field is wrong: unknown, missing, out of range,
+    a time without an offset): 422 ``invalid-field``. In a query, path or header parameter: 400 ``validation``."""
     raw = exc.extra if isinstance(exc.extra, list) else []
     errors = []
     for item in raw:
@@ -76,6 +78,9 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     if not errors:
         errors.append({"field": _field_of(str(exc.detail), None), "message": str(exc.detail), "source": "body"})
     first = errors[0]
+    if first["source"] == "body":
+        return problem(request, 422, "invalid-field", "A field of the request body is not valid",
+                       first["message"] or str(exc.detail), field=first["field"], errors=errors)
     return problem(
         request, 400, "validation", "The request is not valid", first["message"] or str(exc.detail),
         field=first["field"], errors=errors,

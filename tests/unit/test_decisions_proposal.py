@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from services.decisions.domain.proposal import (
     Withdraw,
     proposal_decider,
 )
-from services.decisions.domain.rules import Rule
+from services.decisions.domain.rules import EDITION, Rule
 from services.decisions.domain.tally import count
 from services.decisions.events import (
     BallotCast,
@@ -134,7 +135,7 @@ def test_outcome_records_the_rule_and_every_counted_ballot() -> None:
                                 cast(2, AGREE, ORG_B), Retract(voter=voter(2, ORG_B), at=DURING), cast(3, AGREE, ORG_C))
     [closed] = voted.when(Close(by=None, at=AFTER)).events
     assert isinstance(closed, ProposalClosed)
-    assert closed.outcome.rule == rule
+    assert closed.outcome.rule == msgspec.structs.replace(rule, edition=EDITION)  # recorded under today's rulebook
     assert set(closed.outcome.counted_ballots) == {uuid.UUID(int=7001), uuid.UUID(int=7003)}
 
 

@@ -16,7 +16,7 @@ import msgspec
 from immutables import Map
 from msgspec.structs import replace
 
-from services.decisions.domain.rules import Rule
+from services.decisions.domain.rules import EDITION, Rule
 from services.decisions.domain.tally import Question, count
 from services.decisions.events import (
     AmendPolicy,
@@ -203,7 +203,7 @@ def _open(command: OpenProposal) -> list[ProposalEvent]:
     return [ProposalOpened(
         proposal_id=command.proposal_id, group_id=command.group_id, author_id=command.author.member_id,
         kind=command.kind, title=command.title, body=command.body, options=command.options,
-        opens_at=command.opens_at, closes_at=command.closes_at, rule=command.rule,
+        opens_at=command.opens_at, closes_at=command.closes_at, rule=replace(command.rule, edition=EDITION),
         organisations=command.organisations, visibility=command.visibility, amend_policy=command.amend_policy,
         max_choices=command.max_choices, max_score=command.max_score, dots=command.dots, at=command.at,
     )]

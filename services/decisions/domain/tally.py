@@ -333,8 +333,17 @@ def count(question: Question, ballots: Sequence[BallotCast]) -> Outcome:
         rounds=tuple({k: fraction_text(v) for k, v in r.items()} for r in rounds),
         rule=question.rule,
         counted_ballots=counted,
-        explanation=f"{_headline(result)}: {why}. Rule: {question.rule.describe(question.kind)}.",
+        explanation=(f"{_headline(result)}: {why}. Rule: {question.rule.describe(question.kind)}."
+                     f"{_turnout(question, organisations)}"),
     )
+
+
+def _turnout(question: Question, organisations: Sequence[OrganisationTally]) -> str:
+    """Who took part, per partner (rules of edition 2 on; older recorded outcomes keep the words they were given)."""
+    if not question.rule.explains_turnout:
+        return ""
+    listed = ", ".join(f"{o.organisation_id}: {o.voters} voter{'' if o.voters == 1 else 's'}" for o in organisations)
+    return f" Turnout per partner organisation: {listed or 'none'}."
 
 
 def _headline(result: Result) -> str:

@@ -19,6 +19,7 @@ from shared.domain.errors import NotFound
 from shared.eventlog.envelope import RecordedEvent
 from shared.web.kernel import Kernel
 from shared.web.log import LogEvent, log_event
+from shared.web.params import Moment
 
 TAGS = ["audit"]
 
@@ -54,7 +55,7 @@ class AuditController(Controller):
 
     @get("/as-of", summary="The group as it stood at a past time: members, rule and every proposal's state then")
     async def group_as_of(self, principal: Authenticated, service: Decisions, kernel: Kernel, group_id: uuid.UUID,
-                          time: datetime) -> GroupAsOf:
+                          time: Moment) -> GroupAsOf:
         await service.admitted(principal, group_id)
         store = kernel.store
         group = group_decider.fold(

@@ -15,7 +15,7 @@ from services.decisions.domain.group import (
     group_decider,
     group_stream,
 )
-from services.decisions.domain.rules import Rule
+from services.decisions.domain.rules import RuleIn
 from services.decisions.events import Organisation
 from services.decisions.http.schemas import CreateGroupIn, GroupOut, MemberOut, OrganisationOut
 from shared.access.guards import require_role
@@ -62,7 +62,7 @@ class GroupController(Controller):
             raise Forbidden("only the operator creates groups")
         group_id = new_id()
         command = CreateGroup(
-            group_id=group_id, name=data.name, rule=data.rule, at=utc_now(),
+            group_id=group_id, name=data.name, rule=data.rule.resolve(), at=utc_now(),
             organisations=tuple(Organisation(id=new_id(), name=o.name) for o in data.organisations),
         )
         done = await handle(service.store, group_decider, command, group_id=group_id,
@@ -82,8 +82,8 @@ class RuleController(Controller):
     @put("/", summary="Adopt the group's default decision rule (facilitator)")
     async def adopt_rule(
         self, once: Idempotency, principal: Authenticated, service: Decisions,
-        group_id: uuid.UUID, data: Rule,
+        group_id: uuid.UUID, data: RuleIn,
     ) -> GroupOut:
         await managed(service, principal, group_id)
-        group, _ = await service.on_group(group_id, AdoptRule(rule=data, at=utc_now()), once)
+        group, _ = await service.on_group(group_id, AdoptRule(rule=data.resolve(), at=utc_now()), once)
         return group_out(group)

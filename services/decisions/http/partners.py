@@ -18,6 +18,7 @@ from shared.domain.errors import Forbidden, InvalidCommand
 from shared.domain.ids import utc_now
 from shared.eventlog.handler import Idempotency
 from shared.web.kernel import Kernel
+from shared.web.params import Position
 
 TAGS = ["groups"]
 
@@ -42,7 +43,7 @@ class PartnerController(Controller):
     @post("/checkpoints/{position:int}/signatures", status_code=201,
           summary="Countersign a checkpoint with a partner organisation's key (facilitator of that organisation)")
     async def countersign_checkpoint(
-        self, principal: Authenticated, service: Decisions, kernel: Kernel, group_id: uuid.UUID, position: int,
+        self, principal: Authenticated, service: Decisions, kernel: Kernel, group_id: uuid.UUID, position: Position,
         data: CountersignIn,
     ) -> dict[str, Any]:
         group = await managed(service, principal, group_id)

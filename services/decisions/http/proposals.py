@@ -34,6 +34,7 @@ from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import Idempotency
 from shared.web.kernel import Kernel
 from shared.web.log import LogEvent, log_event
+from shared.web.params import After
 
 TAGS = ["proposals"]
 Status = Literal["open", "closed", "withdrawn"]
@@ -96,7 +97,8 @@ class ProposalController(Controller):
         command = OpenProposal(
             proposal_id=proposal_id, group_id=group_id, author=author, kind=data.kind, title=data.title,
             body=data.body, options=_options(data.kind, data.options), opens_at=data.opens_at or now,
-            closes_at=data.closes_at, rule=data.rule or group.rule, organisations=group.organisation_ids(),
+            closes_at=data.closes_at, rule=data.rule.resolve() if data.rule else group.rule,
+            organisations=group.organisation_ids(),
             visibility=data.visibility, amend_policy=data.amend_policy, max_choices=data.max_choices,
             max_score=data.max_score, dots=data.dots, at=now,
         )
@@ -107,7 +109,7 @@ class ProposalController(Controller):
     async def list_proposals(
         self, principal: Authenticated, service: Decisions, kernel: Kernel, group_id: uuid.UUID,
         status: Status | None = None, kind: Kind | None = None,
-        after: Annotated[int, Parameter(ge=0, description="the cursor of the last proposal seen")] = 0,
+        after: After = 0,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> ProposalPage:
         await service.admitted(principal, group_id)

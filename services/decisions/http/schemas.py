@@ -8,25 +8,26 @@ from typing import Annotated
 
 import msgspec
 
-from services.decisions.domain.rules import Rule
+from services.decisions.domain.rules import Rule, RuleIn
 from services.decisions.events import AmendPolicy, Choice, Kind, Option, Outcome, Visibility
+from shared.domain.input import Body, Instant
 from shared.domain.roles import Role
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 
 
-class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
+class OrganisationIn(Body):
     name: Name
 
 
-class CreateGroupIn(msgspec.Struct, forbid_unknown_fields=True):
+class CreateGroupIn(Body):
     name: Name
     organisations: Annotated[list[OrganisationIn], msgspec.Meta(min_length=1, max_length=50)]
-    rule: Rule = Rule()
+    rule: RuleIn = RuleIn()
 
 
-class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
+class MemberIn(Body):
     name: Name
     organisation_id: uuid.UUID
     lived_experience: bool = False
@@ -34,23 +35,23 @@ class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
         default_factory=lambda: ["member"])
 
 
-class MemberPatch(msgspec.Struct, forbid_unknown_fields=True):
+class MemberPatch(Body):
     name: Name | None = None
     organisation_id: uuid.UUID | None = None
     lived_experience: bool | None = None
     roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=4)] | None = None
 
 
-class ForgetIn(msgspec.Struct, forbid_unknown_fields=True):
+class ForgetIn(Body):
     consent: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, description=(
         "how the member's consent was given (no personal details: this text stays in the log)"))]
 
 
-class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
+class KeyIn(Body):
     public_key: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="raw Ed25519 public key, base64")]
 
 
-class CountersignIn(msgspec.Struct, forbid_unknown_fields=True):
+class CountersignIn(Body):
     organisation_id: uuid.UUID
     signature: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="Ed25519 signature, base64")]
 
@@ -83,21 +84,21 @@ class TokenOut(msgspec.Struct):
     note: str = "shown once: only its hash is kept"
 
 
-class OptionIn(msgspec.Struct, forbid_unknown_fields=True):
+class OptionIn(Body):
     label: Name
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
 
 
-class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
+class ProposalIn(Body):
     kind: Kind
     title: Name
-    closes_at: datetime
+    closes_at: Instant
     body: Text = ""
     options: Annotated[list[OptionIn], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
-    opens_at: datetime | None = None
-    rule: Rule | None = None
+    opens_at: Instant | None = None
+    rule: RuleIn | None = None
     visibility: Visibility = "open"
     amend_policy: AmendPolicy = "keep_valid"
     max_choices: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
@@ -105,13 +106,13 @@ class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
     dots: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
 
 
-class AmendIn(msgspec.Struct, forbid_unknown_fields=True):
+class AmendIn(Body):
     title: Name | None = None
     body: Text | None = None
     options: Annotated[list[OptionIn], msgspec.Meta(max_length=100)] | None = None
 
 
-class BallotIn(msgspec.Struct, forbid_unknown_fields=True):
+class BallotIn(Body):
     choice: Choice
     reason: Text | None = None
 
@@ -125,11 +126,11 @@ class BallotOut(msgspec.Struct):
     at: datetime
 
 
-class WithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
+class WithdrawIn(Body):
     reason: Text
 
 
-class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+class CommentIn(Body):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
 
 

@@ -11,6 +11,7 @@ import msgspec
 from services.publishing.domain.items import Item
 from services.publishing.events import Attribution, Author, Kind
 from shared.access.roster import Roster
+from shared.domain.input import Body
 
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
@@ -21,7 +22,7 @@ Links = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=2000
 # -- items ----------------------------------------------------------------------------------------
 
 
-class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
+class ItemIn(Body):
     kind: Kind
     title: Title
     body: Text = ""
@@ -30,27 +31,27 @@ class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
     attribution: Attribution = "full_name"
 
 
-class RevisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class RevisionIn(Body):
     title: Title
     body: Text = ""
     tags: Tags = msgspec.field(default_factory=list)
     attachments: Links = msgspec.field(default_factory=list)
 
 
-class AuthorIn(msgspec.Struct, forbid_unknown_fields=True):
+class AuthorIn(Body):
     member_id: uuid.UUID
     attribution: Attribution = "full_name"
 
 
-class AttributionIn(msgspec.Struct, forbid_unknown_fields=True):
+class AttributionIn(Body):
     attribution: Attribution
 
 
-class PublicationIn(msgspec.Struct, forbid_unknown_fields=True):
+class PublicationIn(Body):
     closes_in_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 7
 
 
-class WithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
+class WithdrawIn(Body):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
@@ -103,7 +104,7 @@ def item_out(item: Item, roster: Roster, published: bool = False) -> ItemOut:
 # -- webhooks -------------------------------------------------------------------------------------
 
 
-class WebhookIn(msgspec.Struct, forbid_unknown_fields=True):
+class WebhookIn(Body):
     url: Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
     event_types: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]],
                            msgspec.Meta(min_length=1, max_length=50)] = msgspec.field(default_factory=lambda: ["*"])

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from services.publishing.context import Publishing
 from services.publishing.jobs import body_of
 from shared.access.principals import Authenticated
 from shared.eventlog.follow import follow
+from shared.web.params import After, last_event_id
 
 TAGS = ["partner delivery"]
 
@@ -26,11 +26,12 @@ class EventStreamController(Controller):
          summary="Server-Sent Events: the group's events live, resuming after Last-Event-ID (a global position)")
     async def event_stream(
         self, request: Request[Any, Any, Any], service: Publishing, principal: Authenticated, group_id: uuid.UUID,
-        after: Annotated[int | None, Parameter(ge=0, description="resume after this position")] = None,
+        after: After | None = None,
     ) -> ServerSentEvent:
         await service.members.admit(principal, group_id)
         last = request.headers.get("last-event-id")
-        start = after if after is not None else int(last) if last and last.isdigit() else await service.store.head_position()
+        resume = after if after is not None else last_event_id(last)
+        start = resume if resume is not None else await service.store.head_position()
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             async for event in follow(service.store, start, group_id=group_id):

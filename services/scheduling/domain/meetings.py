@@ -26,6 +26,7 @@ from services.scheduling.events import (
 )
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.input import offset_problem, recorded_as_utc
 
 
 def meeting_stream(meeting_id: uuid.UUID) -> str:
@@ -127,6 +128,8 @@ def _check_rule(rule: str, start: datetime) -> None:
 def _schedule(command: Schedule, meeting: Meeting) -> list[MeetingEvent]:
     if meeting.scheduled is not None:
         raise CommandRejected("this meeting is scheduled already")
+    if (naive := offset_problem(starts_at=command.starts_at, ends_at=command.ends_at)) is not None:
+        raise InvalidCommand("a time needs an offset (Z or +hh:mm)", field=naive)
     if command.ends_at <= command.starts_at:
         raise InvalidCommand("ends_at must be after starts_at", field="ends_at")
     if not command.title.strip():
@@ -155,6 +158,8 @@ def decide(command: MeetingCommand, meeting: Meeting) -> list[MeetingEvent]:
                                         at=command.at)]
         case Move():
             meeting_id = _meeting_at(meeting, command.occurrence)
+            if (naive := offset_problem(starts_at=command.starts_at, ends_at=command.ends_at)) is not None:
+                raise InvalidCommand("a time needs an offset (Z or +hh:mm)", field=naive)
             if command.ends_at <= command.starts_at:
                 raise InvalidCommand("ends_at must be after starts_at", field="ends_at")
             return [OccurrenceMoved(meeting_id=meeting_id, occurrence=command.occurrence, starts_at=command.starts_at,
@@ -177,12 +182,14 @@ def decide(command: MeetingCommand, meeting: Meeting) -> list[MeetingEvent]:
 def evolve(meeting: Meeting, event: MeetingEvent) -> Meeting:
     match event:
         case MeetingScheduled():
-            return Meeting(scheduled=event)
+            return Meeting(scheduled=replace(event, starts_at=recorded_as_utc(event.starts_at),
+                                             ends_at=recorded_as_utc(event.ends_at)))
         case OccurrenceCancelled():
             return replace(meeting, cancelled=meeting.cancelled | {event.occurrence})
         case OccurrenceMoved():
             kept = tuple(m for m in meeting.moved if m[0] != event.occurrence)
-            return replace(meeting, moved=(*kept, (event.occurrence, event.starts_at, event.ends_at)))
+            moved = (recorded_as_utc(event.occurrence), recorded_as_utc(event.starts_at), recorded_as_utc(event.ends_at))
+            return replace(meeting, moved=(*kept, moved))
         case RsvpGiven():
             kept_rsvps = tuple(r for r in meeting.rsvps if (r[0], r[1]) != (event.occurrence, event.member_id))
             return replace(meeting, rsvps=(*kept_rsvps, (event.occurrence, event.member_id, event.answer)))

@@ -32,7 +32,7 @@ class GatheringController(Controller):
         done = await handle(service.store, gathering_decider, Plan(
             gathering_id=gathering_id, group_id=group_id, title=data.title, venue=data.venue, starts_at=data.starts_at,
             ends_at=data.ends_at, capacity=data.capacity, accessibility=data.accessibility,
-            sessions=tuple(data.sessions), at=utc_now()),
+            sessions=data.session_specs(), at=utc_now()),
             group_id=group_id, stream_id=gathering_stream(gathering_id), cache=service.gatherings)
         return gathering_out(done.state)
 

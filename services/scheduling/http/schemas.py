@@ -11,39 +11,40 @@ import msgspec
 from services.scheduling.domain.gathering import Gathering
 from services.scheduling.domain.meetings import Meeting
 from services.scheduling.events import Answer, Perspective, Session, TableSpec
+from shared.domain.input import Body, Instant
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 
 # --- meetings and calendar feeds ---------------------------------------------------------------
 
 
-class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
+class MeetingIn(Body):
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     location: Annotated[str, msgspec.Meta(max_length=500)] = ""
     rrule: Annotated[str, msgspec.Meta(min_length=1, max_length=500, description="an RFC 5545 RRULE")] | None = None
 
 
-class OccurrenceIn(msgspec.Struct, forbid_unknown_fields=True):
-    occurrence: datetime
+class OccurrenceIn(Body):
+    occurrence: Instant
     reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
-    occurrence: datetime
-    starts_at: datetime
-    ends_at: datetime
+class MoveIn(Body):
+    occurrence: Instant
+    starts_at: Instant
+    ends_at: Instant
 
 
-class RsvpIn(msgspec.Struct, forbid_unknown_fields=True):
-    occurrence: datetime
+class RsvpIn(Body):
+    occurrence: Instant
     answer: Answer
     access_needs: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
-class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
-    occurrence: datetime
+class AttendanceIn(Body):
+    occurrence: Instant
     present: Annotated[list[uuid.UUID], msgspec.Meta(max_length=1000)]
 
 
@@ -87,31 +88,47 @@ def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
 # --- the gathering -----------------------------------------------------------------------------
 
 
-class GatheringIn(msgspec.Struct, forbid_unknown_fields=True):
+class SessionIn(Body):
+    title: Name
+    starts_at: Instant
+    ends_at: Instant
+
+
+class TableSpecIn(Body):
+    table_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    features: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=60)]], msgspec.Meta(max_length=10)] = (
+        msgspec.field(default_factory=list))
+
+
+class GatheringIn(Body):
     title: Name
     venue: Name
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     capacity: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
     accessibility: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-    sessions: list[Session] = msgspec.field(default_factory=list)
+    sessions: Annotated[list[SessionIn], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+    def session_specs(self) -> tuple[Session, ...]:
+        return tuple(Session(title=x.title, starts_at=x.starts_at, ends_at=x.ends_at) for x in self.sessions)
 
 
-class RoleIn(msgspec.Struct, forbid_unknown_fields=True):
+class RoleIn(Body):
     name: Name
     places: Annotated[int, msgspec.Meta(ge=1, le=1000)]
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class CapacityIn(msgspec.Struct, forbid_unknown_fields=True):
+class CapacityIn(Body):
     max_roles: Annotated[int, msgspec.Meta(ge=0, le=50)]
 
 
-class SwapIn(msgspec.Struct, forbid_unknown_fields=True):
+class SwapIn(Body):
     to_member: uuid.UUID
 
 
-class AttendeeIn(msgspec.Struct, forbid_unknown_fields=True):
+class AttendeeIn(Body):
     name: Name
     perspective: Perspective
     organisation: Name
@@ -121,8 +138,11 @@ class AttendeeIn(msgspec.Struct, forbid_unknown_fields=True):
     not_with: Annotated[list[uuid.UUID], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
 
 
-class TablesIn(msgspec.Struct, forbid_unknown_fields=True):
-    tables: Annotated[list[TableSpec], msgspec.Meta(min_length=1, max_length=5000)]
+class TablesIn(Body):
+    tables: Annotated[list[TableSpecIn], msgspec.Meta(min_length=1, max_length=5000)]
+
+    def specs(self) -> tuple[TableSpec, ...]:
+        return tuple(TableSpec(table_id=t.table_id, size=t.size, features=tuple(t.features)) for t in self.tables)
 
 
 class RoleOut(msgspec.Struct):

@@ -71,7 +71,7 @@ class TablePlanController(Controller):
                          gathering_id: uuid.UUID, data: TablesIn) -> GatheringOut:
         await service.members.admit(principal, group_id, FACILITATORS, "set the tables")
         return gathering_out(await service.on_gathering(group_id, gathering_id, SetTables(
-            tables=tuple(data.tables), at=utc_now())))
+            tables=data.specs(), at=utc_now())))
 
     @post("/table-plan", status_code=200,
           summary="Plan (or re-plan, moving as few as possible) the tables (facilitator)")

@@ -1,0 +1,47 @@
+"""What a request may say: the kernel's types for every request body and every struct used inside one.
+
+Strictness is fixed here, where input starts, rather than route by route:
+a field a struct does not know is refused (a typo such as ``double_majorty``
+must never be dropped silently), a time without an offset is refused (it
+cannot be placed in anyone's time zone, and comparing it with an aware time
+fails later, on a read), and integers carry both bounds so nothing beyond
+what PostgreSQL's ``bigint`` holds reaches the store. ``tests/unit/test_input_types.py``
+walks every route of the three services and holds each request body to this.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+
+BIGINT_MAX = 2**63 - 1
+"""The largest integer PostgreSQL's ``bigint`` (a global position, a cursor) holds."""
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of every request body and of every struct inside one: unknown fields are refused, never dropped."""
+
+
+class FrozenBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The same for a value that is also a default or part of a recorded event (frozen, as a recorded fact is)."""
+
+
+Instant = Annotated[datetime, msgspec.Meta(
+    tz=True, description="RFC 3339 date-time with an offset (Z or +hh:mm); a time without one is refused")]
+"""A moment in a request: with an offset, always."""
+
+Cursor = Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)]
+"""A position or cursor in a request: never negative, never beyond ``bigint``."""
+
+
+def offset_problem(**moments: datetime | None) -> str | None:
+    """The first of the named times that has no offset, for deciders that take times from more than one edge."""
+    return next((name for name, moment in moments.items() if moment is not None and moment.utcoffset() is None), None)
+
+
+def recorded_as_utc(moment: datetime) -> datetime:
+    """A time as recorded: one stored without an offset (before offsets were required) is read as UTC, so that
+    the log it sits in still reads instead of failing every comparison with an aware time."""
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)

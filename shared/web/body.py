@@ -1,0 +1,40 @@
+"""Reading a request body: whatever bytes arrive, a body that cannot be read is a 400 problem, never a 500.
+
+Litestar decodes JSON with msgspec and turns only ``msgspec.DecodeError`` into
+a client error; invalid UTF-8 inside a string (``UnicodeDecodeError``) and
+nesting deeper than the decoder's recursion limit (``RecursionError``) escaped
+as 500s. This request class is where every body is first read, so it is where
+that is fixed, once, for every route of every service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import SerializationException
+
+from shared.domain.errors import CoproError
+
+
+class MalformedBody(CoproError):
+    """The body is not JSON that can be read: bad syntax, invalid UTF-8, or nested too deep."""
+
+    status = 400
+    slug = "malformed-body"
+
+
+class StrictRequest(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise MalformedBody("the JSON body is nested too deeply", field="body") from None
+        except UnicodeDecodeError as exc:
+            raise MalformedBody(f"the body is not valid UTF-8 (byte {exc.start})", field="body") from None
+        except (msgspec.DecodeError, SerializationException) as exc:
+            raise MalformedBody(f"the body is not valid JSON: {exc}", field="body") from None
+
+
+

@@ -1,0 +1,35 @@
+"""Query, path and header parameters shared by every service, bounded where they start.
+
+A cursor beyond PostgreSQL's ``bigint`` used to reach asyncpg and answer 500;
+bounded here it answers 400 naming the parameter. Times in a query take an
+offset, as in a body (``shared.domain.input.Instant``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar.params import Parameter
+
+from shared.domain.errors import CoproError
+from shared.domain.input import BIGINT_MAX
+
+After = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="the cursor (a global position) to read after")]
+Position = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="a global position in the log")]
+Moment = Annotated[datetime, Parameter(description="RFC 3339 date-time with an offset"), msgspec.Meta(tz=True)]
+
+
+class BadHeader(CoproError):
+    status = 400
+    slug = "validation"
+
+
+def last_event_id(value: str | None) -> int | None:
+    """``Last-Event-ID`` as a position: absent, or digits within ``bigint``; anything else is refused."""
+    if value is None or value == "":
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) > BIGINT_MAX:
+        raise BadHeader("Last-Event-ID must be a global position (0 to 2^63-1)", field="Last-Event-ID")
+    return int(value)
