@@ -7,10 +7,10 @@ offset, as in a body (``shared.domain.input.Instant``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-import msgspec
 from litestar.params import Parameter
 
 from shared.domain.errors import CoproError
@@ -18,7 +18,24 @@ from shared.domain.input import BIGINT_MAX
 
 After = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="the cursor (a global position) to read after")]
 Position = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="a global position in the log")]
-Moment = Annotated[datetime, Parameter(description="RFC 3339 date-time with an offset"), msgspec.Meta(tz=True)]
+
+
+class AwareTime(datetime):
+    """A time given in a query: Litestar parses query datetimes without msgspec's ``tz`` constraint, so the
+    kernel decodes this type itself (``TYPE_DECODERS``) and refuses a time without an offset."""
+
+
+def _aware_time(_: type, value: Any) -> AwareTime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.utcoffset() is None:
+        raise ValueError("Expected `datetime` with a timezone component")
+    return AwareTime.fromisoformat(moment.isoformat())
+
+
+TYPE_DECODERS: list[tuple[Callable[[Any], bool], Callable[[type, Any], Any]]] = [
+    (lambda kind: kind is AwareTime, _aware_time)]
+Moment = Annotated[AwareTime, Parameter(description="RFC 3339 date-time with an offset (Z or +hh:mm)",
+                                        schema_extra={"type": "string", "format": "date-time"})]
 
 
 class BadHeader(CoproError):

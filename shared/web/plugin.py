@@ -45,6 +45,7 @@ from shared.web.head import answer_head_as_get
 from shared.web.health import healthz, readyz
 from shared.web.idempotency import provide_once
 from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
+from shared.web.params import TYPE_DECODERS
 from shared.web.problems import EXCEPTION_HANDLERS
 from shared.web.trace_routes import trace_event
 from shared.web.tracing import trace_requests
@@ -149,6 +150,7 @@ def service_app(
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,
+        type_decoders=TYPE_DECODERS,
         dependencies={"principal": Provide(provide_principal), "kernel": Provide(provide_kernel, sync_to_thread=False),
                       "service": Provide(provide_service, sync_to_thread=False), "once": Provide(provide_once)},
         cors_config=cors,

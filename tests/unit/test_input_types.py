@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from litestar.routes import HTTPRoute
 from services.decisions.domain.rules import RuleIn
 from shared.domain.input import BIGINT_MAX
 from shared.runtime.settings import Settings
+from shared.web.params import AwareTime
 
 SERVICES = ["decisions", "scheduling", "publishing"]
 DEPENDENCIES = {"principal", "service", "kernel", "once", "request", "self", "scope", "headers", "state"}
@@ -86,7 +88,7 @@ def _parameter_faults(name: str, field: Any, where: str) -> Iterator[str]:
         if not bounded:
             yield f"{where} parameter {name}: an integer without both bounds (use shared.web.params)"
     if field.annotation is datetime or field.annotation == datetime | None:
-        yield from faults(field.raw, f"{where} parameter {name}")
+        yield f"{where} parameter {name}: a time in a query takes no offset unless it is shared.web.params.Moment"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -112,3 +114,12 @@ def test_the_walk_catches_what_it_is_for() -> None:
 
     assert len(list(faults(Loose, "x"))) == 3
     assert list(faults(RuleIn, "rule")) == []
+    assert list(_parameter_faults("after", _Field(int, None), "GET /x")) != []
+    assert list(_parameter_faults("time", _Field(datetime, None), "GET /x")) != []
+    assert list(_parameter_faults("time", _Field(AwareTime, None), "GET /x")) == []
+
+
+@dataclass
+class _Field:
+    annotation: Any
+    kwarg_definition: Any
