@@ -100,8 +100,13 @@ async def test_a_reflection_co_written_across_organisations_is_published_by_cons
     assert "Facilitator" in [a["name"] for a in published["authors"]]  # first name only
 
     public = f"/public/groups/{group.id}"
-    items = await publishing.get(f"{public}/items")
-    assert items.status_code == 200 and [i["title"] for i in items.json()] == ["What co-producing an event taught us"]
+
+    async def listed() -> Any:  # the public list is a read model: it follows the log a moment later
+        found = await publishing.get(f"{public}/items")
+        return found if found.status_code == 200 and found.json() else None
+
+    items = await poll(listed)
+    assert [i["title"] for i in items.json()] == ["What co-producing an event taught us"]
     etag = items.headers["etag"]
     assert (await publishing.get(f"{public}/items", headers={"If-None-Match": etag})).status_code == 304
     assert (await publishing.get(f"{public}/items",
@@ -171,7 +176,12 @@ async def test_feeds_stay_valid_on_hostile_titles_tags_and_bodies(
     published = await decided_by_the_group(api, publishing, group, item, {"member": "agree", "facilitator": "agree"})
     assert published["status"] == "published"
     public = f"/public/groups/{group.id}"
-    atom_response = await publishing.get(f"{public}/feed.atom")
+
+    async def in_the_feed() -> Any:
+        found = await publishing.get(f"{public}/feed.atom")
+        return found if feedparser.parse(found.content).entries else None
+
+    atom_response = await poll(in_the_feed)
     atom = feedparser.parse(atom_response.content)
     assert not atom.bozo, atom.bozo_exception
     [entry] = atom.entries
