@@ -140,13 +140,15 @@ class OrganisationKeyRegistered(Versioned, frozen=True, kw_only=True,
 
 
 class TokenIssued(Versioned, frozen=True, kw_only=True, tag="decisions.TokenIssued"):
-    """Only the token's SHA-256 travels in the log; the token itself is shown once."""
+    """Only the token's SHA-256 travels in the log; the token itself is shown once. A token with
+    ``expires_at`` stops working then (none: until revoked)."""
 
     group_id: uuid.UUID
     member_id: uuid.UUID
     token_id: uuid.UUID
     token_hash: str
     at: datetime
+    expires_at: datetime | None = None
 
 
 class TokenRevoked(Versioned, frozen=True, kw_only=True, tag="decisions.TokenRevoked"):

@@ -98,11 +98,15 @@ MeetingEvent = MeetingScheduled | OccurrenceCancelled | OccurrenceMoved | RsvpGi
 
 
 class FeedIssued(Versioned, frozen=True, kw_only=True, tag="scheduling.FeedIssued"):
+    """A secret calendar address: a member's own (``member_id``) or the group's (none), issued ``by`` someone
+    (none: the operator, or recorded before issuers were)."""
+
     group_id: uuid.UUID
     feed_id: uuid.UUID
     member_id: uuid.UUID | None
     token_hash: str
     at: datetime
+    by: uuid.UUID | None = None
 
 
 class FeedRevoked(Versioned, frozen=True, kw_only=True, tag="scheduling.FeedRevoked"):
@@ -188,6 +192,8 @@ class AttendeeRegistered(Versioned, frozen=True, kw_only=True, tag="scheduling.A
     not_with: tuple[uuid.UUID, ...]
     waitlisted: bool
     at: datetime
+    by: uuid.UUID | None = None
+    """The member who registered the attendee, and may cancel (none: recorded before registrants were)."""
 
 
 class AttendeeCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.AttendeeCancelled"):

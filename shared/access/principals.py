@@ -8,6 +8,7 @@ members whose roles let them read and never write.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -24,6 +25,9 @@ PARTICIPANTS: tuple[Role, ...] = ("facilitator", "member")
 AUDITORS: tuple[Role, ...] = ("facilitator", "auditor")
 """Read what an audit needs (deliveries, histories) without writing anything."""
 
+READERS: tuple[Role, ...] = ("facilitator", "member", "observer", "auditor")
+"""Every role of a member: all of them read the group; observers and auditors only read."""
+
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """The operator, or a member of one group with their organisation and roles."""
@@ -33,6 +37,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     member_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
     roles: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    """When the token behind this principal stops working (None: until revoked)."""
 
     @property
     def is_operator(self) -> bool:

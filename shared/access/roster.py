@@ -3,14 +3,15 @@
 Bearer tokens of members are a kernel concern: every service must resolve
 them, and none may call another. This folds the group stream (written by
 the decisions service) with small structs of just the fields needed here
-(organisations, names, roles, token hashes), so member tokens work in every
-service exactly as in decisions, and a revoked token or a removed member
-stops working at once.
+(organisations, names, roles, token hashes and expiry), so member tokens work
+in every service exactly as in decisions, and a revoked or expired token, or
+a removed or forgotten member, stops working at once (401).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 from immutables import Map
@@ -20,6 +21,7 @@ from shared.access.guards import admit, require_role
 from shared.access.principals import Principal
 from shared.access.tokens import token_digest
 from shared.domain.errors import NotFound
+from shared.domain.ids import utc_now
 from shared.domain.roles import Role
 from shared.eventlog.handler import StateCache
 from shared.eventlog.store import EventStore
@@ -79,6 +81,7 @@ class _Issued(msgspec.Struct, tag="decisions.TokenIssued"):
     member_id: uuid.UUID
     token_id: uuid.UUID
     token_hash: str
+    expires_at: datetime | None = None
 
 
 class _Revoked(msgspec.Struct, tag="decisions.TokenRevoked"):
@@ -94,11 +97,20 @@ class Person(msgspec.Struct, frozen=True):
     name: str | None
 
 
+class Token(msgspec.Struct, frozen=True):
+    token_id: uuid.UUID
+    member_id: uuid.UUID
+    expires_at: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
 class Roster(msgspec.Struct, frozen=True):
     group_id: uuid.UUID | None = None
     organisations: Map[uuid.UUID, str] = msgspec.field(default_factory=Map)
     members: Map[uuid.UUID, Person] = msgspec.field(default_factory=Map)
-    tokens: Map[str, tuple[uuid.UUID, uuid.UUID]] = msgspec.field(default_factory=Map)  # hash -> (token, member)
+    tokens: Map[str, Token] = msgspec.field(default_factory=Map)  # by the token's hash
 
 
 def _evolve(roster: Roster, event: object) -> Roster:
@@ -108,15 +120,18 @@ def _evolve(roster: Roster, event: object) -> Roster:
         person = Person(organisation_id=event.organisation_id, roles=event.roles, name=event.name)
         return replace(roster, members=roster.members.set(event.member_id, person))
     if isinstance(event, _Forgotten) and event.member_id in roster.members:
+        # a forgotten person no longer acts: their tokens end with their name
         return replace(roster, members=roster.members.set(
-            event.member_id, replace(roster.members[event.member_id], name=None)))
+            event.member_id, replace(roster.members[event.member_id], name=None)),
+            tokens=Map({h: t for h, t in roster.tokens.items() if t.member_id != event.member_id}))
     if isinstance(event, _Removed):
-        tokens = Map({h: t for h, t in roster.tokens.items() if t[1] != event.member_id})
+        tokens = Map({h: t for h, t in roster.tokens.items() if t.member_id != event.member_id})
         return replace(roster, members=roster.members.delete(event.member_id), tokens=tokens)
     if isinstance(event, _Issued):
-        return replace(roster, tokens=roster.tokens.set(event.token_hash, (event.token_id, event.member_id)))
+        return replace(roster, tokens=roster.tokens.set(
+            event.token_hash, Token(event.token_id, event.member_id, event.expires_at)))
     if isinstance(event, _Revoked):
-        return replace(roster, tokens=Map({h: t for h, t in roster.tokens.items() if t[0] != event.token_id}))
+        return replace(roster, tokens=Map({h: t for h, t in roster.tokens.items() if t.token_id != event.token_id}))
     return roster
 
 
@@ -174,8 +189,8 @@ class Members:
             return None
         roster = await self.roster(group_id)
         found = roster.tokens.get(token_digest(token))
-        if found is None or found[1] not in roster.members:
-            return None
-        person = roster.members[found[1]]
-        return Principal(kind="member", group_id=group_id, member_id=found[1], organisation_id=person.organisation_id,
-                         roles=person.roles)
+        if found is None or found.member_id not in roster.members or not found.live(utc_now()):
+            return None  # unknown, revoked, its member removed or forgotten, or expired: 401
+        person = roster.members[found.member_id]
+        return Principal(kind="member", group_id=group_id, member_id=found.member_id,
+                         organisation_id=person.organisation_id, roles=person.roles, expires_at=found.expires_at)

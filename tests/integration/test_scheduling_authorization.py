@@ -26,7 +26,10 @@ async def test_roles_are_enforced_on_meetings_feeds_and_the_gathering(
     assert (await scheduling.get(f"{group.base}/meetings")).status_code == 401
     answer = {"occurrence": start.isoformat(), "answer": "maybe"}
     assert (await scheduling.post(f"{url}/rsvp", headers=operator, json=answer)).status_code == 403
-    assert (await scheduling.post(f"{url}/rsvp", headers=group.tokens["observer"], json=answer)).status_code == 200
+    for reader in ("observer", "auditor"):  # read-only: they answer for no one, themselves included
+        refused = await scheduling.post(f"{url}/rsvp", headers=group.tokens[reader], json=answer)
+        assert refused.status_code == 403 and refused.json()["type"].endswith("forbidden"), refused.text
+    assert (await scheduling.post(f"{url}/rsvp", headers=group.tokens["member"], json=answer)).status_code == 200
     other_meeting = f"{other.base}/meetings/{made.json()['meeting_id']}"
     assert (await scheduling.post(f"{other_meeting}/rsvp", headers=other.tokens["member"],
                                   json=answer)).status_code == 404  # another group's meeting does not exist there

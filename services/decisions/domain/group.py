@@ -86,6 +86,7 @@ class IssueToken:
     token_id: uuid.UUID
     token_hash: str
     at: datetime
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -265,8 +266,10 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
             return _forget(command, group)
         case IssueToken():
             member = _member(group, command.member_id)
+            if command.expires_at is not None and command.expires_at <= command.at:
+                raise InvalidCommand("a token must expire in the future", field="expires_at")
             return [TokenIssued(group_id=_existing(group), member_id=member.member_id, token_id=command.token_id,
-                                token_hash=command.token_hash, at=command.at)]
+                                token_hash=command.token_hash, at=command.at, expires_at=command.expires_at)]
         case _:
             assert_never(command)
 
@@ -286,9 +289,10 @@ def evolve(group: Group, event: GroupEvent) -> Group:
             members = {k: v for k, v in group.members.items() if k != event.member_id}
             tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
             return replace(group, members=members, tokens=tokens)
-        case MemberForgotten():
+        case MemberForgotten():  # a forgotten person no longer acts: their tokens end too
             forgotten = replace(group.members[event.member_id], name=None)
-            return replace(group, members={**group.members, event.member_id: forgotten})
+            tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
+            return replace(group, members={**group.members, event.member_id: forgotten}, tokens=tokens)
         case TokenIssued():
             return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
         case TokenRevoked():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from litestar import Controller, Response, delete, get, patch, post
 
@@ -18,11 +19,19 @@ from services.decisions.domain.group import (
 )
 from services.decisions.events import MemberAdded, TokenIssued
 from services.decisions.http.groups import group_out, managed, member_out
-from services.decisions.http.schemas import ForgetIn, MemberIn, MemberOut, MemberPatch, OrganisationOut, TokenOut
+from services.decisions.http.schemas import (
+    ForgetIn,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    OrganisationOut,
+    TokenIn,
+    TokenOut,
+)
 from shared.access.principals import Authenticated
 from shared.access.roster import member_token
 from shared.access.tokens import token_digest
-from shared.domain.errors import Forbidden
+from shared.domain.errors import Forbidden, InvalidCommand
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.forgetting import forget
 from shared.eventlog.handler import Idempotency
@@ -85,23 +94,36 @@ class MemberController(Controller):
         return member_out(group.members[member_id])
 
 
+def _expiry(data: TokenIn, now: datetime) -> datetime | None:
+    if data.expires_in_days is not None and data.expires_at is not None:
+        raise InvalidCommand("give expires_in_days or expires_at, not both", field="expires_at")
+    if data.expires_in_days is not None:
+        return now + timedelta(days=data.expires_in_days)
+    if data.expires_at is not None and data.expires_at.tzinfo is None:
+        raise InvalidCommand("give the time with its offset (RFC 3339)", field="expires_at")
+    return data.expires_at
+
+
 class TokenController(Controller):
     path = "/groups/{group_id:uuid}"
     tags = TAGS
 
     @post("/members/{member_id:uuid}/tokens",
-          summary="Issue an API token for a member (facilitator); the token is shown once")
+          summary="Issue an API token for a member (facilitator), optionally expiring; the token is shown once")
     async def issue_token(
         self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID, member_id: uuid.UUID,
+        data: TokenIn | None = None,
     ) -> Response[TokenOut]:
         await managed(service, principal, group_id)
         token = member_token(group_id, secrets.token_urlsafe(32))
-        command = IssueToken(member_id=member_id, token_id=new_id(), token_hash=token_digest(token), at=utc_now())
+        now = utc_now()
+        command = IssueToken(member_id=member_id, token_id=new_id(), token_hash=token_digest(token), at=now,
+                             expires_at=_expiry(data or TokenIn(), now))
         if once.key:
             raise Forbidden("tokens are shown once: issue them without an Idempotency-Key", field="Idempotency-Key")
         _, events = await service.on_group(group_id, command, once)
         issued = next(e for e in events if isinstance(e, TokenIssued))
-        body = TokenOut(token_id=issued.token_id, member_id=member_id, token=token)
+        body = TokenOut(token_id=issued.token_id, member_id=member_id, token=token, expires_at=issued.expires_at)
         return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
 
     @delete("/tokens/{token_id:uuid}", summary="Revoke a token (facilitator)", status_code=204)

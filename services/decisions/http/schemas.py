@@ -77,11 +77,19 @@ class GroupOut(msgspec.Struct):
     organisations: list[OrganisationOut]
 
 
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    """When the token stops working: in so many days, or at a time (with its offset); neither: until revoked."""
+
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
+    expires_at: datetime | None = None
+
+
 class TokenOut(msgspec.Struct):
     token_id: uuid.UUID
     member_id: uuid.UUID
     token: str
     note: str = "shown once: only its hash is kept"
+    expires_at: datetime | None = None
 
 
 class OptionIn(Body):

@@ -111,32 +111,40 @@ class WebhookIn(Body):
     start: Literal["now", "beginning"] = "now"
 
 
+ENDPOINT_HIDDEN = "hidden: partner endpoints and their answers are shown to facilitators and the operator only"
+
+
 class WebhookOut(msgspec.Struct):
+    """A webhook as its reader may see it: an auditor gets no ``url`` or ``last_error`` (both None)."""
+
     subscription_id: uuid.UUID
-    url: str
+    url: Annotated[str | None, msgspec.Meta(description=ENDPOINT_HIDDEN)]
     event_types: list[str]
     status: str
     position: int
     attempts: int
-    last_error: str | None
+    last_error: Annotated[str | None, msgspec.Meta(description=ENDPOINT_HIDDEN)]
     secret: str | None = None
     """Only in the answer that registers the webhook: shown once, kept encrypted, never in an event."""
     secret_fingerprint: str | None = None
 
 
 class DeliveryOut(msgspec.Struct):
+    """One attempt: its HTTP status for everyone who may read the log; the error text (which may name the
+    endpoint) for facilitators and the operator only."""
+
     event_id: uuid.UUID
     position: int
     attempt: int
     status: int | None
-    error: str | None
+    error: Annotated[str | None, msgspec.Meta(description=ENDPOINT_HIDDEN)]
     at: datetime
 
 
 class DeadLetterOut(msgspec.Struct):
     event_id: uuid.UUID
     position: int
-    error: str
+    error: Annotated[str | None, msgspec.Meta(description=ENDPOINT_HIDDEN)]
     at: datetime
     redriven_at: datetime | None
 

@@ -1,4 +1,5 @@
-"""The group's events live, for its members' web clients, as Server-Sent Events."""
+"""The group's events live, for its members' web clients, as Server-Sent Events, for as long as the
+caller's token is good (revoking it, or removing or forgetting its member, ends the stream)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services.publishing.jobs import body_of
 from shared.access.principals import Authenticated
 from shared.eventlog.follow import follow
 from shared.web.params import After, last_event_id
+from shared.web.streams import while_admitted
 
 TAGS = ["partner delivery"]
 
@@ -23,7 +25,8 @@ class EventStreamController(Controller):
     tags = TAGS
 
     @get("/stream",
-         summary="Server-Sent Events: the group's events live, resuming after Last-Event-ID (a global position)")
+         summary="Server-Sent Events: the group's events live, resuming after Last-Event-ID (a global position);"
+                 " the stream ends when the token is revoked or expires")
     async def event_stream(
         self, request: Request[Any, Any, Any], service: Publishing, principal: Authenticated, group_id: uuid.UUID,
         after: After | None = None,
@@ -34,7 +37,8 @@ class EventStreamController(Controller):
         start = resume if resume is not None else await service.store.head_position()
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
-            async for event in follow(service.store, start, group_id=group_id):
+            # the stream ends once the caller's token is revoked or expires, or they leave the group
+            async for event in while_admitted(request, principal, follow(service.store, start, group_id=group_id)):
                 yield ServerSentEventMessage(data=body_of(event).decode(), id=str(event.position), event=event.type)
 
         return ServerSentEvent(events())

@@ -1,4 +1,5 @@
-"""Partner webhooks of a group (facilitators register and remove them; auditors may read their logs)."""
+"""Partner webhooks of a group: facilitators register and remove them; auditors may read their logs as
+counts and statuses, without the partner's URL or the errors its endpoint answered (they may name it)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from litestar.params import Parameter
 from services.publishing.context import Publishing
 from services.publishing.domain.webhooks import Register, Remove, Webhook, webhook_decider, webhook_stream
 from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
+from shared.access.guards import sees_endpoints
 from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
 from shared.access.secrets import fingerprint
 from shared.domain.errors import NotFound
@@ -30,12 +32,16 @@ async def _webhook(service: Publishing, group_id: uuid.UUID, subscription_id: uu
     return found
 
 
-def _out(webhook: Webhook, cursor: asyncpg.Record | None, secret: str | None = None) -> WebhookOut:
+def _out(webhook: Webhook, cursor: asyncpg.Record | None, secret: str | None = None,
+         endpoints: bool = True) -> WebhookOut:
+    """``endpoints``: whether the reader may see the partner's URL and what it answered (not an auditor)."""
     assert webhook.registered is not None
-    return WebhookOut(subscription_id=webhook.registered.subscription_id, url=webhook.registered.url,
+    error = cursor["last_error"] if cursor and endpoints else None
+    return WebhookOut(subscription_id=webhook.registered.subscription_id,
+                      url=webhook.registered.url if endpoints else None,
                       event_types=list(webhook.registered.event_types), status=webhook.status,
                       position=cursor["position"] if cursor else 0, attempts=cursor["attempts"] if cursor else 0,
-                      last_error=cursor["last_error"] if cursor else None, secret=secret,
+                      last_error=error, secret=secret,
                       secret_fingerprint=webhook.registered.secret_fingerprint)
 
 
@@ -72,7 +78,7 @@ class WebhookController(Controller):
                 "SELECT * FROM webhook_cursors WHERE group_id = $1 ORDER BY subscription_id", group_id):
             webhook = await service.delivery.webhook(cursor["subscription_id"])
             if webhook.live:
-                out.append(_out(webhook, cursor))
+                out.append(_out(webhook, cursor, endpoints=sees_endpoints(principal)))
         return out
 
     @get("/{subscription_id:uuid}/deliveries", summary="A webhook's delivery log, newest first")
@@ -85,8 +91,9 @@ class WebhookController(Controller):
         rows = await service.store.pool.fetch(
             "SELECT * FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY at DESC LIMIT $2",
             subscription_id, limit)
+        endpoints = sees_endpoints(principal)
         return [DeliveryOut(event_id=r["event_id"], position=r["position"], attempt=r["attempt"], status=r["status"],
-                            error=r["error"], at=r["at"]) for r in rows]
+                            error=r["error"] if endpoints else None, at=r["at"]) for r in rows]
 
     @get("/{subscription_id:uuid}/dead-letters", summary="Events a webhook gave up on")
     async def dead_letters(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
@@ -95,8 +102,9 @@ class WebhookController(Controller):
         await _webhook(service, group_id, subscription_id)
         rows = await service.store.pool.fetch(
             "SELECT * FROM webhook_dead_letters WHERE subscription_id = $1 ORDER BY position", subscription_id)
-        return [DeadLetterOut(event_id=r["event_id"], position=r["position"], error=r["error"], at=r["at"],
-                              redriven_at=r["redriven_at"]) for r in rows]
+        endpoints = sees_endpoints(principal)
+        return [DeadLetterOut(event_id=r["event_id"], position=r["position"], error=r["error"] if endpoints else None,
+                              at=r["at"], redriven_at=r["redriven_at"]) for r in rows]
 
     @post("/{subscription_id:uuid}/dead-letters/redrive", status_code=200,
           summary="Try every dead letter once more (facilitator)")

@@ -35,6 +35,8 @@ class Person(msgspec.Struct, frozen=True, kw_only=True):
     needs: tuple[str, ...] = ()
     seat_with: tuple[uuid.UUID, ...] = ()
     not_with: tuple[uuid.UUID, ...] = ()
+    by: uuid.UUID | None = None
+    """The member who registered them: they (or a facilitator) may cancel."""
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -79,7 +81,7 @@ def decide_attendees(command: AttendeeCommand, attendees: Attendees, capacity: i
             full = len(attendees.registered) >= capacity
             return [AttendeeRegistered(attendee_id=person.attendee_id, name=person.name, perspective=person.perspective,
                                        organisation=person.organisation, needs=person.needs, seat_with=person.seat_with,
-                                       not_with=person.not_with, waitlisted=full, at=command.at)]
+                                       not_with=person.not_with, waitlisted=full, at=command.at, by=person.by)]
         case CancelRegistration():
             if command.attendee_id in attendees.registered:
                 events: list[AttendeeEvent] = [AttendeeCancelled(attendee_id=command.attendee_id, at=command.at)]
@@ -101,7 +103,7 @@ def evolve_attendees(attendees: Attendees, event: AttendeeEvent) -> Attendees:
         case AttendeeRegistered():
             person = Person(attendee_id=event.attendee_id, name=event.name, perspective=event.perspective,
                             organisation=event.organisation, needs=event.needs, seat_with=event.seat_with,
-                            not_with=event.not_with)
+                            not_with=event.not_with, by=event.by)
             people = {**attendees.people, event.attendee_id: person}
             if event.waitlisted:
                 return replace(attendees, people=people, waitlist=(*attendees.waitlist, event.attendee_id))

@@ -25,6 +25,7 @@ class Issue(msgspec.Struct, frozen=True, kw_only=True):
     member_id: uuid.UUID | None
     token_hash: str
     at: datetime
+    by: uuid.UUID | None = None
 
 
 class Revoke(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,14 +40,20 @@ FeedCommand = Issue | Revoke
 class Feeds(msgspec.Struct, frozen=True):
     by_hash: Map[str, tuple[uuid.UUID, uuid.UUID | None]] = msgspec.field(default_factory=Map)  # -> (feed, member)
 
+    def owner(self, feed_id: uuid.UUID) -> uuid.UUID | None:
+        """The member a live feed belongs to (None: the group's feed, its facilitators'); 404 for no live feed."""
+        for feed, member in self.by_hash.values():
+            if feed == feed_id:
+                return member
+        raise NotFound("no such calendar feed")
+
 
 def decide(command: FeedCommand, feeds: Feeds) -> list[FeedEvent]:
     match command:
         case Issue():
             return [FeedIssued(**msgspec.structs.asdict(command))]
         case Revoke():
-            if not any(feed == command.feed_id for feed, _ in feeds.by_hash.values()):
-                raise NotFound("no such calendar feed")
+            feeds.owner(command.feed_id)
             return [FeedRevoked(**msgspec.structs.asdict(command))]
         case _:
             assert_never(command)

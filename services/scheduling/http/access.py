@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 from shared.access.guards import acting_member
-from shared.access.principals import Principal
+from shared.access.principals import READERS, Principal
 from shared.domain.errors import Forbidden
 from shared.domain.roles import Role
 
-ANY_MEMBER: tuple[Role, ...] = ("facilitator", "member", "observer", "auditor")
-"""Who may act for themselves on what is only theirs (an RSVP, a personal calendar feed): any member."""
+ANY_MEMBER: tuple[Role, ...] = READERS
+"""Who may hold a personal calendar feed: any member. The feed is a read credential (the meetings the
+member may read with their token, for calendar apps that send none), so observers and auditors may too;
+everything else a member does for themselves (an RSVP, a sign-up) is for participants only."""
 
 
 

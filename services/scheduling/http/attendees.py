@@ -1,4 +1,5 @@
-"""The gathering's attendees: members register people (up to capacity, then a waitlist) and cancel them."""
+"""The gathering's attendees: members register people (up to capacity, then a waitlist); the member who
+registered someone (or a facilitator) may cancel that registration, and no one else."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from services.scheduling.domain.attendees import CancelRegistration, Person, Reg
 from services.scheduling.http.access import member_and_organisation
 from services.scheduling.http.gatherings import GATHERING, TAGS
 from services.scheduling.http.schemas import AttendeeIn, GatheringOut, gathering_out
-from shared.access.principals import Authenticated
+from shared.access.guards import require_owner
+from shared.access.principals import FACILITATORS, Authenticated
+from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 
 
@@ -26,10 +29,10 @@ class AttendeeController(Controller):
     async def register(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID, data: AttendeeIn) -> dict[str, Any]:
         await service.members.admit(principal, group_id)
-        member_and_organisation(principal, "register an attendee")
+        member, _ = member_and_organisation(principal, "register an attendee")
         person = Person(attendee_id=new_id(), name=data.name, perspective=data.perspective,
                         organisation=data.organisation, needs=tuple(data.needs), seat_with=tuple(data.seat_with),
-                        not_with=tuple(data.not_with))
+                        not_with=tuple(data.not_with), by=member)
         g = await service.on_gathering(group_id, gathering_id, Register(person=person, at=utc_now()))
         return {"attendee_id": str(person.attendee_id), "waitlisted": person.attendee_id in g.attendees.waitlist}
 
@@ -37,6 +40,10 @@ class AttendeeController(Controller):
     async def cancel_attendee(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                               gathering_id: uuid.UUID, attendee_id: uuid.UUID) -> GatheringOut:
         await service.members.admit(principal, group_id)
-        member_and_organisation(principal, "cancel a registration")
+        person = (await service.gathering(group_id, gathering_id)).attendees.people.get(attendee_id)
+        if person is None:
+            raise NotFound("no such registration")
+        # a registration is its registrant's to cancel; a facilitator manages the gathering's
+        require_owner(principal, person.by, "cancel this registration", or_roles=FACILITATORS)
         return gathering_out(await service.on_gathering(group_id, gathering_id, CancelRegistration(
             attendee_id=attendee_id, at=utc_now())))

@@ -17,7 +17,7 @@ from services.scheduling.domain.feeds import Issue, Revoke, feeds_decider, feeds
 from services.scheduling.http.access import ANY_MEMBER
 from services.scheduling.http.ics import calendar_of
 from services.scheduling.http.schemas import FeedOut
-from shared.access.guards import acting_member
+from shared.access.guards import acting_member, require_owner
 from shared.access.principals import FACILITATORS, Authenticated
 from shared.access.tokens import token_digest
 from shared.domain.errors import NotFound
@@ -60,16 +60,21 @@ class CalendarFeedController(Controller):
         feed_id = new_id()
         await handle(service.store, feeds_decider, Issue(
             group_id=group_id, feed_id=feed_id, member_id=principal.member_id if personal else None,
-            token_hash=token_digest(token), at=utc_now()),
+            token_hash=token_digest(token), at=utc_now(), by=principal.member_id),
             group_id=group_id, stream_id=feeds_stream(group_id))
         url = f"{str(request.base_url).rstrip('/')}/calendar/{token}.ics"
         return Response(FeedOut(feed_id=feed_id, url=url, personal=personal), status_code=201,
                         headers={"Cache-Control": "no-store"})
 
-    @delete("/{feed_id:uuid}", status_code=204, summary="Revoke a calendar feed address")
+    @delete("/{feed_id:uuid}", status_code=204,
+            summary="Revoke a calendar feed address: your own, or (facilitator) the group's or anyone's")
     async def revoke_feed(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                           feed_id: uuid.UUID) -> None:
         await service.members.admit(principal, group_id)
+        feeds, _ = await load(service.store, feeds_decider, feeds_stream(group_id))
+        # a personal feed is its member's (a read credential: any role may hold one); the group's, its facilitators'
+        require_owner(principal, feeds.owner(feed_id), "revoke this calendar feed", or_roles=FACILITATORS,
+                      owner_roles=ANY_MEMBER)
         await handle(service.store, feeds_decider, Revoke(group_id=group_id, feed_id=feed_id, at=utc_now()),
                      group_id=group_id, stream_id=feeds_stream(group_id))
 
@@ -90,6 +95,8 @@ class CalendarController(Controller):
         found = feeds.by_hash.get(token_digest(secret))
         if found is None:
             raise NotFound("no such calendar (or it was revoked)")
+        if found[1] is not None and found[1] not in (await service.members.existing(group_id)).members:
+            raise NotFound("no such calendar (its member has left the group)")
         meetings = await service.group_meetings(group_id)
         member = found[1]
         declined = {(m.scheduled.meeting_id, o) for m in meetings if m.scheduled and member

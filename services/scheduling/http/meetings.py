@@ -16,7 +16,6 @@ from services.scheduling.domain.meetings import (
     meeting_decider,
     meeting_stream,
 )
-from services.scheduling.http.access import ANY_MEMBER
 from services.scheduling.http.schemas import AttendanceIn, MeetingIn, MeetingOut, MoveIn, OccurrenceIn, RsvpIn, meeting_out
 from shared.access.guards import acting_member
 from shared.access.principals import FACILITATORS, Authenticated
@@ -71,7 +70,7 @@ class MeetingController(Controller):
     async def rsvp(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                    data: RsvpIn) -> MeetingOut:
         await service.members.admit(principal, group_id)
-        member = acting_member(principal, "answer for themselves", ANY_MEMBER)
+        member = acting_member(principal, "answer for themselves")  # observers and auditors only read
         meeting = await service.on_meeting(group_id, meeting_id, Rsvp(
             occurrence=data.occurrence, member_id=member, answer=data.answer, access_needs=data.access_needs,
             at=utc_now()))
