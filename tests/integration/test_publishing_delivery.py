@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,6 +25,7 @@ from tests.conftest import eventually
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
+from tests.integration.served import served
 
 
 @pytest.fixture
@@ -154,22 +153,8 @@ async def test_webhooks_are_for_facilitators_and_invisible_to_other_groups(
 @pytest.fixture
 def served_publishing(database_url: str, own_nats: Any, tmp_path: Any) -> Iterator[str]:
     """The publishing service under uvicorn in its own process: streams need a real connection to close."""
-    port = free_port()
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(tmp_path),
-               COPRO_LOG_LEVEL="warning")
-    server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "publishing", "--port", str(port)], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with served("publishing", database_url, own_nats.url, tmp_path) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 async def read_sse(base: str, path: str, headers: dict[str, str], count: int) -> list[tuple[int, int]]:

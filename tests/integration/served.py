@@ -1,0 +1,37 @@
+"""A service under uvicorn in its own process: streams (Server-Sent Events) need a real connection."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from shared.runtime.embedded import free_port
+
+
+@contextlib.contextmanager
+def served(service: str, database_url: str, nats_url: str, home: Path) -> Iterator[str]:
+    """The service's base URL while it runs on the given database and NATS."""
+    port = free_port()
+    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url, COPRO_HOME=str(home),
+               COPRO_LOG_LEVEL="warning")
+    server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", service, "--port", str(port)],
+                              env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
