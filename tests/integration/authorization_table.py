@@ -68,7 +68,7 @@ for _service in SERVICES:
     for _path in KERNEL_PUBLIC:
         route(_service, "GET", _path, expect((), 200, public=True))(
             lambda w, h, s=_service, p=_path: _client(w, s).get(p, headers=h))
-    route(_service, "GET", "/checkpoints/latest", expect(READ + ("stranger",), 200, group=False))(
+    route(_service, "GET", "/checkpoints/latest", expect((*READ, "stranger"), 200, group=False))(
         lambda w, h, s=_service: _client(w, s).get("/checkpoints/latest", headers=h))
     route(_service, "GET", "/groups/{group_id}/events/{event_id}/trace", expect(AUDIT, 200))(
         lambda w, h, s=_service: _client(w, s).get(f"{w.g}/events/{w.made['event_id']}/trace", headers=h))

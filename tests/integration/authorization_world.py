@@ -29,7 +29,7 @@ from tests.integration.events import noted
 PRINCIPALS = ("operator", "facilitator", "owner", "member", "auditor", "observer", "stranger", "revoked", "expired",
               "anonymous")
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AsyncTestClient[Any]
 
 
 def _start() -> datetime:

@@ -34,4 +34,8 @@ def served(service: str, database_url: str, nats_url: str, home: Path) -> Iterat
         yield base
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a stream a test left open holds a graceful shutdown
+            server.kill()
+            server.wait(timeout=10)
