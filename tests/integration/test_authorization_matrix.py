@@ -20,7 +20,7 @@ from tests.integration.authorization_table import TABLE
 from tests.integration.authorization_world import PRINCIPALS, World, build
 from tests.integration.served import served
 
-METHODS = ("get", "post", "put", "patch", "delete")
+METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 
 
 def openapi_routes() -> list[tuple[str, str, str]]:
