@@ -99,8 +99,6 @@ def _expiry(data: TokenIn, now: datetime) -> datetime | None:
         raise InvalidCommand("give expires_in_days or expires_at, not both", field="expires_at")
     if data.expires_in_days is not None:
         return now + timedelta(days=data.expires_in_days)
-    if data.expires_at is not None and data.expires_at.tzinfo is None:
-        raise InvalidCommand("give the time with its offset (RFC 3339)", field="expires_at")
     return data.expires_at
 
 

@@ -77,11 +77,11 @@ class GroupOut(msgspec.Struct):
     organisations: list[OrganisationOut]
 
 
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+class TokenIn(Body):
     """When the token stops working: in so many days, or at a time (with its offset); neither: until revoked."""
 
     expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class TokenOut(msgspec.Struct):
