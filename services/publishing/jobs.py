@@ -6,7 +6,14 @@ the cursor is retried with exponential back-off and jitter (``Retry-After``
 is honoured) and nothing after it is sent before it succeeds. ``410 Gone``
 disables the subscription. An event that keeps failing for ``give_up_after``
 goes to the dead-letter list (which can be redriven) and the cursor moves on.
-Every attempt is written to the subscription's delivery log. The tables
+Every attempt is written to the subscription's delivery log.
+
+Replicas: one leader delivers (advisory lock, taken over within a second
+when its process dies). A cursor only moves from the position its delivery
+started at (compare and set), so a leader that lost its lock without knowing
+cannot move a cursor back, and it notices between rounds (``still_leading``).
+A leader killed mid-batch leaves the cursor where the batch began: the next
+one re-sends those events with the same ``webhook-id``. The tables
 (``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``,
 ``webhook_secrets``) come from the kernel's migrations. Signing secrets live
 only in ``webhook_secrets``, encrypted (``shared.access.secrets``), never in an event.
@@ -44,7 +51,7 @@ from shared.eventlog.locks import Lock
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import structured
-from shared.runtime.leader import Leadership
+from shared.runtime.leader import Leadership, still_leading
 from shared.runtime.version import USER_AGENT
 from shared.runtime.waiting import wait_any
 
@@ -124,6 +131,7 @@ class Delivery:
         await conn.add_listener(SEALED_CHANNEL, lambda *_: self._wake.set())
         while not stop.is_set():
             self._wake.clear()
+            await still_leading(conn)
             rows = await self.store.pool.fetch("SELECT * FROM webhook_cursors WHERE next_attempt_at <= now()")
             busy = await asyncio.gather(*(self.deliver(row) for row in rows))
             if not any(busy):  # a full batch went out: there may be more, go on at once
@@ -247,17 +255,21 @@ class Delivery:
             next_attempt_at = now + timedelta(seconds=delay)
             break
         async with self.store.pool.acquire() as conn, conn.transaction():
+            moved = await conn.fetchval(
+                "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
+                " last_error = coalesce($6, last_error) WHERE subscription_id = $1 AND position = $7 RETURNING true",
+                subscription_id, position, 0 if gone is not None else attempts, failing_since, next_attempt_at, error,
+                row["position"],
+            )
+            if not moved:  # another leader moved this cursor meanwhile: its account stands, not ours
+                log.warning("webhook delivery: cursor of %s moved by another leader; not recording", subscription_id)
+                return False
             await conn.executemany(
                 "INSERT INTO webhook_deliveries (subscription_id, event_id, position, attempt, status, error)"
                 " VALUES ($1, $2, $3, $4, $5, $6)", attempts_log)
             await conn.executemany(
                 "INSERT INTO webhook_dead_letters (subscription_id, event_id, position, error) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT DO NOTHING", dead)
-            await conn.execute(
-                "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
-                " last_error = coalesce($6, last_error) WHERE subscription_id = $1",
-                subscription_id, position, 0 if gone is not None else attempts, failing_since, next_attempt_at, error,
-            )
         if gone is not None:
             # the delivery job disables it, caused by the delivery the endpoint refused for good
             with trace.acting(Metadata(actor_id=system_actor("delivery"), causation_id=gone)):

@@ -1,25 +1,60 @@
 """Single-leader background work, elected by a PostgreSQL advisory lock.
 
 Every service process runs a candidate for each singleton job (the sealer,
-the relay). The candidate that holds the session lock works; when its
-connection dies, PostgreSQL releases the lock and another candidate takes
-over within a second. A database outage is waited out, never fatal.
+the relay, webhook delivery). The candidate that holds the session lock
+works; when its process or connection dies, PostgreSQL releases the lock and
+another candidate, in any replica, takes over within a second. A database
+outage is waited out, never fatal.
+
+The lock's connection names its holder (``application_name`` =
+``copro <role> <host>:<pid>``), so ``leaders()`` (and ``copro status``) can
+say which replica leads which role. A leader whose work does not go through
+the lock's connection calls ``still_leading`` between rounds: a lost
+connection ends its leadership before it does more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from shared.eventlog.locks import Lock
 from shared.runtime.logs import Condition
 from shared.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
 
 Work = Callable[[asyncpg.Connection], Awaitable[None]]
+
+_HOLDERS = (
+    "SELECT (l.classid::bigint << 32) | l.objid::bigint AS key, a.application_name AS holder"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+ROLES = {Lock.SEALER: "sealer", Lock.RELAY: "relay", Lock.WEBHOOK_DELIVERY: "webhook delivery"}
+
+
+def holder_name(role: str) -> str:
+    """How a leader's connection names itself: the role, the host (a pod's name) and the process id."""
+    return f"copro {role} {socket.gethostname()}:{os.getpid()}"[:63]
+
+
+async def leaders(conn: asyncpg.Connection) -> dict[str, str]:
+    """Which process leads each background role right now (roles without a leader are absent)."""
+    rows = await conn.fetch(_HOLDERS)
+    keys = {int(key): role for key, role in ROLES.items()}
+    return {keys[row["key"]]: row["holder"] for row in rows if row["key"] in keys}
+
+
+async def still_leading(conn: asyncpg.Connection) -> None:
+    """Raise if the lock's connection is gone (and with it the lock); cheap enough for every round."""
+    await conn.fetchval("SELECT 1", timeout=5)
 
 
 class Leadership:
@@ -29,7 +64,7 @@ class Leadership:
         self.url = url
         self.key = key
         self.name = name
-        self.server_settings = server_settings or {}
+        self.server_settings = {"application_name": holder_name(name), **(server_settings or {})}
         self.is_leader = False
         self.condition = Condition(log, name)
 
@@ -44,9 +79,9 @@ class Leadership:
                 if stop.is_set():
                     return
                 self.is_leader = True
-                log.info("%s: this process leads now", self.name)
+                log.info("%s: this process leads now (%s)", self.name, self.server_settings["application_name"])
                 await work(conn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self.condition.failing("the database is unreachable; waiting for it", exc)
                 await pause(stop, 1.0)
             finally:

@@ -19,6 +19,7 @@ from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
 from shared.runtime.cli.tail import Shown, cmd_tail
 from shared.runtime.discovery import PROJECTION_MODULES
+from shared.runtime.cluster import stop_cluster
 from shared.runtime.embedded import stop_servers
 from shared.runtime.settings import SERVICE_NAMES, load_settings
 
@@ -26,7 +27,10 @@ from shared.runtime.settings import SERVICE_NAMES, load_settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="copro", description="copro: an event-sourced backend for co-produced working groups")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start PostgreSQL and NATS (embedded unless URLs are set) and the three services")
+    up = sub.add_parser("up", help="start PostgreSQL and NATS (embedded unless URLs are set) and the three services")
+    up.add_argument("--cluster", action="store_true",
+                    help="three NATS nodes (JetStream, R3 stream) and several replicas of each service, on loopback")
+    up.add_argument("--replicas", type=int, default=2, help="replicas of each service with --cluster (default 2)")
     sub.add_parser("migrate", help="apply database migrations")
     serve = sub.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("service", choices=SERVICE_NAMES)
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.command == "up" and args.cluster:
+        from shared.runtime.cli.cluster import cmd_up_cluster
+
+        return cmd_up_cluster(settings, args.replicas)
     if args.command == "up":
         return cmd_up(settings)
     if args.command == "migrate":
@@ -119,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "projections":
         return cmd_projections(settings, args.action, args.names, PROJECTION_MODULES + tuple(args.modules or ()))
     stop_servers(settings)
+    stop_cluster(settings.home)
     print("embedded servers stopped")
     return 0
 
