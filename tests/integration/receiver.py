@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,6 +15,8 @@ class Receiver:
         self.fail_next = 0
         self.status = 200
         self.retry_after: str | None = None
+        self.delay = 0.0
+        """Seconds each delivery takes to answer: keeps a delivery busy, to stop it in the middle."""
         self._server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
 
@@ -27,6 +30,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 with receiver.lock:
                     if receiver.fail_next > 0:
                         receiver.fail_next -= 1
