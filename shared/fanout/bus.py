@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 
 import nats
 from nats.aio.client import Client
@@ -19,9 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class Bus:
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, tls: ssl.SSLContext | None = None) -> None:
         self.url = url
         self.name = name
+        self.tls = tls
         self.client: Client | None = None
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -46,7 +48,7 @@ class Bus:
                 self.client = await nats.connect(
                     self.url.split(","), name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                     connect_timeout=2, allow_reconnect=True, disconnected_cb=lost, reconnected_cb=regained,
-                    error_cb=error,
+                    error_cb=error, **({"tls": self.tls} if self.tls else {}),
                 )
                 condition.working()
                 self.connected.set()

@@ -52,6 +52,16 @@ async def leaders(conn: asyncpg.Connection) -> dict[str, str]:
     return {keys[row["key"]]: row["holder"] for row in rows if row["key"] in keys}
 
 
+async def restart_leader(conn: asyncpg.Connection, key: int) -> bool:
+    """End the session of whoever holds ``key``: the role starts over in whichever replica takes the lock next
+    (for a relay: from the stream's own last message). True if there was a leader."""
+    ended = await conn.fetchval(
+        "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+        " AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1"
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())", key)
+    return bool(ended)
+
+
 async def still_leading(conn: asyncpg.Connection) -> None:
     """Raise if the lock's connection is gone (and with it the lock); cheap enough for every round."""
     await conn.fetchval("SELECT 1", timeout=5)

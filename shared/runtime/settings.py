@@ -33,6 +33,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_give_up_after: float = 3 * 86400.0
     max_connections: int = 1000
     """Concurrent connections one service process serves; past that it answers 503 at once."""
+    nats_tls_ca: Path | None = None
+    """A CA file to verify the NATS servers with (``tls://`` URLs use the system's CAs without it)."""
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
+    """A client certificate and key, for NATS servers that verify clients (mutual TLS)."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    """A certificate and key for the services' own HTTP: with both, they serve HTTPS."""
 
     @property
     def operator_token_path(self) -> Path:
@@ -47,6 +55,11 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser().absolute() if raw else None
 
 
 def load_settings() -> Settings:
@@ -68,4 +81,9 @@ def load_settings() -> Settings:
         webhook_retry_base=float(os.environ.get("COPRO_WEBHOOK_RETRY_BASE") or 1.0),
         webhook_give_up_after=float(os.environ.get("COPRO_WEBHOOK_GIVE_UP_AFTER") or 3 * 86400.0),
         max_connections=_int("COPRO_MAX_CONNECTIONS", 1000),
+        nats_tls_ca=_path("COPRO_NATS_TLS_CA"),
+        nats_tls_cert=_path("COPRO_NATS_TLS_CERT"),
+        nats_tls_key=_path("COPRO_NATS_TLS_KEY"),
+        tls_cert=_path("COPRO_TLS_CERT"),
+        tls_key=_path("COPRO_TLS_KEY"),
     )

@@ -36,6 +36,7 @@ from shared.fanout.relay import Relay
 from shared.readmodels.projections import Projection, ProjectionRunner
 from shared.runtime.embedded import ensure_servers
 from shared.runtime.settings import load_settings
+from shared.runtime.tls import nats_tls
 from shared.runtime.version import VERSION
 from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
@@ -113,7 +114,7 @@ def service_app(
         store = await EventStore.connect(servers.database_url)
         async with store.pool.acquire() as conn:
             await ensure_operator_token(conn, settings.operator_token_path)
-        bus = Bus(servers.nats_url, f"copro-{service}")
+        bus = Bus(servers.nats_url, f"copro-{service}", tls=nats_tls(settings))
         bus.start()
         members = Members(store)
         kernel = Kernel(name=service, settings=settings, store=store, bus=bus, members=members,

@@ -252,3 +252,47 @@ async def _stream_ids(js: nats.js.JetStreamContext, count: int) -> list[uuid.UUI
             await message.ack()
     await sub.unsubscribe()
     return ids
+
+
+async def test_the_stream_is_rebuilt_from_the_log(cluster: Cluster) -> None:
+    """The documented procedure (deploy/OPERATIONS.md): ``copro fanout rebuild`` deletes the R3 stream while
+    the services run; the leading relay publishes the whole log again, each event once, in order."""
+    async with httpx.AsyncClient(base_url=cluster.replicas.of("decisions")[1].url, timeout=10) as api:
+        created = await api.post("/groups", headers=cluster.operator, json={
+            "name": "Rebuilt", "organisations": [{"name": "One"}, {"name": "Two"}]})
+        assert created.status_code == 201, created.text
+    env = {**cluster.replicas.env}
+    status = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "fanout", "status"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout + status.stderr
+    refused = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "fanout", "rebuild"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    rebuilt = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "fanout", "rebuild", "--yes"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    db = await asyncpg.connect(cluster.database_url)
+    bus = await nats.connect(cluster.nats.url.split(","))
+    try:
+        log_ids = [row["id"] for row in await _fetch(
+            db, "SELECT e.id FROM log l JOIN events e ON e.seq = l.seq ORDER BY l.position")]
+        js = bus.jetstream()
+        await _until("the stream holds the log again", lambda: _stream_has(js, len(log_ids)))
+        info = await js.stream_info("COPRO")
+        assert info.config.num_replicas == 3 and info.state.messages == len(log_ids)
+        assert await _stream_ids(js, len(log_ids)) == log_ids
+        # the services' durable consumers went with the stream: they make them again and are ready
+        await asyncio.to_thread(cluster.replicas.wait_ready, 60.0)
+        for durable in ("decisions-publication-requests", "scheduling-time-proposals", "publishing-publication-decisions"):
+            await _until(f"consumer {durable} again", lambda durable=durable: _consumer(js, durable))  # type: ignore[misc]
+    finally:
+        await bus.close()
+        await db.close()
+
+
+async def _consumer(js: nats.js.JetStreamContext, durable: str) -> bool:
+    try:
+        info = await js.consumer_info("COPRO", durable)
+    except nats.js.errors.NotFoundError:
+        return False
+    return bool(info.num_pending == 0)

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     tail.add_argument("--count", type=int, default=None, help="stop after this many events")
     tail.add_argument("--url", default=None, help="the publishing service (default: this installation's)")
     tail.add_argument("--token", default=None, help="a bearer token (default: $COPRO_TOKEN, else the operator's)")
+    fanout = sub.add_parser("fanout", help="the JetStream stream beside the log; rebuild it from the log")
+    fanout.add_argument("action", choices=("status", "rebuild"))
+    fanout.add_argument("--yes", action="store_true", help="rebuild: delete the stream and publish the log again")
     events = sub.add_parser("events", help="the event catalogue: every event type of every service, with its version")
     events.add_argument("--json", action="store_true", help="as JSON instead of Markdown")
     projections = sub.add_parser("projections", help="list read models, or rebuild them from position 0")
@@ -122,6 +125,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "tail":
         return cmd_tail(settings, args.group, after=args.after, shown=Shown(frozenset(args.service),
                         frozenset(args.types)), as_json=args.json, count=args.count, url=args.url, token=args.token)
+    if args.command == "fanout":
+        from shared.runtime.cli.fanout import cmd_fanout
+
+        return cmd_fanout(settings, args.action, args.yes)
     if args.command == "events":
         return cmd_events(args.json)
     if args.command == "projections":

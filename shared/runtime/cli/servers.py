@@ -136,6 +136,9 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
         timeout_keep_alive=5,
         limit_concurrency=settings.max_connections,
         h11_max_incomplete_event_size=16 * 1024,
+        # HTTPS when a certificate is configured (else TLS ends at the load balancer or mesh in front)
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
     )
     return 0
 
