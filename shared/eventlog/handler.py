@@ -3,12 +3,19 @@
 It loads the stream, folds it, decides, and appends with the expected
 version, retrying a bounded number of times when another writer got there
 first. A per-stream state cache lets a load read only the newer events.
+
+Within a process, writers of one stream queue (``StateCache.lock``); between
+replicas the expected-version check arbitrates, and a loser waits a short,
+random, growing pause before it tries again, so two busy replicas writing
+one stream (members voting at once, spread over both) take turns instead
+of one of them losing every race.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import uuid
 import weakref
 from collections import OrderedDict
@@ -125,7 +132,7 @@ async def handle(
     idempotency_key: str | None = None,
     idempotency_scope: str = "",
     request_hash: bytes = b"",
-    attempts: int = 5,
+    attempts: int = 12,
     cache: StateCache[S] | None = None,
 ) -> Handled[S, E]:
     """Load, fold, decide, append; retry on a concurrency conflict.
@@ -151,6 +158,7 @@ async def handle(
             except ConcurrencyConflict:
                 if attempt == attempts - 1:
                     raise
+                await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))  # another replica's turn
                 continue
             if result.duplicate:
                 # another request with the same idempotency key won: the caller answers from the stored events

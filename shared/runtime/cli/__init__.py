@@ -18,8 +18,8 @@ from shared.runtime.cli.audit import (
 from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
 from shared.runtime.cli.tail import Shown, cmd_tail
-from shared.runtime.discovery import PROJECTION_MODULES
 from shared.runtime.cluster import stop_cluster
+from shared.runtime.discovery import PROJECTION_MODULES
 from shared.runtime.embedded import stop_servers
 from shared.runtime.settings import SERVICE_NAMES, load_settings
 

@@ -23,6 +23,7 @@ import uuid
 
 import nats
 import nats.js.errors
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from shared.eventlog.locks import Lock
@@ -36,7 +37,7 @@ from shared.runtime.tls import nats_tls
 STALL = 60.0  # seconds without progress before a rebuild gives up
 
 
-async def _connect(settings: Settings, url: str) -> nats.NATS:
+async def _connect(settings: Settings, url: str) -> Client:
     tls = nats_tls(settings)
     return await nats.connect(url.split(","), name="copro-fanout", connect_timeout=5, max_reconnect_attempts=3,
                               **({"tls": tls} if tls else {}))
