@@ -11,6 +11,7 @@ stops working at once.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 from immutables import Map
@@ -81,11 +82,18 @@ class _Issued(msgspec.Struct, tag="decisions.TokenIssued"):
     token_hash: str
 
 
+class _SignedIn(msgspec.Struct, tag="decisions.SignedIn"):
+    member_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    expires_at: datetime
+
+
 class _Revoked(msgspec.Struct, tag="decisions.TokenRevoked"):
     token_id: uuid.UUID
 
 
-GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _Revoked
+GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _SignedIn | _Revoked
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -99,6 +107,7 @@ class Roster(msgspec.Struct, frozen=True):
     organisations: Map[uuid.UUID, str] = msgspec.field(default_factory=Map)
     members: Map[uuid.UUID, Person] = msgspec.field(default_factory=Map)
     tokens: Map[str, tuple[uuid.UUID, uuid.UUID]] = msgspec.field(default_factory=Map)  # hash -> (token, member)
+    expiries: Map[str, datetime] = msgspec.field(default_factory=Map)  # hash -> when a sign-in token stops working
 
 
 def _evolve(roster: Roster, event: object) -> Roster:
@@ -115,6 +124,9 @@ def _evolve(roster: Roster, event: object) -> Roster:
         return replace(roster, members=roster.members.delete(event.member_id), tokens=tokens)
     if isinstance(event, _Issued):
         return replace(roster, tokens=roster.tokens.set(event.token_hash, (event.token_id, event.member_id)))
+    if isinstance(event, _SignedIn):
+        return replace(roster, tokens=roster.tokens.set(event.token_hash, (event.token_id, event.member_id)),
+                       expiries=roster.expiries.set(event.token_hash, event.expires_at))
     if isinstance(event, _Revoked):
         return replace(roster, tokens=Map({h: t for h, t in roster.tokens.items() if t[0] != event.token_id}))
     return roster
@@ -127,7 +139,7 @@ class _Known(msgspec.Struct):
 _decode = msgspec.json.Decoder(GroupEvent).decode
 _kind = msgspec.json.Decoder(_Known).decode
 _TYPES = {"decisions.GroupCreated", "decisions.MemberAdded", "decisions.MemberUpdated", "decisions.MemberRemoved",
-          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.TokenRevoked"}
+          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.SignedIn", "decisions.TokenRevoked"}
 
 
 def _read(data: bytes) -> object:
@@ -173,8 +185,11 @@ class Members:
         if (group_id := token_group(token)) is None:
             return None
         roster = await self.roster(group_id)
-        found = roster.tokens.get(token_digest(token))
+        digest = token_digest(token)
+        found = roster.tokens.get(digest)
         if found is None or found[1] not in roster.members:
+            return None
+        if (expiry := roster.expiries.get(digest)) is not None and expiry <= datetime.now(UTC):
             return None
         person = roster.members[found[1]]
         return Principal(kind="member", group_id=group_id, member_id=found[1], organisation_id=person.organisation_id,
