@@ -18,7 +18,14 @@ import msgspec
 from litestar import Controller, Request, Response, post
 
 from services.decisions.context import Decisions
-from services.decisions.domain.group import IssueSignInLink, RevokeToken, SignIn, SignOutEverywhere
+from services.decisions.domain.group import (
+    IssueSignInLink,
+    RevokeToken,
+    SignIn,
+    SignOutEverywhere,
+    group_decider,
+    group_stream,
+)
 from services.decisions.events import SignedIn, SignInLinkIssued, TokenRevoked
 from services.decisions.http.groups import managed
 from shared.access.guards import require_owner
@@ -27,7 +34,7 @@ from shared.access.roster import member_token
 from shared.access.tokens import token_digest
 from shared.domain.errors import Forbidden, Unauthenticated
 from shared.domain.ids import new_id, utc_now
-from shared.eventlog.handler import Idempotency
+from shared.eventlog.handler import Idempotency, handle
 
 TAGS = ["sign-in"]
 CODE_PREFIX = "copro_s_"
@@ -99,7 +106,7 @@ class SignInController(Controller):
         return Response(body, status_code=201, headers=NO_STORE)
 
     @post("/sign-in", summary="Exchange a sign-in code, once, for a member token that expires (no token needed)")
-    async def sign_in(self, once: Idempotency, service: Decisions, data: SignInIn) -> Response[SignInOut]:
+    async def sign_in(self, service: Decisions, data: SignInIn) -> Response[SignInOut]:
         group_id = code_group(data.code)
         token = member_token(group_id, secrets.token_urlsafe(32))
         now = utc_now()
@@ -109,8 +116,9 @@ class SignInController(Controller):
         if not group.exists:
             raise Unauthenticated("this sign-in link is unknown, used or expired: ask a facilitator for a new one",
                                   field="code")
-        _, events = await service.on_group(group_id, command, once)
-        signed = next(e for e in events if isinstance(e, SignedIn))
+        done = await handle(service.store, group_decider, command, group_id=group_id, stream_id=group_stream(group_id),
+                            cache=service.groups)
+        signed = next(e for e in done.events if isinstance(e, SignedIn))
         body = SignInOut(group_id=group_id, member_id=signed.member_id, token_id=signed.token_id, token=token,
                          expires_at=signed.expires_at)
         return Response(body, status_code=201, headers=NO_STORE)
