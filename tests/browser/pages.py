@@ -25,6 +25,14 @@ def _overflow(page: Any) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
+def _wide(page: Any) -> list[str]:
+    """The elements that stick out to the right, to say what makes a page scroll sideways."""
+    return list(page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                     && !e.parentElement.closest('.scroll'))
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 40))"""))
+
+
 def check(page: Any, name: str, shots: Path) -> None:
     """axe-core at both widths, reflow at 320 px and at 200% text, screenshots at both widths (once per name)."""
     page.wait_for_load_state("load")
@@ -38,14 +46,14 @@ def check(page: Any, name: str, shots: Path) -> None:
     try:
         found = _violations(page)
         assert not found, f"{name} (320 px): {found}"
-        assert _overflow(page) <= 0, f"{name} scrolls sideways at 320 px"
+        assert _overflow(page) <= 0, f"{name} scrolls sideways at 320 px: {_wide(page)}"
         if first:
             page.screenshot(path=str(shots / f"{name}-320px.png"), full_page=True)
     finally:
         page.set_viewport_size(DESKTOP)
     page.evaluate("document.documentElement.style.fontSize = '200%'")
     try:
-        assert _overflow(page) <= 0, f"{name} scrolls sideways with text at 200%"
+        assert _overflow(page) <= 0, f"{name} scrolls sideways with text at 200%: {_wide(page)}"
     finally:
         page.evaluate("document.documentElement.style.fontSize = ''")
 

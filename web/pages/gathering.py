@@ -67,7 +67,9 @@ async def _show(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id:
     my_tables = sorted({row["table"] for row in seats if row["name"] == me.name})
     return page(request, "gathering.html", me, status=status, errors=errors, g=g, held=held, my_tables=my_tables,
                 seated=len(seats), perspectives=PERSPECTIVES, mine=mine,
-                values=values or {"organisation": me.organisation, "max_roles": "2", "places": "1", "tables": "10",
+                values=values or {"organisation": me.organisation,
+                                  "max_roles": str((request.session or {}).get(f"capacity:{gathering_id}", 2)),
+                                  "places": "1", "tables": "10",
                                   "size": "8", "step_free": "0"})
 
 
@@ -105,6 +107,8 @@ async def withdraw(request: Request[Any, Any, Any], api: Api, me: Me, gathering_
 @post("/gatherings/{gathering_id:uuid}/capacity")
 async def capacity(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id: uuid.UUID) -> Template | Redirect:
     given = str((await request.form()).get("max_roles", "2"))
+    # the API keeps the number but does not show it back: remembered here for this session's form
+    request.set_session({**(request.session or {}), f"capacity:{gathering_id}": int(given) if given.isdigit() else 2})
     return await _act(request, api, me, str(gathering_id), "/capacity", {"max_roles": int(given) if given.isdigit() else 2},
                       _("Saved: copro will not give you more roles than that."), "max_roles", "PUT")
 

@@ -34,9 +34,12 @@ async def meetings(request: Request[Any, Any, Any], api: Api, me: Me, settings: 
 async def rsvp(request: Request[Any, Any, Any], api: Api, me: Me, meeting_id: uuid.UUID) -> Redirect:
     form = await request.form()
     answer = str(form.get("answer", ""))
+    if answer not in ANSWERS:  # the browser asks first (required); this is for those that do not
+        flash(request, _("Nothing saved: choose yes, no or maybe."))
+        return back("/meetings")
     needs = str(form.get("access_needs", "")).strip()
     await api.post("scheduling", f"{me.g}/meetings/{meeting_id}/rsvp", me.token, {
-        "occurrence": str(form.get("occurrence", "")), "answer": answer if answer in ANSWERS else "maybe",
+        "occurrence": str(form.get("occurrence", "")), "answer": answer,
         "access_needs": needs or None})
     flash(request, _("Your answer is saved."))
     return back("/meetings")
