@@ -34,6 +34,7 @@ from shared.access.roster import member_token
 from shared.access.tokens import token_digest
 from shared.domain.errors import Forbidden, Unauthenticated
 from shared.domain.ids import new_id, utc_now
+from shared.domain.input import Body
 from shared.eventlog.handler import Idempotency, handle
 
 TAGS = ["sign-in"]
@@ -42,7 +43,7 @@ SESSION = timedelta(days=30)
 """How long a token from a sign-in link works (sign out, or sign out everywhere, ends it sooner)."""
 
 
-class SignInLinkIn(msgspec.Struct, forbid_unknown_fields=True):
+class SignInLinkIn(Body):
     expires_in_hours: Annotated[int, msgspec.Meta(ge=1, le=720)] = 72
 
 
@@ -54,7 +55,7 @@ class SignInLinkOut(msgspec.Struct):
     note: str = "shown once: only its hash is kept; it works once"
 
 
-class SignInIn(msgspec.Struct, forbid_unknown_fields=True):
+class SignInIn(Body):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
