@@ -22,7 +22,7 @@ ROLE_PACKAGES = {"domain", "http"}
 
 
 def _modules() -> list[Path]:
-    return [p for top in ("shared", "services") for p in (ROOT / top).rglob("*.py")]
+    return [p for top in ("shared", "services", "web") for p in (ROOT / top).rglob("*.py")]
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -157,6 +157,29 @@ class TokenRevoked(Versioned, frozen=True, kw_only=True, tag="decisions.TokenRev
     at: datetime
 
 
+class SignInLinkIssued(Versioned, frozen=True, kw_only=True, tag="decisions.SignInLinkIssued"):
+    """A one-time sign-in link for a member; only the code's SHA-256 travels in the log."""
+
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    link_id: uuid.UUID
+    code_hash: str
+    expires_at: datetime
+    at: datetime
+
+
+class SignedIn(Versioned, frozen=True, kw_only=True, tag="decisions.SignedIn"):
+    """A sign-in link used (once): the member's new token, known by its SHA-256, stops working at ``expires_at``."""
+
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    link_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    expires_at: datetime
+    at: datetime
+
+
 class DefaultRuleAdopted(Versioned, frozen=True, kw_only=True, tag="decisions.DefaultRuleAdopted"):
     group_id: uuid.UUID
     rule: Rule
@@ -165,7 +188,7 @@ class DefaultRuleAdopted(Versioned, frozen=True, kw_only=True, tag="decisions.De
 
 GroupEvent = (
     GroupCreated | MemberAdded | MemberUpdated | MemberRemoved | MemberForgotten | TokenIssued | TokenRevoked
-    | DefaultRuleAdopted | OrganisationKeyRegistered
+    | DefaultRuleAdopted | OrganisationKeyRegistered | SignInLinkIssued | SignedIn
 )
 
 
@@ -273,6 +296,6 @@ ProposalEvent = (
 
 CONTRACT = EventContract("decisions", [
     GroupCreated, MemberAdded, MemberUpdated, MemberRemoved, MemberForgotten, TokenIssued, TokenRevoked,
-    DefaultRuleAdopted, OrganisationKeyRegistered,
+    DefaultRuleAdopted, OrganisationKeyRegistered, SignInLinkIssued, SignedIn,
     ProposalOpened, ProposalAmended, BallotCast, BallotRetracted, CommentAdded, ProposalWithdrawn, ProposalClosed,
 ])

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from services.scheduling.domain.gathering import Gathering, GatheringCommand, gathering_decider, gathering_stream
 from services.scheduling.domain.meetings import Meeting, MeetingCommand, meeting_decider, meeting_stream
-from services.scheduling.events import MeetingScheduled
+from services.scheduling.events import GatheringPlanned, MeetingScheduled
 from shared.access.roster import Members
 from shared.domain.contract import type_name
 from shared.eventlog.handler import StateCache, handle_in_group, load, load_in_group
@@ -46,6 +46,13 @@ class Scheduling:
             meeting, _ = await load(self.store, meeting_decider, row["stream_id"], self.meetings)
             out.append(meeting)
         return out
+
+    async def group_gatherings(self, group_id: uuid.UUID) -> list[Gathering]:
+        """Every gathering of the group, in the order they were planned."""
+        rows = await self.store.pool.fetch(
+            "SELECT stream_id FROM events WHERE group_id = $1 AND type = $2 ORDER BY seq",
+            group_id, type_name(GatheringPlanned))
+        return [(await load(self.store, gathering_decider, row["stream_id"], self.gatherings))[0] for row in rows]
 
     async def on_meeting(self, group_id: uuid.UUID, meeting_id: uuid.UUID, command: MeetingCommand) -> Meeting:
         """A command on a meeting of this group (404 for none, or another group's); the meeting after it."""

@@ -84,11 +84,18 @@ class _Issued(msgspec.Struct, tag="decisions.TokenIssued"):
     expires_at: datetime | None = None
 
 
+class _SignedIn(msgspec.Struct, tag="decisions.SignedIn"):
+    member_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    expires_at: datetime
+
+
 class _Revoked(msgspec.Struct, tag="decisions.TokenRevoked"):
     token_id: uuid.UUID
 
 
-GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _Revoked
+GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _SignedIn | _Revoked
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -130,6 +137,9 @@ def _evolve(roster: Roster, event: object) -> Roster:
     if isinstance(event, _Issued):
         return replace(roster, tokens=roster.tokens.set(
             event.token_hash, Token(event.token_id, event.member_id, event.expires_at)))
+    if isinstance(event, _SignedIn):
+        return replace(roster, tokens=roster.tokens.set(
+            event.token_hash, Token(event.token_id, event.member_id, event.expires_at)))
     if isinstance(event, _Revoked):
         return replace(roster, tokens=Map({h: t for h, t in roster.tokens.items() if t.token_id != event.token_id}))
     return roster
@@ -142,7 +152,7 @@ class _Known(msgspec.Struct):
 _decode = msgspec.json.Decoder(GroupEvent).decode
 _kind = msgspec.json.Decoder(_Known).decode
 _TYPES = {"decisions.GroupCreated", "decisions.MemberAdded", "decisions.MemberUpdated", "decisions.MemberRemoved",
-          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.TokenRevoked"}
+          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.SignedIn", "decisions.TokenRevoked"}
 
 
 def _read(data: bytes) -> object:

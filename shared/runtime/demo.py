@@ -220,6 +220,22 @@ class Story:
         print(f"  {scheduling.base}{g}/table-plan.svg and .csv")
 
 
+    def sign_in_links(self, settings: Settings) -> None:
+        """A facilitator and a member of each partner organisation, ready to open the web app."""
+        from shared.runtime.cli.invite import sign_in_link
+
+        group = self.api.call("GET", f"/groups/{self.gid}")
+        print(f"\nSign in to the web app ({settings.web_base}): each link works once, for 72 hours.")
+        for organisation in group["organisations"]:
+            people = organisation["members"]
+            facilitator = next((m for m in people if "facilitator" in m["roles"]), None)
+            member = next((m for m in people if m["roles"] == ["member"]), None)
+            for person, role in ((facilitator, "facilitator"), (member, "member")):
+                if person is not None:
+                    link = sign_in_link(settings, self.gid, person["member_id"], self.api.token)
+                    print(f"  {organisation['name']:<20} {role:<12} {person['name']:<15} {link}")
+
+
 def run(settings: Settings) -> int:
     story = Story(settings)
     try:
@@ -231,5 +247,6 @@ def run(settings: Settings) -> int:
     story.decide_together()
     story.publish_a_reflection()
     story.plan_the_event()
+    story.sign_in_links(settings)
     print(f"\nEvery step is an event in the log: GET {story.base}/groups/{story.gid}/proposals and each proposal's /history.")
     return 0

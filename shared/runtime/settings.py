@@ -14,6 +14,7 @@ import msgspec
 
 SERVICE_NAMES = ("decisions", "scheduling", "publishing")
 DEFAULT_PORTS = {"decisions": 8101, "scheduling": 8102, "publishing": 8103}
+WEB_PORT = 8100
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,10 +42,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     """A certificate and key for the services' own HTTP: with both, they serve HTTPS."""
+    web_port: int = WEB_PORT
+    web_url: str | None = None
+    """Where people reach the web app (sign-in links point there); by default http://host:web_port."""
+    time_zone: str = "Europe/London"
+    """The IANA time zone the web app shows times in, for groups that do not name their own."""
 
     @property
     def operator_token_path(self) -> Path:
         return self.home / "operator-token"
+
+    @property
+    def web_base(self) -> str:
+        return (self.web_url or f"http://{self.host}:{self.web_port}").rstrip("/")
+
+    def service_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}"
 
 
 def _int(name: str, default: int) -> int:
@@ -86,4 +99,7 @@ def load_settings() -> Settings:
         nats_tls_key=_path("COPRO_NATS_TLS_KEY"),
         tls_cert=_path("COPRO_TLS_CERT"),
         tls_key=_path("COPRO_TLS_KEY"),
+        web_port=_int("COPRO_WEB_PORT", WEB_PORT),
+        web_url=os.environ.get("COPRO_WEB_URL") or None,
+        time_zone=os.environ.get("COPRO_TIME_ZONE") or "Europe/London",
     )

@@ -34,6 +34,7 @@ PAIRS: list[tuple[str, type[Any], type[Any]]] = [
     ("the kernel's roster", roster._Removed, decisions.MemberRemoved),
     ("the kernel's roster", roster._Forgotten, decisions.MemberForgotten),
     ("the kernel's roster", roster._Issued, decisions.TokenIssued),
+    ("the kernel's roster", roster._SignedIn, decisions.SignedIn),
     ("the kernel's roster", roster._Revoked, decisions.TokenRevoked),
     ("scheduling", scheduling_reads._Closed, decisions.ProposalClosed),
     ("scheduling", scheduling_reads._Opened, decisions.ProposalOpened),

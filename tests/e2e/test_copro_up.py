@@ -17,6 +17,7 @@ import pytest
 from shared.runtime.embedded import free_port
 
 PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
+WEB_PORT = free_port()
 SERVER_PORTS = {"COPRO_EMBEDDED_PG_PORT": str(free_port()), "COPRO_EMBEDDED_NATS_PORT": str(free_port())}
 
 
@@ -34,6 +35,7 @@ def _env(home: Path) -> dict[str, str]:
     env.pop("COPRO_NATS_URL", None)
     for name, port in PORTS.items():
         env[f"COPRO_{name.upper()}_PORT"] = str(port)
+    env["COPRO_WEB_PORT"] = str(WEB_PORT)
     return env
 
 
@@ -73,12 +75,15 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                     break
                 time.sleep(0.1)
             printed = output.read_text()
+            up_lines = printed[printed.index("copro is up:"):].splitlines()
+            assert up_lines[1].split()[:2] == ["web", "app"] and f":{WEB_PORT}" in up_lines[1]  # the web app first
+            assert _get(f"http://127.0.0.1:{WEB_PORT}/welcome") == 200
             if run == 0:  # the demo loads a working group through the public API of the running system
                 demo = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "demo"], env=_env(home),
                                       capture_output=True, text=True, timeout=120)
                 assert demo.returncode == 0, demo.stdout + demo.stderr
                 for expected in ("-> passed", "-> blocked", "organisation_parity", "won in round 2", "published: ",
-                                 "120 attendees in an equal mix"):
+                                 "120 attendees in an equal mix", "/sign-in/copro_s_"):
                     assert expected in demo.stdout, demo.stdout
             database_url = re.search(r"database\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
             assert str(home / "operator-token") in printed
@@ -103,5 +108,5 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=30) == 0, output.read_text()
         assert "copro stopped." in output.read_text()
-        assert not any(_get(f"http://127.0.0.1:{p}/healthz") for p in PORTS.values())
+        assert not any(_get(f"http://127.0.0.1:{p}/healthz") for p in [*PORTS.values(), WEB_PORT])
     assert counts[0] > 1 and counts[1] == counts[0]  # the demo's events and ours, kept across the restart

@@ -22,11 +22,13 @@ from services.decisions.events import (
     MemberUpdated,
     Organisation,
     OrganisationKeyRegistered,
+    SignedIn,
+    SignInLinkIssued,
     TokenIssued,
     TokenRevoked,
 )
 from shared.domain.decider import Decider
-from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound, Unauthenticated
 from shared.domain.roles import Role
 
 
@@ -96,6 +98,32 @@ class RevokeToken:
 
 
 @dataclass(frozen=True)
+class IssueSignInLink:
+    member_id: uuid.UUID
+    link_id: uuid.UUID
+    code_hash: str
+    expires_at: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Use a sign-in link (known by its code's hash) once, before it expires, for a token that expires too."""
+
+    code_hash: str
+    token_id: uuid.UUID
+    token_hash: str
+    token_expires_at: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SignOutEverywhere:
+    member_id: uuid.UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RegisterKey:
     organisation_id: uuid.UUID
     public_key: str
@@ -110,7 +138,7 @@ class AdoptRule:
 
 GroupCommand = (
     CreateGroup | AddMember | UpdateMember | RemoveMember | ForgetMember | IssueToken | RevokeToken | AdoptRule
-    | RegisterKey
+    | RegisterKey | IssueSignInLink | SignIn | SignOutEverywhere
 )
 
 
@@ -135,6 +163,7 @@ class Group:
     members: dict[uuid.UUID, Member] = field(default_factory=dict)
     tokens: dict[uuid.UUID, tuple[uuid.UUID, str]] = field(default_factory=dict)  # token id -> (member, hash)
     keys: dict[uuid.UUID, str] = field(default_factory=dict)  # organisation -> Ed25519 public key (base64)
+    links: dict[str, tuple[uuid.UUID, uuid.UUID, datetime]] = field(default_factory=dict)  # code hash -> (link, member, expiry)
 
     @property
     def exists(self) -> bool:
@@ -239,6 +268,24 @@ def _forget(command: ForgetMember, group: Group) -> list[GroupEvent]:
                             consent=command.consent, at=command.at)]
 
 
+def _sign_in(command: SignIn, group: Group) -> list[GroupEvent]:
+    """A link works once, before it expires, for a member still in the group; every refusal reads the same,
+    so a guesser learns nothing about which codes exist."""
+    gid = _existing(group)
+    link = group.links.get(command.code_hash)
+    if link is None or command.at >= link[2] or link[1] not in group.members:
+        raise Unauthenticated("this sign-in link is unknown, used or expired: ask a facilitator for a new one",
+                              field="code")
+    return [SignedIn(group_id=gid, member_id=link[1], link_id=link[0], token_id=command.token_id,
+                     token_hash=command.token_hash, expires_at=command.token_expires_at, at=command.at)]
+
+
+def _sign_out_everywhere(command: SignOutEverywhere, group: Group) -> list[GroupEvent]:
+    member = _member(group, command.member_id)
+    return [TokenRevoked(group_id=_existing(group), token_id=token_id, at=command.at)
+            for token_id, (owner, _) in group.tokens.items() if owner == member.member_id]
+
+
 def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
     match command:
         case CreateGroup():
@@ -264,6 +311,14 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
             return [MemberRemoved(group_id=_existing(group), member_id=member.member_id, at=command.at)]
         case ForgetMember():
             return _forget(command, group)
+        case IssueSignInLink():
+            member = _member(group, command.member_id)
+            return [SignInLinkIssued(group_id=_existing(group), member_id=member.member_id, link_id=command.link_id,
+                                     code_hash=command.code_hash, expires_at=command.expires_at, at=command.at)]
+        case SignIn():
+            return _sign_in(command, group)
+        case SignOutEverywhere():
+            return _sign_out_everywhere(command, group)
         case IssueToken():
             member = _member(group, command.member_id)
             if command.expires_at is not None and command.expires_at <= command.at:
@@ -288,7 +343,8 @@ def evolve(group: Group, event: GroupEvent) -> Group:
         case MemberRemoved():
             members = {k: v for k, v in group.members.items() if k != event.member_id}
             tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
-            return replace(group, members=members, tokens=tokens)
+            links = {k: v for k, v in group.links.items() if v[1] != event.member_id}
+            return replace(group, members=members, tokens=tokens, links=links)
         case MemberForgotten():  # a forgotten person no longer acts: their tokens end too
             forgotten = replace(group.members[event.member_id], name=None)
             tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
@@ -297,6 +353,12 @@ def evolve(group: Group, event: GroupEvent) -> Group:
             return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
         case TokenRevoked():
             return replace(group, tokens={k: v for k, v in group.tokens.items() if k != event.token_id})
+        case SignInLinkIssued():
+            link = (event.link_id, event.member_id, event.expires_at)
+            return replace(group, links={**group.links, event.code_hash: link})
+        case SignedIn():
+            links = {k: v for k, v in group.links.items() if v[0] != event.link_id}
+            return replace(group, links=links, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
         case OrganisationKeyRegistered():
             return replace(group, keys={**group.keys, event.organisation_id: event.public_key})
         case DefaultRuleAdopted():

@@ -10,8 +10,9 @@ from services.decisions.http.groups import GroupController, RuleController
 from services.decisions.http.members import MemberController, TokenController
 from services.decisions.http.partners import PartnerController
 from services.decisions.http.proposals import ProposalController
+from services.decisions.http.sign_in import SignInController
 
 CONTROLLERS: list[type[Controller]] = [
     GroupController, RuleController, MemberController, TokenController, PartnerController, ProposalController, BallotController,
-    CommentController, AuditController,
+    CommentController, AuditController, SignInController,
 ]

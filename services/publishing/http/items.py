@@ -20,7 +20,7 @@ from services.publishing.domain.items import (
     item_decider,
     item_stream,
 )
-from services.publishing.events import Author, Content
+from services.publishing.events import Author, Content, ItemDrafted
 from services.publishing.http.schemas import (
     AttributionIn,
     AuthorIn,
@@ -33,9 +33,10 @@ from services.publishing.http.schemas import (
 )
 from shared.access.guards import acting_member
 from shared.access.principals import Authenticated
+from shared.domain.contract import type_name
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
-from shared.eventlog.handler import handle, handle_in_group, load_in_group
+from shared.eventlog.handler import handle, handle_in_group, load, load_in_group
 
 TAGS = ["resources and reflections"]
 
@@ -73,6 +74,15 @@ class ItemController(Controller):
         done = await handle(service.store, item_decider, command, group_id=group_id, stream_id=item_stream(item_id),
                             cache=service.items)
         return item_out(done.state, roster)
+
+    @get("/", summary="The group's items, drafts included, in the order they were drafted")
+    async def list_items(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID) -> list[ItemOut]:
+        roster = await service.members.admit(principal, group_id)
+        rows = await service.store.pool.fetch(
+            "SELECT stream_id FROM events WHERE group_id = $1 AND type = $2 ORDER BY seq",
+            group_id, type_name(ItemDrafted))
+        items = [(await load(service.store, item_decider, row["stream_id"], service.items))[0] for row in rows]
+        return [item_out(item, roster) for item in items]
 
     @get("/{item_id:uuid}", summary="An item as the group sees it, drafts included")
     async def read_item(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,

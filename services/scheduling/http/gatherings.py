@@ -36,6 +36,12 @@ class GatheringController(Controller):
             group_id=group_id, stream_id=gathering_stream(gathering_id), cache=service.gatherings)
         return gathering_out(done.state)
 
+    @get("/", summary="The group's gatherings, in the order they were planned")
+    async def list_gatherings(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID
+                              ) -> list[GatheringOut]:
+        await service.members.admit(principal, group_id)
+        return [gathering_out(g) for g in await service.group_gatherings(group_id)]
+
     @get("/{gathering_id:uuid}", summary="The gathering: roles, sign-ups, registrations, plan")
     async def read_gathering(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                              gathering_id: uuid.UUID) -> GatheringOut:

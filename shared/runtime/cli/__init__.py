@@ -15,6 +15,7 @@ from shared.runtime.cli.audit import (
     cmd_audit_verify,
     cmd_forget,
 )
+from shared.runtime.cli.invite import cmd_invite
 from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
 from shared.runtime.cli.tail import Shown, cmd_tail
@@ -27,13 +28,14 @@ from shared.runtime.settings import SERVICE_NAMES, load_settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="copro", description="copro: an event-sourced backend for co-produced working groups")
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start PostgreSQL and NATS (embedded unless URLs are set) and the three services")
+    up = sub.add_parser("up", help="start PostgreSQL and NATS (embedded unless URLs are set), the three services and "
+                                   "the web app")
     up.add_argument("--cluster", action="store_true",
                     help="three NATS nodes (JetStream, R3 stream) and several replicas of each service, on loopback")
     up.add_argument("--replicas", type=int, default=2, help="replicas of each service with --cluster (default 2)")
     sub.add_parser("migrate", help="apply database migrations")
-    serve = sub.add_parser("serve", help="run one service in the foreground")
-    serve.add_argument("service", choices=SERVICE_NAMES)
+    serve = sub.add_parser("serve", help="run one service, or the web app, in the foreground")
+    serve.add_argument("service", choices=(*SERVICE_NAMES, "web"))
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("status", help="show the servers and the services' health")
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     tracing = audit_sub.add_parser("trace", help="what caused an event and everything it caused, with actors")
     tracing.add_argument("event", type=uuid.UUID)
     tracing.add_argument("--json", action="store_true", help="as JSON")
+    inviting = sub.add_parser("invite", help="a one-time sign-in link to the web app for a member (the first facilitator)")
+    inviting.add_argument("member", type=uuid.UUID)
     forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
     tail = sub.add_parser("tail", help="follow a group's events live, readably (from the SSE stream)")
@@ -116,6 +120,8 @@ def _run(args: argparse.Namespace) -> int:
             print("copro: give an export file or --live", file=sys.stderr)
             return 2
         return cmd_audit_verify(settings, args.file, args.trust)
+    if args.command == "invite":
+        return cmd_invite(settings, args.member)
     if args.command == "forget":
         return cmd_forget(settings, args.member)
     if args.command == "demo":

@@ -56,13 +56,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
+PROCESSES = (*SERVICE_NAMES, "web")
+"""What ``copro up`` runs, each in its own process: the three services and the members' web app."""
+
+
+def _base(settings: Settings, name: str) -> str:
+    return f"http://{settings.host}:{settings.web_port if name == 'web' else settings.ports[name]}"
+
+
 def cmd_up(settings: Settings) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     database_url, nats_url, started = prepare(settings)
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url, COPRO_HOME=str(settings.home))
     children = {
         name: subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", name], env=env)
-        for name in SERVICE_NAMES
+        for name in PROCESSES
     }
     stopping = False
 
@@ -75,19 +83,20 @@ def cmd_up(settings: Settings) -> int:
     code = 0
     try:
         deadline = time.monotonic() + 60
-        pending = set(SERVICE_NAMES)
+        pending = set(PROCESSES)
         while pending and not stopping and time.monotonic() < deadline:
             for name in list(pending):
                 if children[name].poll() is not None:
                     print(f"copro: {name} exited during start-up", file=sys.stderr)
                     return 1
-                if _healthy(f"http://{settings.host}:{settings.ports[name]}/healthz"):
+                if _healthy(f"{_base(settings, name)}/healthz"):
                     pending.discard(name)
             time.sleep(0.2)
         if pending and not stopping:
             print(f"copro: not healthy after 60s: {', '.join(sorted(pending))}", file=sys.stderr)
             return 1
         print("copro is up:")
+        print(f"  web app     {settings.web_base}   (people sign in with a link: copro invite MEMBER_ID)")
         for name in SERVICE_NAMES:
             base = f"http://{settings.host}:{settings.ports[name]}"
             print(f"  {name:<11} {base}   (API docs {base}/schema)")
@@ -122,10 +131,10 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
     import uvicorn
 
     uvicorn.run(
-        f"services.{service}.app:create_app",
+        "web.app:create_app" if service == "web" else f"services.{service}.app:create_app",
         factory=True,
         host=settings.host,
-        port=port or settings.ports[service],
+        port=port or (settings.web_port if service == "web" else settings.ports[service]),
         workers=workers,
         loop="uvloop",
         http="httptools",
@@ -158,7 +167,9 @@ def cmd_status(settings: Settings) -> int:
         ready = up and _healthy(base + "/readyz")
         all_up = all_up and ready
         print(f"{name:<11} {base}  {'ready' if ready else 'up, not ready' if up else 'down'}")
-    return 0 if all_up else 3
+    web = _healthy(_base(settings, "web") + "/healthz")
+    print(f"{'web':<11} {_base(settings, 'web')}  {'up' if web else 'down'}")
+    return 0 if all_up and web else 3
 
 
 def cmd_migrate(settings: Settings) -> int:
