@@ -125,6 +125,47 @@ route(D, "GET", "/groups/{group_id}/members/{member_id}/history", expect(READ, 2
 route(D, "GET", "/groups/{group_id}/as-of", expect(READ, 200))(
     lambda w, h: w.decisions.get(f"{w.g}/as-of", params={"time": "2100-01-01T00:00:00+00:00"}, headers=h))
 
+# --- decisions: sign-in links, signing in and out (the web app's way in) ---------------------------------
+@route(D, "POST", "/groups/{group_id}/members/{member_id}/sign-in-links", expect(MANAGE, 201))
+async def _(w: World, h: dict[str, str]) -> Any:
+    return await w.decisions.post(f"{w.g}/members/{await w.temp_member()}/sign-in-links", headers=h, json={})
+
+
+@route(D, "POST", "/sign-in", expect((), 201, public=True), "a fresh code, whoever else calls: the code is the credential")
+async def _(w: World, h: dict[str, str]) -> Any:
+    link = await w.ok(await w.decisions.post(f"{w.g}/members/{await w.temp_member()}/sign-in-links",
+                                             headers=w.operator, json={}))
+    return await w.decisions.post("/sign-in", headers=h, json={"code": link["code"]})
+
+
+@route(D, "POST", "/sign-in", expect((), 401, public=True), "a code that was never issued")
+async def _(w: World, h: dict[str, str]) -> Any:
+    return await w.decisions.post("/sign-in", headers=h, json={"code": f"copro_s_{new_id().hex}_nothing"})
+
+
+async def _as_fresh_token(w: World, h: dict[str, str]) -> dict[str, str]:
+    """The same principal through a new token of its own, so signing out ends no token other cases use."""
+    who = next((p for p, headers in w.headers.items() if headers == h), None)
+    if who not in w.group.members:
+        return h
+    made = await w.ok(await w.decisions.post(f"{w.g}/members/{w.group.members[who]}/tokens", headers=w.operator))
+    return {"Authorization": f"Bearer {made['token']}"}
+
+
+route(D, "POST", "/groups/{group_id}/sign-out", expect(("facilitator", "owner", "member", "auditor", "observer"), 201))(
+    lambda w, h: _sign_out(w, h))
+
+
+async def _sign_out(w: World, h: dict[str, str]) -> Any:
+    return await w.decisions.post(f"{w.g}/sign-out", headers=await _as_fresh_token(w, h))
+
+
+@route(D, "POST", "/groups/{group_id}/members/{member_id}/sign-out-everywhere", expect(MANAGE, 201),
+       "another member's tokens")
+async def _(w: World, h: dict[str, str]) -> Any:
+    return await w.decisions.post(f"{w.g}/members/{await w.temp_member()}/sign-out-everywhere", headers=h)
+
+
 # --- decisions: proposals, ballots, comments --------------------------------------------------------------
 route(D, "POST", "/groups/{group_id}/proposals", expect(ACT, 201))(lambda w, h: w.decisions.post(
     f"{w.g}/proposals", headers=h, json={"kind": "consent", "title": "t", "closes_at": "2100-01-01T00:00:00+00:00"}))
@@ -236,6 +277,8 @@ route(S, "GET", "/calendar/{token}", expect((), 200, public=True))(  # the secre
 
 # --- scheduling: the gathering, roles and sign-ups, attendees, the table plan ------------------------------
 _GATHERING = "/groups/{group_id}/gatherings/{gathering_id}"
+route(S, "GET", "/groups/{group_id}/gatherings", expect(READ, 200))(
+    lambda w, h: w.scheduling.get(f"{w.g}/gatherings", headers=h))
 route(S, "POST", "/groups/{group_id}/gatherings", expect(MANAGE, 201))(lambda w, h: w.scheduling.post(
     f"{w.g}/gatherings", headers=h, json={"title": "G", "venue": "V", "starts_at": "2100-01-01T10:00:00+00:00",
                                           "ends_at": "2100-01-01T16:00:00+00:00", "capacity": 5}))
@@ -302,6 +345,8 @@ async def _(w: World, h: dict[str, str]) -> Any:
 # --- publishing: items (an item's authors act on it), public feeds, webhooks, the live stream ---------------
 P = "publishing"
 _ITEM = "/groups/{group_id}/items/{item_id}"
+route(P, "GET", "/groups/{group_id}/items", expect(READ, 200))(
+    lambda w, h: w.publishing.get(f"{w.g}/items", headers=h))
 route(P, "POST", "/groups/{group_id}/items", expect(ACT, 201))(lambda w, h: w.publishing.post(
     f"{w.g}/items", headers=h, json={"kind": "resource", "title": "A checklist"}))
 route(P, "GET", _ITEM, expect(READ, 200))(lambda w, h: w.publishing.get(w.made["item"], headers=h))
