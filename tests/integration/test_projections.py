@@ -109,8 +109,8 @@ async def test_projection_resumes_by_itself_after_postgresql_was_away(outage_clu
             return False
         return True
 
-    await eventually(appended, 20, "the store writing again")
-    await eventually(lambda: _at(runner, 21), 20, "projection resumed without a restart")
+    await eventually(appended, 60, "the store writing again")
+    await eventually(lambda: _at(runner, 21), 60, "projection resumed without a restart")
     assert sum(r[1] for r in await rows(store.pool)) == 21  # type: ignore[misc]
     stop.set()
     await asyncio.gather(*tasks)
