@@ -47,6 +47,10 @@ class TableSpec(msgspec.Struct, frozen=True):
 
 
 class MeetingScheduled(Versioned, frozen=True, kw_only=True, tag="scheduling.MeetingScheduled"):
+    """``time_zone``: the group's IANA zone when it was scheduled; the series is expanded in it, so a weekly
+    10:30 stays 10:30 local time when the clocks change. A meeting recorded before meetings had one has
+    none, and is expanded at the offset it was given (as it always was)."""
+
     meeting_id: uuid.UUID
     group_id: uuid.UUID
     title: str
@@ -57,6 +61,7 @@ class MeetingScheduled(Versioned, frozen=True, kw_only=True, tag="scheduling.Mee
     source_proposal_id: uuid.UUID | None
     by: uuid.UUID | None
     at: datetime
+    time_zone: str | None = None
 
 
 class OccurrenceCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceCancelled"):
@@ -67,11 +72,14 @@ class OccurrenceCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.
 
 
 class OccurrenceMoved(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceMoved"):
+    """``location``: where the moved occurrence is held, when not at the meeting's own location (none)."""
+
     meeting_id: uuid.UUID
     occurrence: datetime
     starts_at: datetime
     ends_at: datetime
     at: datetime
+    location: str | None = None
 
 
 class RsvpGiven(Versioned, frozen=True, kw_only=True, tag="scheduling.RsvpGiven"):
