@@ -234,7 +234,23 @@ class PlanLocked(Versioned, frozen=True, kw_only=True, tag="scheduling.PlanLocke
     at: datetime
 
 
-SeatingEvent = TablesSet | TablePlanned | PlanLocked
+class PrintLinkIssued(Versioned, frozen=True, kw_only=True, tag="scheduling.PrintLinkIssued"):
+    """A facilitator's secret address of the printable table plan (a browser sends no bearer token): only
+    its hash is recorded; it works until ``expires_at``, while ``by`` is still a facilitator, unless revoked."""
+
+    link_id: uuid.UUID
+    token_hash: str
+    by: uuid.UUID | None
+    expires_at: datetime
+    at: datetime
+
+
+class PrintLinkRevoked(Versioned, frozen=True, kw_only=True, tag="scheduling.PrintLinkRevoked"):
+    link_id: uuid.UUID
+    at: datetime
+
+
+SeatingEvent = TablesSet | TablePlanned | PlanLocked | PrintLinkIssued | PrintLinkRevoked
 
 GatheringEvent = GatheringPlanned | SignUpEvent | AttendeeEvent | SeatingEvent
 
@@ -244,4 +260,5 @@ CONTRACT = EventContract("scheduling", [
     FeedIssued, FeedRevoked,
     GatheringPlanned, RoleAdded, CapacityDeclared, SignedUp, Withdrew, Promoted, Swapped, SignUpsClosed,
     AttendeeRegistered, AttendeeCancelled, AttendeePromoted, TablesSet, TablePlanned, PlanLocked,
+    PrintLinkIssued, PrintLinkRevoked,
 ])
