@@ -70,16 +70,27 @@ def _name(person: Person) -> str:
 
 
 def _in_seat_order(people: list[Person]) -> list[Person]:
-    """By name; someone who asked to sit with another person (a support worker, say) goes beside them."""
-    ordered: list[Person] = []
+    """By name; people who asked to sit together (either of them asking) are seated one after another."""
     here = {p.attendee_id: p for p in people}
-    for person in sorted(people, key=lambda p: (natural(_name(p)), str(p.attendee_id))):
-        if person in ordered:
-            continue
-        ordered.append(person)
-        for partner in person.seat_with:
-            if partner in here and here[partner] not in ordered:
-                ordered.append(here[partner])
+    companions: dict[uuid.UUID, set[uuid.UUID]] = {p.attendee_id: set() for p in people}
+    for person in people:
+        for other in person.seat_with:
+            if other in here:
+                companions[person.attendee_id].add(other)
+                companions[other].add(person.attendee_id)
+    by_name = sorted(people, key=lambda p: (natural(_name(p)), str(p.attendee_id)))
+    rank = {p.attendee_id: n for n, p in enumerate(by_name)}
+    ordered: list[Person] = []
+    placed: set[uuid.UUID] = set()
+    for person in by_name:
+        chain = [person.attendee_id]
+        while chain:
+            current = chain.pop()
+            if current in placed:
+                continue
+            placed.add(current)
+            ordered.append(here[current])
+            chain += sorted(companions[current] - placed, key=rank.__getitem__, reverse=True)
     return ordered
 
 
