@@ -176,7 +176,7 @@ h1 { font-size: 30pt; margin: 0 0 4pt; } h2 { font-size: 54pt; margin: 0; line-h
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1.5px solid #000; padding: 5pt 6pt; text-align: left; vertical-align: middle; }
 thead th { border-bottom: 3px solid #000; font-size: 12pt; }
-.grid td, .grid th { font-size: 12.5pt; } .num { text-align: center; }
+.grid td, .grid th { font-size: 12.5pt; padding: 3pt 5pt; } .num { text-align: center; }
 .grid thead th.num { width: 8%; } .small { display: block; font-size: 10pt; }
 .seats td { font-size: 15pt; padding: 4pt 5pt; line-height: 1.2; }
 .seats .name { display: block; font-weight: 700; font-size: 20pt; }
@@ -227,22 +227,28 @@ name cards.</p></div>
 <main>{_overview(g, sheets, time_zone)}{_index(sheets)}{pages}</main></body></html>"""
 
 
+def _short(name: str, limit: int = 30) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
+
+
 def room_map(g: Gathering) -> str:
-    """Every table in natural order, four to a row, with its seats and the names in seat order, and the legend."""
-    sheets, columns, width = table_sheets(g), 4, 300
-    height = 180 + 16 * min(max((len(s.seats) for s in sheets), default=0), 12) + 130
+    """Every table in natural order, four to a row, with its seats and the names in seat order, and the legend;
+    for the whole plan on one sheet (the printable page has every detail)."""
+    sheets, columns, width = table_sheets(g), 4, 340
+    height = 330 + 17 * min(max((len(s.seats) for s in sheets), default=0), 14)
     parts = []
     for n, sheet in enumerate(sheets):
-        x, y = width * (n % columns) + width / 2, 60 + height * (n // columns) + 120
-        parts.append(table_figure(sheet, x, y, radius=52))
-        parts.append(f'<text x="{x}" y="{y + 140}" text-anchor="middle" font-size="14">{escape(_features(sheet))}</text>')
-        for k, seat in enumerate(sheet.seats[:12]):
-            parts.append(f'<text x="{x - 120}" y="{y + 162 + 16 * k}" font-size="13">{seat.number} {escape(seat.name)} '
-                         f"({SYMBOLS.get(seat.perspective, '?')})</text>")
+        x, y = width * (n % columns) + width / 2, 60 + height * (n // columns) + 140
+        parts.append(table_figure(sheet, x, y))
+        parts.append(f'<text x="{x}" y="{y + 165}" text-anchor="middle" font-size="15" font-weight="700">'
+                     f"{escape(_features(sheet))}</text>")
+        for k, seat in enumerate(sheet.seats[:14]):
+            parts.append(f'<text x="{x - 135}" y="{y + 188 + 17 * k}" font-size="14">{seat.number} '
+                         f"{escape(_short(seat.name))} ({SYMBOLS.get(seat.perspective, '?')})</text>")
     rows = (len(sheets) + columns - 1) // columns
-    total = 60 + height * max(rows, 1) + 60
-    keys = "".join(f'<circle cx="{20 + 250 * i}" cy="{total - 30}" r="12" fill="{_fill(k)}" stroke="#000"/>'
-                   f'<text x="{38 + 250 * i}" y="{total - 25}" font-size="14">{SYMBOLS[k]}: {escape(v)}</text>'
+    total = 60 + height * max(rows, 1) + 50
+    keys = "".join(f'<circle cx="{24 + 340 * i}" cy="{total - 30}" r="14" fill="{_fill(k)}" stroke="#000"/>'
+                   f'<text x="{44 + 340 * i}" y="{total - 25}" font-size="15">{SYMBOLS[k]}: {escape(v)}</text>'
                    for i, (k, v) in enumerate(PERSPECTIVES.items()))
     title = escape(g.planned.title if g.planned else "Table plan")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{columns * width}" height="{total}" role="img" '
