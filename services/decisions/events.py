@@ -82,11 +82,15 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GroupCreated(Versioned, frozen=True, kw_only=True, tag="decisions.GroupCreated"):
+    """``time_zone`` is the IANA zone the group meets in; a group created before groups had one has
+    none recorded, and reads as ``UTC`` (where its meetings were expanded)."""
+
     group_id: uuid.UUID
     name: str
     organisations: tuple[Organisation, ...]
     rule: Rule
     at: datetime
+    time_zone: str | None = None
 
 
 class MemberAdded(Versioned, frozen=True, kw_only=True, tag="decisions.MemberAdded"):
@@ -186,9 +190,18 @@ class DefaultRuleAdopted(Versioned, frozen=True, kw_only=True, tag="decisions.De
     at: datetime
 
 
+class TimeZoneChanged(Versioned, frozen=True, kw_only=True, tag="decisions.TimeZoneChanged"):
+    """The group's IANA time zone from now on: meetings scheduled after it are in this zone (a meeting
+    keeps the zone it was scheduled in)."""
+
+    group_id: uuid.UUID
+    time_zone: str
+    at: datetime
+
+
 GroupEvent = (
     GroupCreated | MemberAdded | MemberUpdated | MemberRemoved | MemberForgotten | TokenIssued | TokenRevoked
-    | DefaultRuleAdopted | OrganisationKeyRegistered | SignInLinkIssued | SignedIn
+    | DefaultRuleAdopted | OrganisationKeyRegistered | SignInLinkIssued | SignedIn | TimeZoneChanged
 )
 
 
@@ -296,6 +309,6 @@ ProposalEvent = (
 
 CONTRACT = EventContract("decisions", [
     GroupCreated, MemberAdded, MemberUpdated, MemberRemoved, MemberForgotten, TokenIssued, TokenRevoked,
-    DefaultRuleAdopted, OrganisationKeyRegistered, SignInLinkIssued, SignedIn,
+    DefaultRuleAdopted, OrganisationKeyRegistered, SignInLinkIssued, SignedIn, TimeZoneChanged,
     ProposalOpened, ProposalAmended, BallotCast, BallotRetracted, CommentAdded, ProposalWithdrawn, ProposalClosed,
 ])

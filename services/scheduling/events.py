@@ -47,6 +47,10 @@ class TableSpec(msgspec.Struct, frozen=True):
 
 
 class MeetingScheduled(Versioned, frozen=True, kw_only=True, tag="scheduling.MeetingScheduled"):
+    """``time_zone``: the group's IANA zone when it was scheduled; the series is expanded in it, so a weekly
+    10:30 stays 10:30 local time when the clocks change. A meeting recorded before meetings had one has
+    none, and is expanded at the offset it was given (as it always was)."""
+
     meeting_id: uuid.UUID
     group_id: uuid.UUID
     title: str
@@ -57,6 +61,7 @@ class MeetingScheduled(Versioned, frozen=True, kw_only=True, tag="scheduling.Mee
     source_proposal_id: uuid.UUID | None
     by: uuid.UUID | None
     at: datetime
+    time_zone: str | None = None
 
 
 class OccurrenceCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceCancelled"):
@@ -67,11 +72,14 @@ class OccurrenceCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.
 
 
 class OccurrenceMoved(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceMoved"):
+    """``location``: where the moved occurrence is held, when not at the meeting's own location (none)."""
+
     meeting_id: uuid.UUID
     occurrence: datetime
     starts_at: datetime
     ends_at: datetime
     at: datetime
+    location: str | None = None
 
 
 class RsvpGiven(Versioned, frozen=True, kw_only=True, tag="scheduling.RsvpGiven"):
@@ -226,7 +234,23 @@ class PlanLocked(Versioned, frozen=True, kw_only=True, tag="scheduling.PlanLocke
     at: datetime
 
 
-SeatingEvent = TablesSet | TablePlanned | PlanLocked
+class PrintLinkIssued(Versioned, frozen=True, kw_only=True, tag="scheduling.PrintLinkIssued"):
+    """A facilitator's secret address of the printable table plan (a browser sends no bearer token): only
+    its hash is recorded; it works until ``expires_at``, while ``by`` is still a facilitator, unless revoked."""
+
+    link_id: uuid.UUID
+    token_hash: str
+    by: uuid.UUID | None
+    expires_at: datetime
+    at: datetime
+
+
+class PrintLinkRevoked(Versioned, frozen=True, kw_only=True, tag="scheduling.PrintLinkRevoked"):
+    link_id: uuid.UUID
+    at: datetime
+
+
+SeatingEvent = TablesSet | TablePlanned | PlanLocked | PrintLinkIssued | PrintLinkRevoked
 
 GatheringEvent = GatheringPlanned | SignUpEvent | AttendeeEvent | SeatingEvent
 
@@ -236,4 +260,5 @@ CONTRACT = EventContract("scheduling", [
     FeedIssued, FeedRevoked,
     GatheringPlanned, RoleAdded, CapacityDeclared, SignedUp, Withdrew, Promoted, Swapped, SignUpsClosed,
     AttendeeRegistered, AttendeeCancelled, AttendeePromoted, TablesSet, TablePlanned, PlanLocked,
+    PrintLinkIssued, PrintLinkRevoked,
 ])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
@@ -57,8 +58,14 @@ def meeting_for(proposal_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(MEETINGS, str(proposal_id))
 
 
-async def schedule_chosen_slot(store: EventLog, meetings: StateCache[Meeting] | None, delivered: Delivered) -> None:
-    """The meeting a closed `time` proposal chose, scheduled once; any other outcome changes nothing."""
+ZoneOf = Callable[[uuid.UUID], Awaitable[str]]
+"""The group's time zone, as decisions' group events say now (the kernel's roster)."""
+
+
+async def schedule_chosen_slot(store: EventLog, meetings: StateCache[Meeting] | None, delivered: Delivered,
+                               zone_of: ZoneOf) -> None:
+    """The meeting a closed `time` proposal chose, scheduled once in the group's time zone; any other outcome
+    changes nothing."""
     closed = delivered.decode(_Closed)
     if closed.outcome.result != "chosen" or not closed.outcome.chosen:
         return
@@ -73,15 +80,19 @@ async def schedule_chosen_slot(store: EventLog, meetings: StateCache[Meeting] | 
     meeting_id = meeting_for(closed.proposal_id)
     command = Schedule(meeting_id=meeting_id, group_id=closed.group_id, title=opened.title,
                        starts_at=slot.starts_at, ends_at=slot.ends_at, location="", rrule=None,
-                       source_proposal_id=closed.proposal_id, by=None, at=utc_now())
+                       source_proposal_id=closed.proposal_id, by=None, at=utc_now(),
+                       time_zone=await zone_of(closed.group_id))
     with contextlib.suppress(CommandRejected):  # scheduled already: a redelivery
         await handle(store, meeting_decider, command, group_id=closed.group_id,
                      stream_id=meeting_stream(meeting_id), cache=meetings)
 
 
 def make_handler(service: Scheduling) -> Handler:
+    async def zone_of(group_id: uuid.UUID) -> str:
+        return (await service.members.roster(group_id)).time_zone
+
     async def on_proposal_closed(conn: asyncpg.Connection, delivered: Delivered) -> None:
-        await schedule_chosen_slot(service.store, service.meetings, delivered)
+        await schedule_chosen_slot(service.store, service.meetings, delivered, zone_of)
 
     return on_proposal_closed
 

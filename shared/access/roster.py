@@ -3,7 +3,7 @@
 Bearer tokens of members are a kernel concern: every service must resolve
 them, and none may call another. This folds the group stream (written by
 the decisions service) with small structs of just the fields needed here
-(organisations, names, roles, token hashes and expiry), so member tokens work
+(organisations, names, roles, token hashes and expiry, the group's time zone), so member tokens work
 in every service exactly as in decisions, and a revoked or expired token, or
 a removed or forgotten member, stops working at once (401).
 """
@@ -23,6 +23,7 @@ from shared.access.tokens import token_digest
 from shared.domain.errors import NotFound
 from shared.domain.ids import utc_now
 from shared.domain.roles import Role
+from shared.domain.zones import RECORDED_BEFORE_ZONES
 from shared.eventlog.handler import StateCache
 from shared.eventlog.store import EventStore
 
@@ -53,6 +54,11 @@ class _Organisation(msgspec.Struct):
 class _Created(msgspec.Struct, tag="decisions.GroupCreated"):
     group_id: uuid.UUID
     organisations: tuple[_Organisation, ...]
+    time_zone: str | None = None
+
+
+class _ZoneChanged(msgspec.Struct, tag="decisions.TimeZoneChanged"):
+    time_zone: str
 
 
 class _Member(msgspec.Struct, tag="decisions.MemberAdded"):
@@ -95,7 +101,7 @@ class _Revoked(msgspec.Struct, tag="decisions.TokenRevoked"):
     token_id: uuid.UUID
 
 
-GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _SignedIn | _Revoked
+GroupEvent = _Created | _Member | _Updated | _Removed | _Forgotten | _Issued | _SignedIn | _Revoked | _ZoneChanged
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -118,11 +124,16 @@ class Roster(msgspec.Struct, frozen=True):
     organisations: Map[uuid.UUID, str] = msgspec.field(default_factory=Map)
     members: Map[uuid.UUID, Person] = msgspec.field(default_factory=Map)
     tokens: Map[str, Token] = msgspec.field(default_factory=Map)  # by the token's hash
+    time_zone: str = RECORDED_BEFORE_ZONES
+    """The IANA zone the group meets in (``UTC`` for a group created before groups had one)."""
 
 
 def _evolve(roster: Roster, event: object) -> Roster:
     if isinstance(event, _Created):
-        return replace(roster, group_id=event.group_id, organisations=Map({o.id: o.name for o in event.organisations}))
+        return replace(roster, group_id=event.group_id, organisations=Map({o.id: o.name for o in event.organisations}),
+                       time_zone=event.time_zone or RECORDED_BEFORE_ZONES)
+    if isinstance(event, _ZoneChanged):
+        return replace(roster, time_zone=event.time_zone)
     if isinstance(event, _Member | _Updated):
         person = Person(organisation_id=event.organisation_id, roles=event.roles, name=event.name)
         return replace(roster, members=roster.members.set(event.member_id, person))
@@ -152,7 +163,8 @@ class _Known(msgspec.Struct):
 _decode = msgspec.json.Decoder(GroupEvent).decode
 _kind = msgspec.json.Decoder(_Known).decode
 _TYPES = {"decisions.GroupCreated", "decisions.MemberAdded", "decisions.MemberUpdated", "decisions.MemberRemoved",
-          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.SignedIn", "decisions.TokenRevoked"}
+          "decisions.MemberForgotten", "decisions.TokenIssued", "decisions.SignedIn", "decisions.TokenRevoked",
+          "decisions.TimeZoneChanged"}
 
 
 def _read(data: bytes) -> object:

@@ -13,10 +13,12 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shared.runtime.settings import Settings
 
 ORGANISATIONS = ["Changing Futures", "Possability People", "SCALE Network"]
+TIME_ZONE = "Europe/London"  # the group meets in Brighton
 # name, organisation index, lived experience, roles
 PEOPLE = [
     ("Ada Brennan", 0, True, ["facilitator"]),
@@ -70,7 +72,7 @@ class Story:
     def form_the_group(self) -> None:
         group = self.api.call("POST", "/groups", {
             "name": "Co-Producing Co-Production working group",
-            "organisations": [{"name": n} for n in ORGANISATIONS],
+            "organisations": [{"name": n} for n in ORGANISATIONS], "time_zone": TIME_ZONE,
         })
         self.gid = gid = group["group_id"]
         orgs = [o["id"] for o in group["organisations"]]
@@ -188,11 +190,12 @@ class Story:
         """Weekly meetings for six months, then the gathering: roles, 120 attendees and a table plan."""
         scheduling, tokens, gid = self.scheduling, self.tokens, self.gid
         facilitator = tokens["Ada Brennan"]
-        first = datetime.now(UTC).replace(hour=10, minute=30, second=0, microsecond=0) + timedelta(days=1)
+        first = datetime.now(ZoneInfo(TIME_ZONE)).replace(hour=10, minute=30, second=0, microsecond=0) + timedelta(days=1)
         scheduling.call("POST", f"/groups/{gid}/meetings", {
             "title": "Working group", "starts_at": first.isoformat(), "ends_at": (first + timedelta(minutes=90)).isoformat(),
             "location": "Community centre (step-free)", "rrule": "FREQ=WEEKLY;COUNT=26"}, token=facilitator)
-        print("\nWeekly working group meetings for six months: 26 occurrences, one event in the log.")
+        print(f"\nWeekly working group meetings for six months at 10:30 {TIME_ZONE} time, whatever the clocks do: "
+              "26 occurrences, one event in the log.")
         day = first + timedelta(weeks=24)
         gathering = scheduling.call("POST", f"/groups/{gid}/gatherings", {
             "title": "Co-Producing Co-Production", "venue": "Community hall", "starts_at": day.isoformat(),
@@ -217,7 +220,9 @@ class Story:
         seating = scheduling.call("POST", f"{g}/table-plan", token=facilitator)
         print(f"The event: 120 attendees in an equal mix, {len(role_ids)} roles signed up for, a table plan of 15 tables "
               f"with quality {seating['plan_quality']:.2f} (1 = every table mirrors the room)")
-        print(f"  {scheduling.base}{g}/table-plan.svg and .csv")
+        link = scheduling.call("POST", f"{g}/table-plan/links", token=facilitator)
+        print(f"  to print (opens in a browser for 24 hours): {link['url']}")
+        print(f"  for a mail merge: {link['csv_url']}")
 
 
     def sign_in_links(self, settings: Settings) -> None:

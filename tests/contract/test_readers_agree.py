@@ -10,6 +10,7 @@ field a reader depends on fails this test, not production.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any, get_type_hints
 
 import msgspec
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from services.decisions import events as decisions
 from services.decisions import subscriptions as decisions_reads
 from services.decisions.domain import rules
-from services.decisions.domain.group import group_stream
+from services.decisions.domain.group import group_decider, group_stream
 from services.decisions.domain.proposal import proposal_stream
 from services.publishing import events as publishing
 from services.publishing import subscriptions as publishing_reads
@@ -36,6 +37,7 @@ PAIRS: list[tuple[str, type[Any], type[Any]]] = [
     ("the kernel's roster", roster._Issued, decisions.TokenIssued),
     ("the kernel's roster", roster._SignedIn, decisions.SignedIn),
     ("the kernel's roster", roster._Revoked, decisions.TokenRevoked),
+    ("the kernel's roster", roster._ZoneChanged, decisions.TimeZoneChanged),
     ("scheduling", scheduling_reads._Closed, decisions.ProposalClosed),
     ("scheduling", scheduling_reads._Opened, decisions.ProposalOpened),
     ("publishing", publishing_reads.ProposalClosed, decisions.ProposalClosed),
@@ -93,3 +95,25 @@ def test_readers_name_the_writers_streams() -> None:
     some = uuid.uuid4()
     assert f"{roster.DECISIONS_GROUP_STREAM}{some}" == group_stream(some)
     assert f"{scheduling_reads.DECISIONS_PROPOSAL_STREAM}{some}" == proposal_stream(some)
+
+
+def test_the_roster_reads_the_groups_time_zone_as_decisions_decides_it() -> None:
+    """Scheduling schedules meetings in the zone the roster reads: created without one (before zones), with
+    one, and changed by a facilitator, it must be the zone decisions' own group state holds."""
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    gid = uuid.uuid4()
+    organisations = (decisions.Organisation(id=uuid.uuid4(), name="SCALE"),)
+    histories = [
+        [decisions.GroupCreated(group_id=gid, name="g", organisations=organisations, rule=rules.Rule(), at=at)],
+        [decisions.GroupCreated(group_id=gid, name="g", organisations=organisations, rule=rules.Rule(), at=at,
+                                time_zone="Europe/London")],
+        [decisions.GroupCreated(group_id=gid, name="g", organisations=organisations, rule=rules.Rule(), at=at,
+                                time_zone="Europe/London"),
+         decisions.TimeZoneChanged(group_id=gid, time_zone="Pacific/Auckland", at=at)],
+    ]
+    for history in histories:
+        read = roster.Roster()
+        for event in history:
+            read = roster._evolve(read, roster._read(msgspec.json.encode(event)))
+        assert read.time_zone == group_decider.fold(history).time_zone
+    assert [group_decider.fold(h).time_zone for h in histories] == ["UTC", "Europe/London", "Pacific/Auckland"]

@@ -81,6 +81,8 @@ route(D, "POST", "/groups", expect(("operator",), 201, group=False))(lambda w, h
 route(D, "GET", "/groups/{group_id}", expect(READ, 200))(lambda w, h: w.decisions.get(w.g, headers=h))
 route(D, "PUT", "/groups/{group_id}/rule", expect(MANAGE, 200))(
     lambda w, h: w.decisions.put(f"{w.g}/rule", headers=h, json={}))
+route(D, "PUT", "/groups/{group_id}/time-zone", expect(MANAGE, 200))(
+    lambda w, h: w.decisions.put(f"{w.g}/time-zone", headers=h, json={"time_zone": "Europe/London"}))
 route(D, "GET", "/groups/{group_id}/members", expect(READ, 200))(
     lambda w, h: w.decisions.get(f"{w.g}/members", headers=h))
 route(D, "POST", "/groups/{group_id}/members", expect(MANAGE, 201))(lambda w, h: w.decisions.post(
@@ -282,7 +284,7 @@ route(S, "GET", "/groups/{group_id}/gatherings", expect(READ, 200))(
 route(S, "POST", "/groups/{group_id}/gatherings", expect(MANAGE, 201))(lambda w, h: w.scheduling.post(
     f"{w.g}/gatherings", headers=h, json={"title": "G", "venue": "V", "starts_at": "2100-01-01T10:00:00+00:00",
                                           "ends_at": "2100-01-01T16:00:00+00:00", "capacity": 5}))
-for _suffix in ("", "/fairness", "/table-plan.csv", "/table-plan.svg"):
+for _suffix in ("", "/fairness", "/table-plan.csv", "/table-plan.svg", "/table-plan.html"):
     route(S, "GET", _GATHERING + _suffix, expect(READ, 200))(
         lambda w, h, x=_suffix: w.scheduling.get(w.made["gathering"] + x, headers=h))
 route(S, "POST", _GATHERING + "/roles", expect(MANAGE, 201))(
@@ -340,6 +342,25 @@ async def _(w: World, h: dict[str, str]) -> Any:
 @route(S, "POST", _GATHERING + "/table-plan/lock", expect(MANAGE, 200))
 async def _(w: World, h: dict[str, str]) -> Any:
     return await w.scheduling.post(f"{await w.seated()}/table-plan/lock", headers=h)
+
+
+route(S, "POST", _GATHERING + "/table-plan/links", expect(MANAGE, 201))(
+    lambda w, h: w.scheduling.post(f"{w.made['gathering']}/table-plan/links", headers=h))
+
+
+async def _print_link(w: World) -> dict[str, Any]:
+    return await w.ok(await w.scheduling.post(f"{w.made['gathering']}/table-plan/links", headers=w.fac()))
+
+
+@route(S, "DELETE", _GATHERING + "/table-plan/links/{link_id}", expect(MANAGE, 204))
+async def _(w: World, h: dict[str, str]) -> Any:
+    return await w.scheduling.delete(f"{w.made['gathering']}/table-plan/links/{(await _print_link(w))['link_id']}",
+                                     headers=h)
+
+
+@route(S, "GET", "/table-plans/{token}", expect((), 200, public=True))  # the secret address is the credential
+async def _(w: World, h: dict[str, str]) -> Any:
+    return await w.scheduling.get((await _print_link(w))["url"].split("testserver.local", 1)[-1], headers=h)
 
 
 # --- publishing: items (an item's authors act on it), public feeds, webhooks, the live stream ---------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from services.decisions.domain.group import (
     AddMember,
     AdoptRule,
+    ChangeTimeZone,
     CreateGroup,
     Group,
     IssueToken,
@@ -23,6 +25,7 @@ from services.decisions.events import (
     MemberRemoved,
     MemberUpdated,
     Organisation,
+    TimeZoneChanged,
     TokenIssued,
     TokenRevoked,
 )
@@ -53,8 +56,8 @@ def holder(group: Group, token_hash: str) -> uuid.UUID | None:
 
 
 def test_a_group_is_created_once_with_distinct_partners() -> None:
-    spec.given().when(CREATE).then(GroupCreated(group_id=GID, name="Working group",
-                                                organisations=CREATE.organisations, rule=Rule(), at=T0))
+    spec.given().when(CREATE).then(GroupCreated(group_id=GID, name="Working group", organisations=CREATE.organisations,
+                                                rule=Rule(), at=T0, time_zone="Europe/London"))
     created = spec.given_commands(CREATE)
     assert created.state.exists and created.state.organisation_ids() == (ORG_A, ORG_B)
     created.when(CREATE).then_fails(CommandRejected, "exists already")
@@ -107,3 +110,28 @@ def test_the_default_rule_is_validated_and_unchanged_rules_record_nothing() -> N
     unanimity_without_inclusive = Rule(threshold=Threshold(numerator=2, denominator=2))
     refusal = group.when(AdoptRule(rule=unanimity_without_inclusive, at=T0)).then_fails(InvalidCommand)
     assert field_of(refusal) == "rule.threshold"
+
+
+def test_a_group_meets_in_an_iana_time_zone_that_a_facilitator_can_change() -> None:
+    lisbon = replace(CREATE, time_zone="Europe/Lisbon")
+    created = spec.given().when(lisbon).then(GroupCreated(group_id=GID, name="Working group", rule=Rule(), at=T0,
+                                                          organisations=CREATE.organisations, time_zone="Europe/Lisbon"))
+    assert created.state.time_zone == "Europe/Lisbon"
+    assert field_of(spec.given().when(replace(CREATE, time_zone="Mars/Olympus")).then_fails(
+        InvalidCommand, "IANA")) == "time_zone"
+    assert field_of(spec.given().when(replace(CREATE, time_zone="+01:00")).then_fails(InvalidCommand, "IANA")) == "time_zone"
+    made = GroupCreated(group_id=GID, name="Working group", organisations=CREATE.organisations, rule=Rule(), at=T0,
+                        time_zone="Europe/London")
+    changed = spec.given(made).when(ChangeTimeZone(time_zone="America/New_York", at=T0)).then(
+        TimeZoneChanged(group_id=GID, time_zone="America/New_York", at=T0))
+    assert changed.state.time_zone == "America/New_York"
+    spec.given(made).when(ChangeTimeZone(time_zone="Europe/London", at=T0)).then_nothing()
+    spec.given(made).when(ChangeTimeZone(time_zone="Nowhere", at=T0)).then_fails(InvalidCommand, "IANA")
+    spec.given().when(ChangeTimeZone(time_zone="UTC", at=T0)).then_fails(NotFound, "no such group")
+
+
+def test_a_group_recorded_before_groups_had_a_zone_reads_as_utc() -> None:
+    """Its meetings were expanded in UTC: reading the old event must not move them."""
+    old = GroupCreated(group_id=GID, name="Working group", organisations=CREATE.organisations, rule=Rule(), at=T0)
+    assert old.time_zone is None
+    assert spec.given(old).when(ChangeTimeZone(time_zone="UTC", at=T0)).then_nothing().state.time_zone == "UTC"

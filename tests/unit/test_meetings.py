@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from services.scheduling.domain.feeds import Issue, Revoke, feeds_decider
-from services.scheduling.domain.meetings import Cancel, Move, RecordAttendance, Rsvp, Schedule, meeting_decider
+from services.scheduling.domain.meetings import Cancel, Move, Moved, RecordAttendance, Rsvp, Schedule, meeting_decider
 from services.scheduling.events import (
     AttendanceRecorded,
     FeedIssued,
@@ -27,7 +28,7 @@ MEETING = uuid.UUID(int=7)
 ADA = uuid.UUID(int=1)
 SCHEDULE = Schedule(meeting_id=MEETING, group_id=uuid.UUID(int=8), title="Working group", starts_at=T0,
                     ends_at=T0 + timedelta(hours=1), location="Community centre", rrule="FREQ=WEEKLY;COUNT=26",
-                    source_proposal_id=None, by=ADA, at=T0)
+                    source_proposal_id=None, by=ADA, at=T0, time_zone="UTC")
 SCHEDULED = MeetingScheduled(**msgspec.structs.asdict(SCHEDULE))
 WEEK = timedelta(weeks=1)
 
@@ -43,6 +44,51 @@ def test_a_series_is_scheduled_once_with_a_valid_rule() -> None:
     backwards = meetings.given().when(msgspec.structs.replace(SCHEDULE, ends_at=T0))
     assert backwards.then_fails(InvalidCommand, "after").field == "ends_at"  # type: ignore[attr-defined]
     meetings.given().when(msgspec.structs.replace(SCHEDULE, title="  ")).then_fails(InvalidCommand, "title")
+    nowhere = meetings.given().when(msgspec.structs.replace(SCHEDULE, time_zone="Europe/Atlantis"))
+    assert nowhere.then_fails(InvalidCommand, "IANA").field == "time_zone"  # type: ignore[attr-defined]
+
+
+LONDON = ZoneInfo("Europe/London")
+BEFORE_BST = datetime(2030, 3, 19, 10, 30, tzinfo=UTC)  # a Tuesday; the clocks go forward on Sunday 31 March 2030
+WEEKLY = msgspec.structs.replace(SCHEDULE, starts_at=BEFORE_BST, ends_at=BEFORE_BST + timedelta(minutes=90),
+                                 rrule="FREQ=WEEKLY;COUNT=4", time_zone="Europe/London")
+
+
+def test_a_weekly_meeting_stays_at_half_past_ten_local_time_when_the_clocks_go_forward() -> None:
+    state = meetings.given(MeetingScheduled(**msgspec.structs.asdict(WEEKLY))).state
+    found = state.occurrences(BEFORE_BST, BEFORE_BST + 5 * WEEK)
+    assert [(o.astimezone(LONDON).hour, o.astimezone(LONDON).minute) for o in found] == [(10, 30)] * 4
+    assert [o.astimezone(UTC).hour for o in found] == [10, 10, 9, 9]  # the UTC time moves instead
+    assert [o.utcoffset() for o in found] == [timedelta(0), timedelta(0), timedelta(hours=1), timedelta(hours=1)]
+    # the same instant given at another offset is the same series
+    as_cet = BEFORE_BST.astimezone(ZoneInfo("Europe/Paris"))
+    same = meetings.given(MeetingScheduled(**msgspec.structs.asdict(msgspec.structs.replace(
+        WEEKLY, starts_at=as_cet, ends_at=as_cet + timedelta(minutes=90))))).state
+    assert same.occurrences(BEFORE_BST, BEFORE_BST + 5 * WEEK) == found
+
+
+def test_an_occurrence_after_the_change_is_named_by_any_offset_and_a_move_keeps_or_changes_the_place() -> None:
+    scheduled = MeetingScheduled(**msgspec.structs.asdict(WEEKLY))
+    after = datetime(2030, 4, 2, 9, 30, tzinfo=UTC)  # 10:30 BST
+    cancelled = OccurrenceCancelled(meeting_id=MEETING, occurrence=after, reason="Easter", at=T0)
+    state = meetings.given(scheduled).when(Cancel(occurrence=after, reason="Easter", at=T0)).then(cancelled).state
+    assert after not in state.occurrences(BEFORE_BST, BEFORE_BST + 5 * WEEK)
+    meetings.given(scheduled).when(Cancel(occurrence=after + timedelta(hours=1), reason="", at=T0)).then_fails(
+        InvalidCommand, "no occurrence")  # 10:30 UTC that day is 11:30 local: not an occurrence
+    last = datetime(2030, 4, 9, 10, 30, tzinfo=LONDON)
+    move = Move(occurrence=last, starts_at=last + timedelta(days=1), ends_at=last + timedelta(days=1, hours=1),
+                location="Library, room 2", at=T0)
+    moved = meetings.given(scheduled).when(move).then(OccurrenceMoved(
+        meeting_id=MEETING, occurrence=last, starts_at=move.starts_at, ends_at=move.ends_at, location="Library, room 2",
+        at=T0)).state
+    assert moved.moves()[last] == Moved(starts_at=move.starts_at, ends_at=move.ends_at, location="Library, room 2")
+    assert moved.moves()[last].starts_at.tzinfo is LONDON  # shown in the meeting's zone, however it was given
+
+
+def test_a_meeting_recorded_before_meetings_had_a_zone_still_expands_as_it_was_given() -> None:
+    legacy = MeetingScheduled(**{**msgspec.structs.asdict(WEEKLY), "time_zone": None})
+    found = meetings.given(legacy).state.occurrences(BEFORE_BST, BEFORE_BST + 5 * WEEK)
+    assert [o.astimezone(UTC).hour for o in found] == [10, 10, 10, 10]
 
 
 def test_one_occurrence_is_cancelled_or_moved_and_the_rest_of_the_series_stays() -> None:
@@ -53,7 +99,7 @@ def test_one_occurrence_is_cancelled_or_moved_and_the_rest_of_the_series_stays()
                             ends_at=T0 + 2 * WEEK + timedelta(hours=3), at=T0)
     when = meetings.given(SCHEDULED, cancelled).when(Move(occurrence=moved.occurrence, starts_at=moved.starts_at,
                                                           ends_at=moved.ends_at, at=T0)).then(moved)
-    assert when.state.moved == ((moved.occurrence, moved.starts_at, moved.ends_at),)
+    assert when.state.moved == ((moved.occurrence, Moved(starts_at=moved.starts_at, ends_at=moved.ends_at)),)
     # a cancelled occurrence, or a time that is not an occurrence, takes no command
     refused = meetings.given(SCHEDULED, cancelled).when(Cancel(occurrence=T0 + WEEK, reason="", at=T0))
     assert refused.then_fails(InvalidCommand, "no occurrence").field == "occurrence"  # type: ignore[attr-defined]

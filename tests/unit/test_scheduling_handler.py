@@ -24,7 +24,12 @@ MEETING = uuid.UUID(int=7)
 T0 = datetime(2030, 3, 5, 10, 30, tzinfo=UTC)
 SCHEDULE = Schedule(meeting_id=MEETING, group_id=GROUP, title="Working group", starts_at=T0,
                     ends_at=T0 + timedelta(hours=1), location="", rrule="FREQ=WEEKLY;COUNT=4",
-                    source_proposal_id=None, by=None, at=T0)
+                    source_proposal_id=None, by=None, at=T0, time_zone="UTC")
+
+
+async def _in_lisbon(group_id: uuid.UUID) -> str:
+    assert group_id == GROUP
+    return "Europe/Lisbon"
 
 
 def rsvp(member: int, answer: str = "yes") -> Rsvp:
@@ -109,12 +114,13 @@ async def test_a_closed_time_proposal_schedules_its_meeting_once_however_often_i
     proposal_id = await _opened(store)
     closed = _closed(proposal_id, "chosen", ["tue"])
     for _ in range(3):
-        await schedule_chosen_slot(store, StateCache(), closed)
+        await schedule_chosen_slot(store, StateCache(), closed, _in_lisbon)
     [recorded] = store.streams[meeting_stream(meeting_for(proposal_id))]
     scheduled = msgspec.json.decode(recorded.data, type=MeetingScheduled)
     assert (scheduled.title, scheduled.starts_at, scheduled.ends_at) == ("Weekly working group", T0,
                                                                          T0 + timedelta(minutes=90))
     assert scheduled.source_proposal_id == proposal_id and scheduled.group_id == GROUP and scheduled.rrule is None
+    assert scheduled.time_zone == "Europe/Lisbon"  # the group's zone, as its roster says
 
 
 async def test_no_meeting_without_a_chosen_slot_with_times_or_for_another_kind_of_proposal() -> None:
@@ -122,7 +128,7 @@ async def test_no_meeting_without_a_chosen_slot_with_times_or_for_another_kind_o
     proposal_id = await _opened(store)
     for delivered in (_closed(proposal_id, "tie", ["tue", "thu"]), _closed(proposal_id, "chosen", []),
                       _closed(proposal_id, "chosen", ["thu"])):  # Thursday has no times
-        await schedule_chosen_slot(store, None, delivered)
+        await schedule_chosen_slot(store, None, delivered, _in_lisbon)
     consent = await _opened(store, kind="consent")
-    await schedule_chosen_slot(store, None, _closed(consent, "chosen", ["tue"]))
+    await schedule_chosen_slot(store, None, _closed(consent, "chosen", ["tue"]), _in_lisbon)
     assert not [s for s in store.streams if s.startswith("scheduling.")]

@@ -24,12 +24,14 @@ from services.decisions.events import (
     OrganisationKeyRegistered,
     SignedIn,
     SignInLinkIssued,
+    TimeZoneChanged,
     TokenIssued,
     TokenRevoked,
 )
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound, Unauthenticated
 from shared.domain.roles import Role
+from shared.domain.zones import DEFAULT_TIME_ZONE, RECORDED_BEFORE_ZONES, is_time_zone
 
 
 def group_stream(group_id: uuid.UUID) -> str:
@@ -45,6 +47,13 @@ class CreateGroup:
     name: str
     organisations: tuple[Organisation, ...]
     rule: Rule
+    at: datetime
+    time_zone: str = DEFAULT_TIME_ZONE
+
+
+@dataclass(frozen=True)
+class ChangeTimeZone:
+    time_zone: str
     at: datetime
 
 
@@ -138,7 +147,7 @@ class AdoptRule:
 
 GroupCommand = (
     CreateGroup | AddMember | UpdateMember | RemoveMember | ForgetMember | IssueToken | RevokeToken | AdoptRule
-    | RegisterKey | IssueSignInLink | SignIn | SignOutEverywhere
+    | RegisterKey | IssueSignInLink | SignIn | SignOutEverywhere | ChangeTimeZone
 )
 
 
@@ -164,6 +173,7 @@ class Group:
     tokens: dict[uuid.UUID, tuple[uuid.UUID, str]] = field(default_factory=dict)  # token id -> (member, hash)
     keys: dict[uuid.UUID, str] = field(default_factory=dict)  # organisation -> Ed25519 public key (base64)
     links: dict[str, tuple[uuid.UUID, uuid.UUID, datetime]] = field(default_factory=dict)  # code hash -> (link, member, expiry)
+    time_zone: str = RECORDED_BEFORE_ZONES
 
     @property
     def exists(self) -> bool:
@@ -186,6 +196,11 @@ def _is_public_key(text: str) -> bool:
 def _check_rule(rule: Rule) -> None:
     if (problem := rule.problem()) is not None:
         raise InvalidCommand(problem[1], field=problem[0])
+
+
+def _check_time_zone(name: str) -> None:
+    if not is_time_zone(name):
+        raise InvalidCommand(f"{name!r} is not an IANA time zone name (such as Europe/London)", field="time_zone")
 
 
 def _check_member_fields(group: Group, organisation_id: uuid.UUID, roles: tuple[Role, ...]) -> None:
@@ -217,8 +232,9 @@ def _create(command: CreateGroup, group: Group) -> list[GroupEvent]:
     if len(set(names)) != len(names):
         raise InvalidCommand("partner organisations need distinct names", field="organisations")
     _check_rule(command.rule)
+    _check_time_zone(command.time_zone)
     return [GroupCreated(group_id=command.group_id, name=command.name, organisations=command.organisations,
-                         rule=command.rule, at=command.at)]
+                         rule=command.rule, at=command.at, time_zone=command.time_zone)]
 
 
 def _add(command: AddMember, group: Group) -> list[GroupEvent]:
@@ -299,6 +315,11 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
                                                                              at=command.at)]
         case RegisterKey():
             return _register_key(command, group)
+        case ChangeTimeZone():
+            gid = _existing(group)
+            _check_time_zone(command.time_zone)
+            return [] if command.time_zone == group.time_zone else [
+                TimeZoneChanged(group_id=gid, time_zone=command.time_zone, at=command.at)]
         case RevokeToken():
             gid = _existing(group)
             if command.token_id not in group.tokens:
@@ -335,7 +356,8 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
 def evolve(group: Group, event: GroupEvent) -> Group:
     match event:
         case GroupCreated():
-            return Group(group_id=event.group_id, name=event.name, organisations=event.organisations, rule=event.rule)
+            return Group(group_id=event.group_id, name=event.name, organisations=event.organisations, rule=event.rule,
+                         time_zone=event.time_zone or RECORDED_BEFORE_ZONES)
         case MemberAdded() | MemberUpdated():
             member = Member(member_id=event.member_id, name=event.name, organisation_id=event.organisation_id,
                             lived_experience=event.lived_experience, roles=event.roles)
@@ -363,6 +385,8 @@ def evolve(group: Group, event: GroupEvent) -> Group:
             return replace(group, keys={**group.keys, event.organisation_id: event.public_key})
         case DefaultRuleAdopted():
             return replace(group, rule=event.rule)
+        case TimeZoneChanged():
+            return replace(group, time_zone=event.time_zone)
         case _:
             assert_never(event)
 

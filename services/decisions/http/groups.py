@@ -9,6 +9,7 @@ from litestar import Controller, get, post, put
 from services.decisions.context import Decisions
 from services.decisions.domain.group import (
     AdoptRule,
+    ChangeTimeZone,
     CreateGroup,
     Group,
     Member,
@@ -17,7 +18,7 @@ from services.decisions.domain.group import (
 )
 from services.decisions.domain.rules import RuleIn
 from services.decisions.events import Organisation
-from services.decisions.http.schemas import CreateGroupIn, GroupOut, MemberOut, OrganisationOut
+from services.decisions.http.schemas import CreateGroupIn, GroupOut, MemberOut, OrganisationOut, TimeZoneIn
 from shared.access.guards import require_role
 from shared.access.principals import FACILITATORS, Authenticated, Principal
 from shared.domain.errors import Forbidden
@@ -30,7 +31,7 @@ TAGS = ["groups"]
 def group_out(group: Group) -> GroupOut:
     assert group.group_id is not None
     return GroupOut(
-        group_id=group.group_id, name=group.name, rule=group.rule,
+        group_id=group.group_id, name=group.name, rule=group.rule, time_zone=group.time_zone,
         organisations=[
             OrganisationOut(id=o.id, name=o.name, members=[
                 member_out(m) for m in group.members.values() if m.organisation_id == o.id
@@ -62,7 +63,7 @@ class GroupController(Controller):
             raise Forbidden("only the operator creates groups")
         group_id = new_id()
         command = CreateGroup(
-            group_id=group_id, name=data.name, rule=data.rule.resolve(), at=utc_now(),
+            group_id=group_id, name=data.name, rule=data.rule.resolve(), at=utc_now(), time_zone=data.time_zone,
             organisations=tuple(Organisation(id=new_id(), name=o.name) for o in data.organisations),
         )
         done = await handle(service.store, group_decider, command, group_id=group_id,
@@ -73,6 +74,18 @@ class GroupController(Controller):
     async def read_group(self, principal: Authenticated, service: Decisions, group_id: uuid.UUID) -> GroupOut:
         return group_out(await service.admitted(principal, group_id))
 
+
+class TimeZoneController(Controller):
+    path = "/groups/{group_id:uuid}/time-zone"
+    tags = TAGS
+
+    @put("/", summary="Change the group's time zone: meetings scheduled from now on are in it (facilitator)")
+    async def change_time_zone(
+        self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID, data: TimeZoneIn,
+    ) -> GroupOut:
+        await managed(service, principal, group_id)
+        group, _ = await service.on_group(group_id, ChangeTimeZone(time_zone=data.time_zone, at=utc_now()), once)
+        return group_out(group)
 
 
 class RuleController(Controller):

@@ -12,9 +12,12 @@ from services.decisions.domain.rules import Rule, RuleIn
 from services.decisions.events import AmendPolicy, Choice, Kind, Option, Outcome, Visibility
 from shared.domain.input import Body, Instant
 from shared.domain.roles import Role
+from shared.domain.zones import DEFAULT_TIME_ZONE
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/London"], description=(
+    "an IANA time zone name: the group's meetings are scheduled and shown in it"))]
 
 
 class OrganisationIn(Body):
@@ -25,6 +28,11 @@ class CreateGroupIn(Body):
     name: Name
     organisations: Annotated[list[OrganisationIn], msgspec.Meta(min_length=1, max_length=50)]
     rule: RuleIn = RuleIn()
+    time_zone: TimeZoneName = DEFAULT_TIME_ZONE
+
+
+class TimeZoneIn(Body):
+    time_zone: TimeZoneName
 
 
 class MemberIn(Body):
@@ -74,6 +82,7 @@ class GroupOut(msgspec.Struct):
     group_id: uuid.UUID
     name: str
     rule: Rule
+    time_zone: str
     organisations: list[OrganisationOut]
 
 

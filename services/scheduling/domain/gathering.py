@@ -21,7 +21,16 @@ from services.scheduling.domain.attendees import (
     decide_attendees,
     evolve_attendees,
 )
-from services.scheduling.domain.seating import LockPlan, PlanTables, Seating, SetTables, decide_seating, evolve_seating
+from services.scheduling.domain.seating import (
+    IssuePrintLink,
+    LockPlan,
+    PlanTables,
+    RevokePrintLink,
+    Seating,
+    SetTables,
+    decide_seating,
+    evolve_seating,
+)
 from services.scheduling.domain.sign_ups import (
     AddRole,
     CloseSignUps,
@@ -41,6 +50,8 @@ from services.scheduling.events import (
     GatheringEvent,
     GatheringPlanned,
     PlanLocked,
+    PrintLinkIssued,
+    PrintLinkRevoked,
     Promoted,
     RoleAdded,
     Session,
@@ -77,7 +88,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
 GatheringCommand = (
     Plan | AddRole | DeclareCapacity | SignUp | Withdraw | Swap | CloseSignUps | Register | CancelRegistration
-    | SetTables | PlanTables | LockPlan
+    | SetTables | PlanTables | LockPlan | IssuePrintLink | RevokePrintLink
 )
 
 # --- state -------------------------------------------------------------------------------------
@@ -114,7 +125,7 @@ def decide(command: GatheringCommand, gathering: Gathering) -> list[GatheringEve
             return [*decide_sign_ups(command, gathering.sign_ups)]
         case Register() | CancelRegistration():
             return [*decide_attendees(command, gathering.attendees, _planned(gathering).capacity)]
-        case SetTables() | PlanTables() | LockPlan():
+        case SetTables() | PlanTables() | LockPlan() | IssuePrintLink() | RevokePrintLink():
             _planned(gathering)
             return [*decide_seating(command, gathering.seating, gathering.attendees)]
         case _:
@@ -134,7 +145,7 @@ def evolve(g: Gathering, event: GatheringEvent) -> Gathering:
             return replace(g, attendees=evolve_attendees(g.attendees, event), seating=g.seating.unseat(event.attendee_id))
         case AttendeeRegistered() | AttendeePromoted():
             return replace(g, attendees=evolve_attendees(g.attendees, event))
-        case TablesSet() | TablePlanned() | PlanLocked():
+        case TablesSet() | TablePlanned() | PlanLocked() | PrintLinkIssued() | PrintLinkRevoked():
             return replace(g, seating=evolve_seating(g.seating, event))
         case _:
             assert_never(event)

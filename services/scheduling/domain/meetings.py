@@ -2,7 +2,10 @@
 
 Occurrences are computed from the rule, never stored one by one: a weekly
 meeting for six months is one event, and cancelling or moving one occurrence
-is another.
+is another. A meeting lives in the time zone its group had when it was
+scheduled: the rule is expanded in local wall-clock time, so a weekly 10:30
+stays 10:30 across a daylight-saving change (its UTC time moves instead).
+Times arrive with any offset and are compared as instants.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from services.scheduling.events import (
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 from shared.domain.input import offset_problem, recorded_as_utc
+from shared.domain.zones import is_time_zone, local
 
 
 def meeting_stream(meeting_id: uuid.UUID) -> str:
@@ -47,6 +51,7 @@ class Schedule(msgspec.Struct, frozen=True, kw_only=True):
     source_proposal_id: uuid.UUID | None
     by: uuid.UUID | None
     at: datetime
+    time_zone: str
 
 
 class Cancel(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +65,7 @@ class Move(msgspec.Struct, frozen=True, kw_only=True):
     starts_at: datetime
     ends_at: datetime
     at: datetime
+    location: str | None = None
 
 
 class Rsvp(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,12 +87,36 @@ MeetingCommand = Schedule | Cancel | Move | Rsvp | RecordAttendance
 # --- state -------------------------------------------------------------------------------------
 
 
+class Moved(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one occurrence went: its new times (local) and place (None: the meeting's own)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None = None
+
+
 class Meeting(msgspec.Struct, frozen=True, kw_only=True):
+    """``scheduled`` holds its times in the meeting's zone (as recorded, for a meeting without one), and so
+    do ``cancelled`` and ``moved``: everything the calendar shows is already local time."""
+
     scheduled: MeetingScheduled | None = None
     cancelled: frozenset[datetime] = frozenset()
-    moved: tuple[tuple[datetime, datetime, datetime], ...] = ()  # (occurrence, new start, new end)
+    moved: tuple[tuple[datetime, Moved], ...] = ()  # (occurrence, where it went)
     rsvps: tuple[tuple[datetime, uuid.UUID, str], ...] = ()
     attendance: tuple[tuple[datetime, tuple[uuid.UUID, ...]], ...] = ()
+
+    @property
+    def time_zone(self) -> str | None:
+        """The meeting's IANA zone; None for a meeting recorded before meetings had one."""
+        return self.scheduled.time_zone if self.scheduled else None
+
+    def placed(self, moment: datetime) -> datetime:
+        """A recorded time as this meeting shows it: local time in its zone."""
+        moment = recorded_as_utc(moment)
+        return local(moment, self.time_zone) if self.time_zone else moment
+
+    def moves(self) -> dict[datetime, Moved]:
+        return dict(self.moved)
 
     def occurrences(self, start: datetime, end: datetime) -> list[datetime]:
         """The rule's occurrence starts in [start, end), cancelled ones left out."""
@@ -98,6 +128,14 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
             found = list(rrulestr(self.scheduled.rrule, dtstart=first).between(start, end, inc=True))
             found = [o for o in found if o < end]
         return [o for o in found if o not in self.cancelled]
+
+    def last_start(self) -> datetime:
+        """When the last occurrence of the rule starts (a rule always has COUNT or UNTIL)."""
+        assert self.scheduled is not None
+        if self.scheduled.rrule is None:
+            return self.scheduled.starts_at
+        last: datetime = max(rrulestr(self.scheduled.rrule, dtstart=self.scheduled.starts_at))
+        return last
 
     def is_occurrence(self, moment: datetime) -> bool:
         return moment in self.occurrences(moment, moment + timedelta(seconds=1))
@@ -112,6 +150,7 @@ MAX_OCCURRENCES = 1000
 
 
 def _check_rule(rule: str, start: datetime) -> None:
+    """``start``: local time in the meeting's zone, where the rule is expanded."""
     try:
         occurrences = rrulestr(rule, dtstart=start)
         first = occurrences.after(start, inc=True)
@@ -134,8 +173,10 @@ def _schedule(command: Schedule, meeting: Meeting) -> list[MeetingEvent]:
         raise InvalidCommand("ends_at must be after starts_at", field="ends_at")
     if not command.title.strip():
         raise InvalidCommand("a meeting needs a title", field="title")
+    if not is_time_zone(command.time_zone):
+        raise InvalidCommand(f"{command.time_zone!r} is not an IANA time zone name", field="time_zone")
     if command.rrule is not None:
-        _check_rule(command.rrule, command.starts_at)
+        _check_rule(command.rrule, local(command.starts_at, command.time_zone))
     return [MeetingScheduled(**msgspec.structs.asdict(command))]
 
 
@@ -163,7 +204,7 @@ def decide(command: MeetingCommand, meeting: Meeting) -> list[MeetingEvent]:
             if command.ends_at <= command.starts_at:
                 raise InvalidCommand("ends_at must be after starts_at", field="ends_at")
             return [OccurrenceMoved(meeting_id=meeting_id, occurrence=command.occurrence, starts_at=command.starts_at,
-                                    ends_at=command.ends_at, at=command.at)]
+                                    ends_at=command.ends_at, at=command.at, location=command.location)]
         case Rsvp():
             meeting_id = _meeting_at(meeting, command.occurrence)
             return [RsvpGiven(meeting_id=meeting_id, occurrence=command.occurrence, member_id=command.member_id,
@@ -182,14 +223,17 @@ def decide(command: MeetingCommand, meeting: Meeting) -> list[MeetingEvent]:
 def evolve(meeting: Meeting, event: MeetingEvent) -> Meeting:
     match event:
         case MeetingScheduled():
-            return Meeting(scheduled=replace(event, starts_at=recorded_as_utc(event.starts_at),
-                                             ends_at=recorded_as_utc(event.ends_at)))
+            new = Meeting(scheduled=event)
+            return Meeting(scheduled=replace(event, starts_at=new.placed(event.starts_at),
+                                             ends_at=new.placed(event.ends_at)))
         case OccurrenceCancelled():
-            return replace(meeting, cancelled=meeting.cancelled | {event.occurrence})
+            return replace(meeting, cancelled=meeting.cancelled | {meeting.placed(event.occurrence)})
         case OccurrenceMoved():
-            kept = tuple(m for m in meeting.moved if m[0] != event.occurrence)
-            moved = (recorded_as_utc(event.occurrence), recorded_as_utc(event.starts_at), recorded_as_utc(event.ends_at))
-            return replace(meeting, moved=(*kept, moved))
+            occurrence = meeting.placed(event.occurrence)
+            kept = tuple(m for m in meeting.moved if m[0] != occurrence)
+            moved = Moved(starts_at=meeting.placed(event.starts_at), ends_at=meeting.placed(event.ends_at),
+                          location=event.location)
+            return replace(meeting, moved=(*kept, (occurrence, moved)))
         case RsvpGiven():
             kept_rsvps = tuple(r for r in meeting.rsvps if (r[0], r[1]) != (event.occurrence, event.member_id))
             return replace(meeting, rsvps=(*kept_rsvps, (event.occurrence, event.member_id, event.answer)))

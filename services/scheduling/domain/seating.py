@@ -17,8 +17,16 @@ from msgspec.structs import replace
 
 from services.scheduling.domain.attendees import Attendees
 from services.scheduling.domain.tables import Attendee, Infeasible, Table, plan
-from services.scheduling.events import PlanLocked, SeatingEvent, TablePlanned, TableSpec, TablesSet
-from shared.domain.errors import CommandRejected, InvalidCommand
+from services.scheduling.events import (
+    PlanLocked,
+    PrintLinkIssued,
+    PrintLinkRevoked,
+    SeatingEvent,
+    TablePlanned,
+    TableSpec,
+    TablesSet,
+)
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
 # --- commands ----------------------------------------------------------------------------------
 
@@ -36,7 +44,20 @@ class LockPlan(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
-SeatingCommand = SetTables | PlanTables | LockPlan
+class IssuePrintLink(msgspec.Struct, frozen=True, kw_only=True):
+    link_id: uuid.UUID
+    token_hash: str
+    by: uuid.UUID | None
+    expires_at: datetime
+    at: datetime
+
+
+class RevokePrintLink(msgspec.Struct, frozen=True, kw_only=True):
+    link_id: uuid.UUID
+    at: datetime
+
+
+SeatingCommand = SetTables | PlanTables | LockPlan | IssuePrintLink | RevokePrintLink
 
 # --- state -------------------------------------------------------------------------------------
 
@@ -47,6 +68,13 @@ class Seating(msgspec.Struct, frozen=True, kw_only=True):
     quality: dict[str, float] = {}  # table id -> quality
     overall: float | None = None
     locked: bool = False
+    planned_at: datetime | None = None
+    print_links: dict[str, PrintLinkIssued] = {}  # token hash -> the link, while not revoked
+
+    def print_link(self, token_hash: str, now: datetime) -> PrintLinkIssued | None:
+        """The link a token stands for, unless revoked or expired (who issued it is checked by the caller)."""
+        link = self.print_links.get(token_hash)
+        return link if link is not None and now < link.expires_at else None
 
     def unseat(self, attendee_id: uuid.UUID) -> Seating:
         """A cancelled attendee leaves their seat (the plan is otherwise kept)."""
@@ -84,6 +112,14 @@ def decide_seating(command: SeatingCommand, seating: Seating, attendees: Attende
             if not seating.seats:
                 raise CommandRejected("there is no table plan to lock")
             return [] if seating.locked else [PlanLocked(at=command.at)]
+        case IssuePrintLink():
+            if command.expires_at <= command.at:
+                raise InvalidCommand("a link must expire after it is issued", field="hours")
+            return [PrintLinkIssued(**msgspec.structs.asdict(command))]
+        case RevokePrintLink():
+            if not any(link.link_id == command.link_id for link in seating.print_links.values()):
+                raise NotFound("no such print link (or it was revoked)")
+            return [PrintLinkRevoked(link_id=command.link_id, at=command.at)]
         case _:
             assert_never(command)
 
@@ -96,8 +132,14 @@ def evolve_seating(seating: Seating, event: SeatingEvent) -> Seating:
         case TablesSet():
             return replace(seating, tables=event.tables)
         case TablePlanned():
-            return replace(seating, seats=dict(event.seats), quality=dict(event.quality), overall=event.overall)
+            return replace(seating, seats=dict(event.seats), quality=dict(event.quality), overall=event.overall,
+                           planned_at=event.at)
         case PlanLocked():
             return replace(seating, locked=True)
+        case PrintLinkIssued():
+            return replace(seating, print_links={**seating.print_links, event.token_hash: event})
+        case PrintLinkRevoked():
+            return replace(seating, print_links={h: link for h, link in seating.print_links.items()
+                                                 if link.link_id != event.link_id})
         case _:
             assert_never(event)

@@ -7,7 +7,7 @@ from services.scheduling.http.calendar import CalendarController, CalendarFeedCo
 from services.scheduling.http.gatherings import GatheringController
 from services.scheduling.http.meetings import MeetingController
 from services.scheduling.http.roles import RoleController
-from services.scheduling.http.table_plan import TablePlanController
+from services.scheduling.http.table_plan import PrintoutController, TablePlanController
 
 CONTROLLERS = [MeetingController, CalendarFeedController, CalendarController, GatheringController, RoleController,
-               AttendeeController, TablePlanController]
+               AttendeeController, TablePlanController, PrintoutController]

@@ -1,20 +1,49 @@
 """iCalendar (.ics) feeds of a group's meetings, built with the icalendar library.
 
-A recurring meeting is one VEVENT with its RRULE; cancelled occurrences are
-EXDATEs and moved ones are VEVENTs with a RECURRENCE-ID, so calendar apps
-show exactly what the log says.
+A recurring meeting is one VEVENT with its RRULE, in local time with the
+meeting's ``TZID`` and a VTIMEZONE that defines it (RFC 5545 requires one for
+every TZID, and without it clients read the times as floating, an hour off
+after the clocks change). Cancelled occurrences are EXDATEs; a moved one is a
+VEVENT with a RECURRENCE-ID that repeats every property of the series (its
+title, place, description) with the new times and, when it moved, the new place.
+A meeting recorded before meetings had a zone is written in UTC.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vRecur
 
 from services.scheduling.domain.meetings import Meeting
+from services.scheduling.events import MeetingScheduled
 from shared.domain.ids import utc_now
+
+MARGIN = timedelta(days=366)
+"""How far the VTIMEZONE definitions reach beyond the first and last meeting."""
+
+
+def _written(moment: datetime) -> datetime:
+    """A time as the feed writes it: local with its zone's TZID, or UTC (never a bare fixed offset, which
+    icalendar would name ``UTC+01:00`` with no VTIMEZONE to define it)."""
+    return moment if isinstance(moment.tzinfo, ZoneInfo) else moment.astimezone(UTC)
+
+
+def _event(scheduled: MeetingScheduled, stamp: datetime, starts_at: datetime, ends_at: datetime,
+           location: str) -> Event:
+    """The properties every instance of the meeting carries, the series and each moved occurrence alike."""
+    event = Event()
+    event.add("uid", f"{scheduled.meeting_id}@copro")
+    event.add("dtstamp", stamp)
+    event.add("summary", scheduled.title)
+    event.add("dtstart", _written(starts_at))
+    event.add("dtend", _written(ends_at))
+    if location:
+        event.add("location", location)
+    return event
 
 
 def calendar_of(meetings: Iterable[Meeting], name: str, declined: set[tuple[uuid.UUID, datetime]] | None = None) -> bytes:
@@ -24,33 +53,27 @@ def calendar_of(meetings: Iterable[Meeting], name: str, declined: set[tuple[uuid
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", name)
     stamp = utc_now()
+    span: list[datetime] = []
     for meeting in meetings:
         scheduled = meeting.scheduled
         if scheduled is None:
             continue
-        event = Event()
-        event.add("uid", f"{scheduled.meeting_id}@copro")
-        event.add("dtstamp", stamp)
-        event.add("summary", scheduled.title)
-        event.add("dtstart", scheduled.starts_at)
-        event.add("dtend", scheduled.ends_at)
-        if scheduled.location:
-            event.add("location", scheduled.location)
+        event = _event(scheduled, stamp, scheduled.starts_at, scheduled.ends_at, scheduled.location)
         if scheduled.rrule:
             event.add("rrule", vRecur.from_ical(scheduled.rrule.removeprefix("RRULE:")))
-        skipped = sorted(meeting.cancelled | {o for m, o in (declined or set()) if m == scheduled.meeting_id})
-        for occurrence in skipped:
-            event.add("exdate", occurrence)
+        skipped = meeting.cancelled | {meeting.placed(o) for m, o in (declined or set()) if m == scheduled.meeting_id}
+        for occurrence in sorted(skipped):
+            event.add("exdate", _written(occurrence))
         calendar.add_component(event)
-        for occurrence, starts_at, ends_at in meeting.moved:
+        span += [scheduled.starts_at, meeting.last_start()]
+        for occurrence, moved in meeting.moved:
             if occurrence in skipped:
                 continue
-            moved = Event()
-            moved.add("uid", f"{scheduled.meeting_id}@copro")
-            moved.add("dtstamp", stamp)
-            moved.add("recurrence-id", occurrence)
-            moved.add("summary", scheduled.title)
-            moved.add("dtstart", starts_at)
-            moved.add("dtend", ends_at)
-            calendar.add_component(moved)
+            instance = _event(scheduled, stamp, moved.starts_at, moved.ends_at,
+                              scheduled.location if moved.location is None else moved.location)
+            instance.add("recurrence-id", _written(occurrence))
+            calendar.add_component(instance)
+            span.append(moved.ends_at)
+    if span:
+        calendar.add_missing_timezones(first_date=(min(span) - MARGIN).date(), last_date=(max(span) + MARGIN).date())
     return bytes(calendar.to_ical())

@@ -32,14 +32,15 @@ class MeetingController(Controller):
     path = "/groups/{group_id:uuid}/meetings"
     tags = TAGS
 
-    @post("/", summary="Schedule a meeting or a series (facilitator)")
+    @post("/", summary="Schedule a meeting or a series in the group's time zone (facilitator)")
     async def schedule(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        data: MeetingIn) -> MeetingOut:
-        await service.members.admit(principal, group_id, FACILITATORS, "schedule a meeting")
+        roster = await service.members.admit(principal, group_id, FACILITATORS, "schedule a meeting")
         meeting_id = new_id()
         done = await handle(service.store, meeting_decider, Schedule(
             meeting_id=meeting_id, group_id=group_id, title=data.title, starts_at=data.starts_at, ends_at=data.ends_at,
-            location=data.location, rrule=data.rrule, source_proposal_id=None, by=principal.member_id, at=utc_now()),
+            location=data.location, rrule=data.rrule, source_proposal_id=None, by=principal.member_id, at=utc_now(),
+            time_zone=roster.time_zone),
             group_id=group_id, stream_id=meeting_stream(meeting_id), cache=service.meetings)
         return meeting_out(done.state, utc_now())
 
@@ -62,7 +63,8 @@ class MeetingController(Controller):
                    data: MoveIn) -> MeetingOut:
         await service.members.admit(principal, group_id, FACILITATORS, "move a meeting")
         meeting = await service.on_meeting(group_id, meeting_id, Move(
-            occurrence=data.occurrence, starts_at=data.starts_at, ends_at=data.ends_at, at=utc_now()))
+            occurrence=data.occurrence, starts_at=data.starts_at, ends_at=data.ends_at, location=data.location,
+            at=utc_now()))
         return meeting_out(meeting, utc_now())
 
     @post("/{meeting_id:uuid}/rsvp", status_code=200,

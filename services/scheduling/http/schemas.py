@@ -35,6 +35,8 @@ class MoveIn(Body):
     occurrence: Instant
     starts_at: Instant
     ends_at: Instant
+    location: Annotated[str, msgspec.Meta(max_length=500, description=(
+        "where this occurrence is held instead; left out, it stays at the meeting's location"))] | None = None
 
 
 class RsvpIn(Body):
@@ -49,8 +51,11 @@ class AttendanceIn(Body):
 
 
 class Occurrence(msgspec.Struct):
+    """Times in the meeting's time zone, with their offset (``2030-03-31T10:30:00+01:00``)."""
+
     starts_at: datetime
     ends_at: datetime
+    location: str
     moved_from: datetime | None
     answers: dict[str, str]
 
@@ -60,6 +65,9 @@ class MeetingOut(msgspec.Struct):
     title: str
     location: str
     rrule: str | None
+    time_zone: Annotated[str | None, msgspec.Meta(description=(
+        "the IANA zone the meeting is scheduled and expanded in; null for a meeting recorded before meetings "
+        "had one (expanded at the offset it was given)"))]
     source_proposal_id: uuid.UUID | None
     next: list[Occurrence]
 
@@ -74,15 +82,19 @@ def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
     """The meeting with its next occurrences (at most 20 within ``days``), as moved, with their answers."""
     scheduled = meeting.scheduled
     assert scheduled is not None
-    length = scheduled.ends_at - scheduled.starts_at
-    moved = {o: (s, e) for o, s, e in meeting.moved}
+    length = scheduled.ends_at - scheduled.starts_at  # wall-clock length: 90 minutes stay 90 minutes local
+    moves = meeting.moves()
     upcoming = []
     for occurrence in meeting.occurrences(now - timedelta(days=1), now + timedelta(days=days)):
-        starts, ends = moved.get(occurrence, (occurrence, occurrence + length))
-        upcoming.append(Occurrence(starts_at=starts, ends_at=ends, moved_from=occurrence if occurrence in moved else None,
-                                   answers={str(m): a for m, a in meeting.answers(occurrence).items()}))
+        moved = moves.get(occurrence)
+        upcoming.append(Occurrence(
+            starts_at=moved.starts_at if moved else occurrence, ends_at=moved.ends_at if moved else occurrence + length,
+            location=scheduled.location if moved is None or moved.location is None else moved.location,
+            moved_from=occurrence if moved else None,
+            answers={str(m): a for m, a in meeting.answers(occurrence).items()}))
     return MeetingOut(meeting_id=scheduled.meeting_id, title=scheduled.title, location=scheduled.location,
-                      rrule=scheduled.rrule, source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20])
+                      rrule=scheduled.rrule, time_zone=scheduled.time_zone,
+                      source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20])
 
 
 # --- the gathering -----------------------------------------------------------------------------

@@ -1,63 +1,71 @@
-"""The gathering's table plan: facilitators set the tables, plan, re-plan and lock; everyone reads it,
-also on paper (CSV for a spreadsheet, SVG for a seating picture)."""
+"""The gathering's table plan: facilitators set the tables, plan, re-plan and lock; everyone in the group reads
+it, on paper too: a print-ready page (``table-plan.html``), a CSV for a mail merge, an SVG room map.
+
+A browser sends no bearer token, so a facilitator asks for a print link: a secret, expiring address of the
+printable plan (``/table-plans/<token>``, and ``.csv``) that opens in any browser. Like a calendar feed's
+address, only its hash is recorded (with who issued it and until when); it stops working when it expires,
+when it is revoked, or as soon as the facilitator who issued it is no longer one.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+import secrets
 import uuid
-from html import escape
-from math import cos, pi, sin
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post, put
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
 
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.gathering import Gathering
-from services.scheduling.domain.seating import LockPlan, PlanTables, SetTables
+from services.scheduling.domain.seating import IssuePrintLink, LockPlan, PlanTables, RevokePrintLink, SetTables
 from services.scheduling.http.gatherings import GATHERING, TAGS
+from services.scheduling.http.printout import printable_plan, room_map
 from services.scheduling.http.schemas import GatheringOut, TablesIn, gathering_out
+from services.scheduling.http.sheets import seating_csv
 from shared.access.principals import FACILITATORS, Authenticated
-from shared.domain.ids import utc_now
+from shared.access.tokens import token_digest
+from shared.domain.errors import NotFound
+from shared.domain.ids import new_id, utc_now
 
-COLOURS = {"lived_experience": "#6a1b9a", "service_provider": "#1565c0", "both": "#2e7d32", "other": "#757575"}
-
-
-def seating_rows(g: Gathering) -> list[tuple[str, str, str, str]]:
-    """(table, name, perspective, organisation) of everyone seated, by table; an erased name says so."""
-    rows: list[tuple[str, str, str, str]] = []
-    for attendee, table in sorted(g.seating.seats.items(), key=lambda s: (s[1], s[0])):
-        person = g.attendees.people.get(uuid.UUID(attendee))
-        if person is not None:
-            rows.append((table, person.name or "(name erased)", person.perspective, person.organisation))
-    return rows
+LINK_PREFIX = "tp_"
+PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+           "X-Content-Type-Options": "nosniff"}
+PAGE = {**PRIVATE, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
+"""A printout holds names: never cached, never sent on as a referrer, nothing loaded or run in it."""
 
 
-def seating_csv(g: Gathering) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["table", "name", "perspective", "organisation"])
-    writer.writerows(seating_rows(g))
-    return buffer.getvalue()
+class PrintLinkOut(msgspec.Struct):
+    link_id: uuid.UUID
+    url: str
+    csv_url: str
+    expires_at: datetime
 
 
-def seating_svg(g: Gathering) -> str:
-    """Tables as circles, four to a row, each person a dot coloured by perspective and titled with their name."""
-    by_table: dict[str, list[tuple[str, str, str, str]]] = {}
-    for row in seating_rows(g):
-        by_table.setdefault(row[0], []).append(row)
-    parts, columns = [], 4
-    for n, (table, rows) in enumerate(sorted(by_table.items())):
-        x, y = 110 + (n % columns) * 220, 110 + (n // columns) * 220
-        parts.append(f'<circle cx="{x}" cy="{y}" r="45" fill="#eeeeee" stroke="#555"/>'
-                     f'<text x="{x}" y="{y + 5}" text-anchor="middle" font-size="14">{escape(table)}</text>')
-        for k, (_, name, perspective, organisation) in enumerate(rows):
-            angle = 2 * pi * k / max(len(rows), 1)
-            sx, sy = x + 75 * cos(angle), y + 75 * sin(angle)
-            parts.append(f'<circle cx="{sx:.0f}" cy="{sy:.0f}" r="14" fill="{COLOURS.get(perspective, "#999")}">'
-                         f"<title>{escape(name)} ({escape(organisation)}, {escape(perspective)})</title></circle>")
-    rows_count = (len(by_table) + columns - 1) // columns
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{columns * 220}" height="{max(rows_count, 1) * 220}"'
-            f' role="img" aria-label="table plan">{"".join(parts)}</svg>')
+def print_token(group_id: uuid.UUID, gathering_id: uuid.UUID) -> str:
+    """The address names its group and gathering, so the link is found from that gathering's stream alone."""
+    return f"{LINK_PREFIX}{group_id.hex}_{gathering_id.hex}_{secrets.token_urlsafe(24)}"
+
+
+def _named(token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    parts = token.removeprefix(LINK_PREFIX).split("_", 2)
+    if not token.startswith(LINK_PREFIX) or len(parts) != 3:
+        return None
+    try:
+        return uuid.UUID(hex=parts[0]), uuid.UUID(hex=parts[1])
+    except ValueError:
+        return None
+
+
+def _page(g: Gathering, time_zone: str, csv_href: str) -> Response[str]:
+    return Response(printable_plan(g, time_zone, csv_href), media_type="text/html; charset=utf-8", headers=PAGE)
+
+
+def _csv(g: Gathering, time_zone: str) -> Response[str]:
+    return Response(seating_csv(g, time_zone), media_type="text/csv; charset=utf-8",
+                    headers={**PRIVATE, "Content-Disposition": 'attachment; filename="table-plan.csv"'})
 
 
 class TablePlanController(Controller):
@@ -86,14 +94,71 @@ class TablePlanController(Controller):
         await service.members.admit(principal, group_id, FACILITATORS, "lock the table plan")
         return gathering_out(await service.on_gathering(group_id, gathering_id, LockPlan(at=utc_now())))
 
-    @get("/table-plan.csv", summary="The table plan as CSV", media_type="text/csv")
+    @get("/table-plan.csv", summary="The table plan as CSV: one row per person, for a mail merge", media_type="text/csv")
     async def plan_csv(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
-        await service.members.admit(principal, group_id)
-        return Response(seating_csv(await service.gathering(group_id, gathering_id)), media_type="text/csv")
+        roster = await service.members.admit(principal, group_id)
+        return _csv(await service.gathering(group_id, gathering_id), roster.time_zone)
 
-    @get("/table-plan.svg", summary="The table plan as a seating picture", media_type="image/svg+xml")
+    @get("/table-plan.html", summary="The table plan to print: an overview, an index, a page per table",
+         media_type="text/html")
+    async def plan_html(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+                        gathering_id: uuid.UUID) -> Response[str]:
+        roster = await service.members.admit(principal, group_id)
+        return _page(await service.gathering(group_id, gathering_id), roster.time_zone, "table-plan.csv")
+
+    @get("/table-plan.svg", summary="The table plan as a room map", media_type="image/svg+xml")
     async def plan_svg(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
         await service.members.admit(principal, group_id)
-        return Response(seating_svg(await service.gathering(group_id, gathering_id)), media_type="image/svg+xml")
+        return Response(room_map(await service.gathering(group_id, gathering_id)), media_type="image/svg+xml",
+                        headers=PRIVATE)
+
+    @post("/table-plan/links", summary="A secret, expiring address of the printable plan, for a browser (facilitator)")
+    async def issue_link(self, request: Request[Any, Any, Any], service: Scheduling, principal: Authenticated,
+                         group_id: uuid.UUID, gathering_id: uuid.UUID,
+                         hours: Annotated[int, Parameter(ge=1, le=168, description="how long it works")] = 24,
+                         ) -> Response[PrintLinkOut]:
+        await service.members.admit(principal, group_id, FACILITATORS, "print the table plan")
+        token, link_id, now = print_token(group_id, gathering_id), new_id(), utc_now()
+        await service.on_gathering(group_id, gathering_id, IssuePrintLink(
+            link_id=link_id, token_hash=token_digest(token), by=principal.member_id,
+            expires_at=now + timedelta(hours=hours), at=now))
+        url = f"{str(request.base_url).rstrip('/')}/table-plans/{token}"
+        return Response(PrintLinkOut(link_id=link_id, url=url, csv_url=f"{url}.csv",
+                                     expires_at=now + timedelta(hours=hours)),
+                        status_code=201, headers={"Cache-Control": "no-store"})
+
+    @delete("/table-plan/links/{link_id:uuid}", status_code=204, summary="Revoke a print link (facilitator)")
+    async def revoke_link(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+                          gathering_id: uuid.UUID, link_id: uuid.UUID) -> None:
+        await service.members.admit(principal, group_id, FACILITATORS, "revoke a print link")
+        await service.on_gathering(group_id, gathering_id, RevokePrintLink(link_id=link_id, at=utc_now()))
+
+
+class PrintoutController(Controller):
+    """The printable table plan behind a print link, for a browser (the secret address is the credential)."""
+
+    path = "/table-plans"
+    tags = TAGS
+
+    @get("/{token:str}", summary="The printable table plan (or, ending .csv, its CSV) behind a print link",
+         media_type="text/html")
+    async def printout(self, service: Scheduling, token: str) -> Response[str]:
+        secret = token.removesuffix(".csv")
+        named = _named(secret)
+        if named is None:
+            raise NotFound("no such print link")
+        group_id, gathering_id = named
+        roster = await service.members.roster(group_id)
+        try:
+            gathering = await service.gathering(group_id, gathering_id)
+        except NotFound:
+            raise NotFound("no such print link") from None
+        link = gathering.seating.print_link(token_digest(secret), utc_now())
+        issuer = roster.members.get(link.by) if link is not None and link.by is not None else None
+        if link is None or (link.by is not None and (issuer is None or "facilitator" not in issuer.roles)):
+            raise NotFound("no such print link (or it expired, was revoked, or its facilitator is no longer one)")
+        if token.endswith(".csv"):
+            return _csv(gathering, roster.time_zone)
+        return _page(gathering, roster.time_zone, f"{secret}.csv")
