@@ -8,12 +8,13 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from shared.eventlog.migrate import migrate_url
+from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from shared.runtime.pg_roles import create_database, on_database
 from shared.runtime.settings import load_settings
 
 
@@ -22,19 +23,20 @@ async def fresh_database(label: str) -> AsyncIterator[str]:
     """The URL of a new, migrated database; it is dropped on the way out, and the embedded
     PostgreSQL is stopped again if this call started it (benchmarks bring their own NATS)."""
     settings = load_settings()
-    server_url, started = settings.database_url, None
-    if server_url is None:
+    app_url, started = settings.database_url, None
+    owner_url = admin_url = settings.database_owner_url or app_url
+    if app_url is None:
         embedded = EmbeddedPostgres(settings.home, settings.embedded_pg_port)
         started = embedded if embedded.start() else None
-        server_url = embedded.url
+        app_url, owner_url, admin_url = embedded.url, embedded.owner_url, embedded.admin_url
+    assert app_url is not None and owner_url is not None and admin_url is not None
     name = f"copro_{label}_{uuid.uuid4().hex[:8]}"
-    url = urlsplit(server_url)._replace(path="/" + name).geturl()
     try:
-        admin = await asyncpg.connect(server_url)
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await create_database(admin_url, name, user_of(owner_url) if owner_url != admin_url else None)
+        admin = await asyncpg.connect(admin_url)
         try:
-            await migrate_url(url)
-            yield url
+            await migrate_url(on_database(owner_url, name), app_role=user_of(app_url))
+            yield on_database(app_url, name)  # the services' role, as in production
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()

@@ -69,6 +69,7 @@ async def main(quick: bool) -> None:
             home = Path(tempfile.mkdtemp(prefix="copro-bench-home-"))
             port = free_port()
             env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
+                       COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
                        COPRO_LOG_LEVEL="warning")
             service = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "decisions", "--port", str(port)],
                                        env=env)

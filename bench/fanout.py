@@ -158,11 +158,11 @@ async def main(quick: bool) -> None:
             store = await EventStore.connect(url, min_size=2, max_size=4)
             count = 1_000 if quick else 5_000
             rate = 500
-            times = sorted(await latency(store, nats_server.url, rate, count))
+            times = sorted(await latency(store, nats_server.admin_url, rate, count))
             p50 = statistics.median(times)
             p99 = times[int(len(times) * 0.99) - 1]
-            relay, total = await relay_throughput(store, nats_server.url, 5_000 if quick else 20_000)
-            raw = await raw_throughput(store, nats_server.url, total)
+            relay, total = await relay_throughput(store, nats_server.admin_url, 5_000 if quick else 20_000)
+            raw = await raw_throughput(store, nats_server.admin_url, total)
             await store.close()
     print(f"\ncopro fan-out, one run (PostgreSQL {urlsplit(url).netloc}, NATS {nats_server.url})")
     print(f"end-to-end latency, append commit -> JetStream consumer, {count:,} events at {rate}/s:")

@@ -26,7 +26,9 @@ from shared.eventlog.locks import Lock
 from shared.eventlog.migrate import migrate_url, migration_files
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
+from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedNats, Servers, ensure_servers, free_port, stop_servers
+from shared.runtime.pg_roles import create_database, on_database
 from shared.runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,21 +50,28 @@ def servers(settings: Settings) -> Iterator[Servers]:
         stop_servers(settings, found.started)
 
 
-def _with_db(url: str, name: str) -> str:
-    return urlsplit(url)._replace(path="/" + name).geturl()
+def _admin_url(servers: Servers) -> str:
+    """Who creates and drops the test databases: the embedded superuser, or the owner of an external server."""
+    return servers.admin_url or servers.owner_url or servers.database_url
+
+
+def _owner_url(servers: Servers) -> str:
+    return servers.owner_url or servers.database_url
 
 
 @pytest.fixture(scope="session")
 async def template_db(servers: Servers) -> str:
+    """A database migrated by the owner role, the app role given its grants: each module's is a copy."""
     digest = hashlib.sha256("".join(sql for _, _, sql in migration_files()).encode()).hexdigest()[:12]
     name = f"copro_template_{digest}"
-    admin = await asyncpg.connect(servers.database_url)
+    admin = await asyncpg.connect(_admin_url(servers))
     try:
         await admin.execute("SELECT pg_advisory_lock($1)", Lock.TEST_TEMPLATE)
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            await migrate_url(_with_db(servers.database_url, name))
+            owner = user_of(_owner_url(servers))
+            await create_database(_admin_url(servers), name, owner if owner != user_of(_admin_url(servers)) else None)
+            await migrate_url(on_database(_owner_url(servers), name), app_role=user_of(servers.database_url))
         await admin.execute("SELECT pg_advisory_unlock($1)", Lock.TEST_TEMPLATE)
     finally:
         await admin.close()
@@ -70,18 +79,21 @@ async def template_db(servers: Servers) -> str:
 
 
 async def fresh_database(servers: Servers, template: str, label: str) -> str:
+    """A copy of the template; its URL logs in as the app role, as the services do."""
     name = f"t_{re.sub(r'[^a-z0-9]', '_', label.lower())[-30:]}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
-    return _with_db(servers.database_url, name)
+    owner = user_of(_owner_url(servers))
+    await create_database(_admin_url(servers), name, owner if owner != user_of(_admin_url(servers)) else None, template)
+    return on_database(servers.database_url, name)
+
+
+def owner_url_for(servers: Servers, url: str) -> str:
+    """The owner role's URL to the database ``url`` names (for set-up that the app role may not do)."""
+    return on_database(_owner_url(servers), urlsplit(url).path.lstrip("/"))
 
 
 async def drop_database(servers: Servers, url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
-    admin = await asyncpg.connect(servers.database_url)
+    admin = await asyncpg.connect(_admin_url(servers))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -90,9 +102,16 @@ async def drop_database(servers: Servers, url: str) -> None:
 
 @pytest.fixture(scope="module")
 async def database_url(servers: Servers, template_db: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The module's own database, as the app role."""
     url = await fresh_database(servers, template_db, request.module.__name__)
     yield url
     await drop_database(servers, url)
+
+
+@pytest.fixture(scope="module")
+def owner_database_url(servers: Servers, database_url: str) -> str:
+    """The module's database as the owner role (migrations, and what only the owner may do)."""
+    return owner_url_for(servers, database_url)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +138,7 @@ async def wait_sealed(store: EventStore, count: int, timeout: float = 10.0) -> N
 
 @pytest.fixture(scope="module")
 def own_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    """A NATS server of the module's own, which a test may stop and start again."""
+    """A NATS server of the module's own (users required), which a test may stop and start again."""
     server = EmbeddedNats(tmp_path_factory.mktemp("nats"), free_port())
     server.start()
     yield server
@@ -128,7 +147,8 @@ def own_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]
 
 @pytest.fixture(scope="module")
 async def nats_client(own_nats: EmbeddedNats) -> AsyncIterator[Client]:
-    client = await nats.connect(own_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    """The test's own NATS client, as the admin user (set-up and inspection; services use their own users)."""
+    client = await nats.connect(own_nats.admin_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     yield client
     await client.close()
 

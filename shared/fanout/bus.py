@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 
 import nats
@@ -19,10 +20,21 @@ from shared.runtime.logs import Condition
 log = logging.getLogger(__name__)
 
 
+def _masked(url: str) -> str:
+    """The URL without any password in it, for logs."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
 class Bus:
-    def __init__(self, url: str, name: str, tls: ssl.SSLContext | None = None) -> None:
+    """One NATS connection. With ``user`` it logs in as that user, with the user's own inbox prefix
+    (``_INBOX_<user>``: the only inbox its permissions let it read)."""
+
+    def __init__(self, url: str, name: str, user: str | None = None, password: str | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.url = url
         self.name = name
+        self.user = user
+        self.password = password
         self.tls = tls
         self.client: Client | None = None
         self._task: asyncio.Task[None] | None = None
@@ -45,16 +57,20 @@ class Bus:
 
         while True:
             try:
+                login: dict[str, str] = {}
+                if self.user is not None:
+                    login = {"user": self.user, "password": self.password or "", "inbox_prefix": f"_INBOX_{self.user}"}
                 self.client = await nats.connect(
                     self.url.split(","), name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                     connect_timeout=2, allow_reconnect=True, disconnected_cb=lost, reconnected_cb=regained,
-                    error_cb=error, **({"tls": self.tls} if self.tls else {}),
+                    error_cb=error, **login, **({"tls": self.tls} if self.tls else {}),
                 )
                 condition.working()
                 self.connected.set()
                 return
             except Exception as exc:  # nats-py raises several unrelated types here
-                condition.failing(f"NATS at {self.url} is not reachable yet", exc)
+                who = f" as {self.user}" if self.user else ""
+                condition.failing(f"NATS at {_masked(self.url)} is not reachable yet{who}", exc)
                 await asyncio.sleep(1.0)
 
     @property

@@ -13,11 +13,24 @@ the stream itself (its last message carries ``ce-position``), so neither a
 crash between ack and cursor nor a lost stream loses or reorders events.
 The cursor in PostgreSQL follows every acknowledged batch, for lag and
 for operators.
+
+Only the relay's NATS user may publish to the stream's subjects, but an
+operator's admin credentials still can. So the relay trusts no message it
+did not write: when it resumes and after every refused publish (a wrong
+expected last message id is what a foreign message causes) it checks the
+stream's last message against the log (``Nats-Msg-Id``, ``ce-id``,
+``ce-position``, subject and body). A message the log does not account for
+stops publishing (order can no longer be guaranteed): the relay says so
+once in its log, records the problem in ``relay_cursors`` so every
+service's ``/readyz`` answers 503 naming it, keeps ``copro_publish_lag_events``
+at the distance from the last genuine message, and checks again every few
+seconds (see deploy/SECURITY.md for the remedy).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -77,6 +90,45 @@ async def last_published(js: JetStreamContext, stream: str) -> tuple[int, uuid.U
     return position, uuid.UUID(ids[0])
 
 
+SCAN = 1000  # messages looked back through for the last genuine one
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+
+async def _genuine(store: EventStore, subject: str, headers: dict[str, str], body: bytes) -> tuple[int, uuid.UUID] | None:
+    """The position and id of the logged event this message is, or None when the log does not account for it."""
+    position, msg_id, ce_id = position_of(headers), _header(headers, "Nats-Msg-Id"), _header(headers, "ce-id")
+    if position is None or msg_id is None or msg_id != ce_id or position < 1:
+        return None
+    found = await store.read_all(position - 1, 1, decrypt=False)
+    if not found or found[0].position != position:
+        return None
+    event = found[0]
+    if str(event.id) != msg_id or subject != subject_for(event.group_id, event.type) or body != bytes(event.data):
+        return None
+    return position, event.id
+
+
+async def genuine_tail(js: JetStreamContext, stream: str, store: EventStore) -> tuple[int, uuid.UUID | None, str | None]:
+    """The position and id of the last message in the stream that the relay wrote, and what is wrong
+    when later messages (or the last ``SCAN``) are not the log's."""
+    info = await js.stream_info(stream)
+    last_seq, first_seq = info.state.last_seq, info.state.first_seq
+    problem: str | None = None
+    for seq in range(last_seq, max(first_seq, last_seq - SCAN + 1) - 1, -1):
+        if seq < 1:
+            break
+        message = await js.get_msg(stream, seq=seq)
+        found = await _genuine(store, message.subject or "", message.headers or {}, message.data or b"")
+        if found is not None:
+            return found[0], found[1], problem
+        problem = problem or (f"stream {stream} holds a message the relay did not write (sequence {seq}, subject "
+                              f"{message.subject}); publishing stopped")
+    return 0, None, problem
+
+
 class Relay:
     def __init__(
         self,
@@ -105,6 +157,8 @@ class Relay:
         self._wake = asyncio.Event()
         self.condition = Condition(log, "relay")
         self._leadership = Leadership(store.url, Lock.RELAY, "relay")
+        self.problem: str | None = None
+        self.recheck = 5.0
 
     @property
     def is_leader(self) -> bool:
@@ -115,7 +169,41 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set, through NATS and PostgreSQL outages."""
-        await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
+        standby = asyncio.create_task(self._standby(stop))
+        try:
+            await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
+        finally:
+            standby.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await standby
+
+    async def _standby(self, stop: asyncio.Event) -> None:
+        """While another process leads, this one's lag metric still tells the truth: read from the cursor."""
+        while not stop.is_set():
+            if not self.is_leader:
+                with contextlib.suppress(Exception):
+                    published = await self.store.pool.fetchval(
+                        "SELECT position FROM relay_cursors WHERE name = $1", self.name) or 0
+                    PUBLISH_LAG.set(max(0, await self.store.head_position() - published))
+            await pause(stop, self.recheck)
+
+    async def _check_stream(self, conn: asyncpg.Connection, js: JetStreamContext) -> bool:
+        """Resume from the stream's last genuine message; False (and the problem recorded) when a foreign
+        message follows it."""
+        self.position, self._last_id, problem = await genuine_tail(js, self.stream, self.store)
+        PUBLISH_LAG.set(max(0, await self.store.head_position() - self.position))
+        if problem != self.problem:
+            if problem is not None:
+                log.error("relay: %s", problem)
+            else:
+                log.warning("relay: the stream holds only the log's messages again; publishing resumes")
+            await conn.execute(
+                "INSERT INTO relay_cursors (name, position, event_id, problem) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (name) DO UPDATE SET problem = $4, updated_at = now()",
+                self.name, self.position, self._last_id, problem,
+            )
+            self.problem = problem
+        return problem is None
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         await conn.add_listener(SEALED_CHANNEL, self._on_notify)
@@ -126,7 +214,9 @@ class Relay:
             try:
                 if not ready:
                     await ensure_stream(js, self.stream, self.replicas)
-                    self.position, self._last_id = await last_published(js, self.stream)
+                    if not await self._check_stream(conn, js):
+                        await pause(stop, self.recheck)
+                        continue
                     ready = True
                 published = await self.publish_once(conn, js)
                 self.condition.working()
@@ -168,8 +258,9 @@ class Relay:
             )
         if len(acknowledged) < len(events):
             failure = results[len(acknowledged)]
-            # the stream is not where we thought (lost, or published past our position): ask it
-            self.position, self._last_id = await last_published(js, self.stream)
+            # the stream is not where we thought (lost, published past our position, or holding a
+            # message we did not write): ask it, and check what it holds against the log
+            await self._check_stream(conn, js)
             raise nats.errors.Error(f"publish refused at position {events[len(acknowledged)].position}: {failure!r}")
         return len(acknowledged)
 

@@ -55,3 +55,10 @@ def reaction_names() -> list[str]:
     that write events in reaction to others."""
     return [f"{service}-{reaction.name}" for service in SERVICE_NAMES
             for reaction in discover([f"services.{service}.subscriptions"], "REACTIONS")]
+
+
+def reaction_durables() -> dict[str, list[str]]:
+    """Each service's durable consumer names (``<service>-<reaction>``): what its NATS user may consume."""
+    return {service: [f"{service}-{reaction.name}"
+                      for reaction in discover([f"services.{service}.subscriptions"], "REACTIONS")]
+            for service in SERVICE_NAMES}

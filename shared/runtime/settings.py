@@ -22,7 +22,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     home: Path
     database_url: str | None = None
+    """The services' connection: the app role (external PostgreSQL); None for the embedded server."""
+    database_owner_url: str | None = None
+    """The owner role, for migrations; None: migrations use ``database_url`` (one role, not least privilege)."""
     nats_url: str | None = None
+    nats_credentials: Path | None = None
+    """A JSON file of NATS users and passwords: a service logs in as its own name, the relay as ``relay``."""
     host: str = "127.0.0.1"
     ports: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_PORTS))
     embedded_pg_port: int = 54329
@@ -83,7 +88,10 @@ def load_settings() -> Settings:
     return Settings(
         home=home,
         database_url=os.environ.get("COPRO_DATABASE_URL") or None,
+        database_owner_url=os.environ.get("COPRO_DATABASE_OWNER_URL") or None,
         nats_url=os.environ.get("COPRO_NATS_URL") or None,
+        nats_credentials=Path(os.environ["COPRO_NATS_CREDENTIALS"]).expanduser().absolute()
+        if os.environ.get("COPRO_NATS_CREDENTIALS") else None,
         host=os.environ.get("COPRO_HOST", "127.0.0.1"),
         ports=ports,
         embedded_pg_port=_int("COPRO_EMBEDDED_PG_PORT", 54329),

@@ -19,16 +19,23 @@ async def healthz(kernel: Kernel) -> Health:
     return Health(status="ok", service=kernel.name)
 
 
-@get("/readyz", tags=["health"], summary="PostgreSQL and NATS are reachable")
+@get("/readyz", tags=["health"], summary="PostgreSQL and NATS are reachable, and the stream holds only the log's events")
 async def readyz(kernel: Kernel) -> Response[Health]:
     store = kernel.store
     checks: dict[str, str] = {}
     try:
-        await store.pool.fetchval("SELECT 1", timeout=2)
+        # whichever process runs the relay records what it found wrong with the stream
+        problem = await store.pool.fetchval(
+            "SELECT string_agg(problem, '; ') FROM relay_cursors WHERE problem IS NOT NULL", timeout=2)
         checks["database"] = "ok"
+        checks["relay"] = problem or "ok"
     except Exception as exc:  # any failure means not ready; the reason is reported
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    if kernel.relay is not None and kernel.relay.problem is not None:
+        checks["relay"] = kernel.relay.problem
     checks["nats"] = "ok" if kernel.bus.is_connected else "unreachable"
+    if kernel.relay_bus is not None and kernel.relay_bus is not kernel.bus and not kernel.relay_bus.is_connected:
+        checks["nats"] = "unreachable (relay)"
     for consumer in kernel.consumers:
         checks[f"consumer {consumer.name}"] = consumer.health() or "ok"
     ready = all(value == "ok" for value in checks.values())

@@ -43,11 +43,14 @@ class Kernel:
     settings: Settings
     store: EventStore
     bus: Bus
+    """The service's own NATS user: its consumers."""
     members: Members
     sealer: Sealer
     signing_key: Ed25519PrivateKey
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    relay_bus: Bus | None = None
+    """The relay's NATS user, the only one that may publish events; None: this process runs no relay."""
     relay: Relay | None = None
     consumers: list[Consumer] = field(default_factory=list)
     on_forget: list[Callable[[], None]] = field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -27,14 +28,16 @@ from shared.access.roster import Members
 from shared.access.tokens import ensure_operator_token
 from shared.audit.signing import sign_pending, signing_key
 from shared.eventlog.forgetting import FORGET_CHANNEL
-from shared.eventlog.migrate import migrate_url
+from shared.eventlog.migrate import migrate, migrate_url, pending
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import DATABASE_AWAY, EventStore
 from shared.fanout.bus import Bus
 from shared.fanout.consumer import Consumer, Reaction
 from shared.fanout.relay import Relay
 from shared.readmodels.projections import Projection, ProjectionRunner
-from shared.runtime.embedded import ensure_servers
+from shared.runtime.credentials import read_passwords, user_of
+from shared.runtime.embedded import Servers, ensure_servers
+from shared.runtime.nats_auth import RELAY_USER
 from shared.runtime.settings import load_settings
 from shared.runtime.tls import nats_tls
 from shared.runtime.version import VERSION
@@ -76,6 +79,39 @@ async def _sign_checkpoints(store: EventStore, key: Ed25519PrivateKey, stop: asy
         await pause(stop, 2.0)
 
 
+async def migrate_or_check(servers: Servers) -> None:
+    """Migrate as the owner when this process has the owner's URL; otherwise (the app role, as under
+    ``copro up``) refuse to start on a database that needs migrations."""
+    if servers.owner_url is not None:
+        await migrate_url(servers.owner_url, app_role=user_of(servers.database_url))
+        return
+    conn = await asyncpg.connect(servers.database_url)
+    try:
+        if await pending(conn):
+            await migrate(conn)  # one role for everything (an older external set-up) still migrates itself
+    except asyncpg.InsufficientPrivilegeError:
+        raise RuntimeError("the database needs migrations, which the app role may not apply: run `copro migrate`"
+                           " with COPRO_DATABASE_OWNER_URL set") from None
+    finally:
+        await conn.close()
+
+
+def nats_links(servers: Servers, service: str, tls: ssl.SSLContext | None = None) -> tuple[Bus, Bus | None]:
+    """The service's NATS connection (its own user) and the relay's (the relay user), from the credentials
+    file; without one, a single connection as the URL says does both."""
+    name = f"copro-{service}"
+    if servers.nats_credentials is None:
+        bus = Bus(servers.nats_url, name, tls=tls)
+        return bus, bus
+    known = read_passwords(servers.nats_credentials)
+    if service not in known:
+        raise RuntimeError(f"{servers.nats_credentials} has no NATS password for user {service!r}")
+    bus = Bus(servers.nats_url, name, user=service, password=known[service], tls=tls)
+    relay = known.get(RELAY_USER)  # a process without the relay's password runs no relay
+    return bus, None if relay is None else Bus(servers.nats_url, f"{name}-relay", user=RELAY_USER, password=relay,
+                                                  tls=tls)
+
+
 def service_app(
     service: str,
     route_handlers: Sequence[ControllerRouterHandler],
@@ -94,30 +130,37 @@ def service_app(
     settings = load_settings()
 
     async def fan_out(kernel: Kernel, context: ContextT) -> None:
-        """Relay and consumers need NATS: start them once the first connection is made."""
+        """Relay and consumers need NATS: start them once the first connections are made."""
         await kernel.bus.connected.wait()
         client = kernel.bus.client
         assert client is not None
-        kernel.relay = Relay(kernel.store, client, stream=settings.nats_stream, replicas=settings.nats_replicas,
-                             source=f"/copro/{service}")
+        work = []
+        if kernel.relay_bus is not None:
+            await kernel.relay_bus.connected.wait()
+            assert kernel.relay_bus.client is not None
+            kernel.relay = Relay(kernel.store, kernel.relay_bus.client, stream=settings.nats_stream,
+                                 replicas=settings.nats_replicas, source=f"/copro/{service}")
+            work.append(kernel.relay.run(kernel.stop))
         kernel.consumers = [
             Consumer(kernel.store, client, name=f"{service}-{r.name}", subjects=r.subjects,
                      handler=r.make_handler(context), stream=settings.nats_stream)
             for r in reactions
         ]
-        await asyncio.gather(kernel.relay.run(kernel.stop), *(c.run(kernel.stop) for c in kernel.consumers))
+        await asyncio.gather(*work, *(c.run(kernel.stop) for c in kernel.consumers))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         servers = ensure_servers(settings)
-        await migrate_url(servers.database_url)
+        await migrate_or_check(servers)
         store = await EventStore.connect(servers.database_url)
         async with store.pool.acquire() as conn:
             await ensure_operator_token(conn, settings.operator_token_path)
-        bus = Bus(servers.nats_url, f"copro-{service}", tls=nats_tls(settings))
+        bus, relay_bus = nats_links(servers, service, nats_tls(settings))
         bus.start()
+        if relay_bus is not None and relay_bus is not bus:
+            relay_bus.start()
         members = Members(store)
-        kernel = Kernel(name=service, settings=settings, store=store, bus=bus, members=members,
+        kernel = Kernel(name=service, settings=settings, store=store, bus=bus, relay_bus=relay_bus, members=members,
                         sealer=Sealer(servers.database_url), signing_key=signing_key(settings.home))
         kernel.install(app.state)
         kernel.on_forget.append(members.cache.clear)
@@ -139,6 +182,8 @@ def service_app(
             for stop_hook in kernel.on_stop:
                 await stop_hook()
             await forgetting.close()
+            if relay_bus is not None and relay_bus is not bus:
+                await relay_bus.close()
             await bus.close()
             await store.close()
 

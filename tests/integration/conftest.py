@@ -24,6 +24,7 @@ async def api(
 ) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     monkeypatch_module.setenv("COPRO_DATABASE_URL", database_url)
     monkeypatch_module.setenv("COPRO_NATS_URL", own_nats.url)
+    monkeypatch_module.setenv("COPRO_NATS_CREDENTIALS", str(own_nats.credentials))  # each service its own user
     from services.decisions.app import create_app
 
     async with AsyncTestClient(app=create_app()) as client:

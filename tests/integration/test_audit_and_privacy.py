@@ -200,7 +200,7 @@ async def test_forgetting_a_member_leaves_no_plaintext_yet_everything_verifies(
     assert verify_lines(lines).ok and (await verify_live(store)).ok
     # nor anything on NATS (personal fields travel encrypted, before and after)
     await eventually(lambda: _relayed(own_nats, history), 20, "the relay caught up")
-    client = await nats.connect(own_nats.url)
+    client = await nats.connect(own_nats.admin_url)
     try:
         js = client.jetstream()
         info = await js.stream_info("COPRO")
@@ -220,7 +220,7 @@ async def test_forgetting_a_member_leaves_no_plaintext_yet_everything_verifies(
 
 
 async def _relayed(own_nats: EmbeddedNats, history: dict[str, Any]) -> bool:
-    client = await nats.connect(own_nats.url)
+    client = await nats.connect(own_nats.admin_url)
     try:
         info = await client.jetstream().stream_info("COPRO")
         return bool(info.state.messages > 1000)

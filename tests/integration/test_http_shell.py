@@ -94,7 +94,7 @@ async def test_the_service_relays_the_log_to_jetstream(
 
     await store.append(group_id=new_id(), stream_id=f"relayed-{new_id()}", events=[noted(7)], expected_version=0)
     head = await store.pool.fetchval("SELECT count(*) FROM events")
-    connection = await nats.connect(own_nats.url)
+    connection = await nats.connect(own_nats.admin_url)
     try:
         async def relayed() -> bool:
             try:

@@ -16,7 +16,8 @@ from tests.conftest import wait_sealed
 from tests.integration.events import Noted, noted
 
 
-async def test_events_table_refuses_update_delete_truncate(store: EventStore) -> None:
+async def test_events_table_refuses_update_delete_truncate(store: EventStore, owner_database_url: str) -> None:
+    """The triggers refuse change whoever asks: even the owner role, which the app role's grants do not reach."""
     group = new_id()
     await store.append(group_id=group, stream_id=f"inv1-{group}", events=[noted(1)], expected_version=0)
     await wait_sealed(store, 1)
@@ -30,7 +31,13 @@ async def test_events_table_refuses_update_delete_truncate(store: EventStore) ->
         "DELETE FROM log",
         "TRUNCATE log CASCADE",
     ):
-        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        owner = await asyncpg.connect(owner_database_url)
+        try:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await owner.execute(statement)
+        finally:
+            await owner.close()
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):  # and the app role has no such privilege at all
             await store.pool.execute(statement)
     assert await store.pool.fetchval("SELECT count(*) FROM events") >= 1
 

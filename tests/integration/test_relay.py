@@ -101,7 +101,7 @@ async def test_a_relay_killed_mid_batch_loses_and_reorders_nothing(
     await wait_sealed(store, start + 2000)
     js = nats_client.jetstream()
     before = (await js.stream_info(STREAM)).state.last_seq
-    relay = subprocess.Popen([sys.executable, "-c", RELAY_SCRIPT, database_url, own_nats.url])  # type: ignore[attr-defined]
+    relay = subprocess.Popen([sys.executable, "-c", RELAY_SCRIPT, database_url, own_nats.admin_url])  # type: ignore[attr-defined]
     try:
         await eventually(lambda: _stored_more_than(nats_client, before + 300), 30, "first batches published")
     finally:

@@ -27,8 +27,11 @@ from shared.runtime.discovery import CHECKER_MODULES, PROJECTION_MODULES, discov
 from shared.runtime.settings import Settings
 
 
-def _with_store(settings: Settings, work: Callable[[EventStore], Awaitable[int]]) -> int:
-    database_url, _, _ = prepare(settings)
+def _with_store(settings: Settings, work: Callable[[EventStore], Awaitable[int]], *, as_owner: bool = False) -> int:
+    """Run ``work`` on the log as the app role (what the services may do), or as the owner for a replay,
+    which builds its read models in a scratch schema of its own."""
+    servers = prepare(settings)
+    database_url = (servers.owner_url or servers.database_url) if as_owner else servers.database_url
 
     async def run() -> int:
         store = await EventStore.connect(database_url)
@@ -171,7 +174,7 @@ def cmd_audit_replay(settings: Settings, until: str | None, group: uuid.UUID | N
         return 0 if result.ok else 1
 
     reports: list[str] = []
-    code = _with_store(settings, run)
+    code = _with_store(settings, run, as_owner=True)
     if html and reports:
         Path(html).write_text(reports[0], encoding="utf-8")
         print(f"report written to {html}")

@@ -33,7 +33,7 @@ def cmd_projections(settings: Settings, action: str, names: list[str], modules: 
         print(f"copro: unknown projection {', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'}",
               file=sys.stderr)
         return 2
-    database_url, _, _ = prepare(settings)
+    database_url = prepare(settings).database_url  # the app role: it owns the read models it rebuilds
 
     def progress(name: str) -> Callable[[int, int], None]:
         def show(position: int, head: int) -> None:

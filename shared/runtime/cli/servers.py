@@ -16,13 +16,14 @@ import urllib.error
 import urllib.request
 
 from shared.eventlog.migrate import migrate_url
-from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, ensure_servers, stop_servers
+from shared.runtime.credentials import masked, user_of
+from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, Servers, ensure_servers, stop_servers
 from shared.runtime.logs import log_config
 from shared.runtime.settings import SERVICE_NAMES, Settings
 
 
-def prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
-    """Start what is missing, migrate, and make the operator token."""
+def prepare(settings: Settings) -> Servers:
+    """Start what is missing, migrate (as the owner role), and make the operator token (as the app role)."""
     import asyncpg
 
     from shared.access.tokens import ensure_operator_token
@@ -30,7 +31,7 @@ def prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
     servers = ensure_servers(settings)
 
     async def setup() -> list[str]:
-        applied = await migrate_url(servers.database_url)
+        applied = await migrate_url(servers.owner_url or servers.database_url, app_role=user_of(servers.database_url))
         conn = await asyncpg.connect(servers.database_url)
         try:
             await ensure_operator_token(conn, settings.operator_token_path)
@@ -45,7 +46,17 @@ def prepare(settings: Settings) -> tuple[str, str, tuple[str, ...]]:
         raise
     if applied:
         print(f"migrations applied: {', '.join(applied)}")
-    return servers.database_url, servers.nats_url, servers.started
+    return servers
+
+
+def service_env(settings: Settings, servers: Servers) -> dict[str, str]:
+    """The services' environment: the app role's URL and the NATS users' file, never the owner's URL."""
+    env = dict(os.environ, COPRO_DATABASE_URL=servers.database_url, COPRO_NATS_URL=servers.nats_url,
+               COPRO_HOME=str(settings.home))
+    env.pop("COPRO_DATABASE_OWNER_URL", None)
+    if servers.nats_credentials is not None:
+        env["COPRO_NATS_CREDENTIALS"] = str(servers.nats_credentials)
+    return env
 
 
 def _healthy(url: str) -> bool:
@@ -66,8 +77,9 @@ def _base(settings: Settings, name: str) -> str:
 
 def cmd_up(settings: Settings) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
-    database_url, nats_url, started = prepare(settings)
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url, COPRO_HOME=str(settings.home))
+    servers = prepare(settings)
+    started = servers.started
+    env = service_env(settings, servers)
     children = {
         name: subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", name], env=env)
         for name in PROCESSES
@@ -100,8 +112,10 @@ def cmd_up(settings: Settings) -> int:
         for name in SERVICE_NAMES:
             base = f"http://{settings.host}:{settings.ports[name]}"
             print(f"  {name:<11} {base}   (API docs {base}/schema)")
-        print(f"  database    {database_url}")
-        print(f"  nats        {nats_url}")
+        print(f"  database    {masked(servers.database_url)}")
+        print(f"  nats        {masked(servers.nats_url)}")
+        if settings.database_url is None or servers.nats_credentials is not None:
+            print(f"  passwords in {settings.home}/postgres-passwords.json and nats-passwords.json (mode 0600)")
         print(f"  operator token in {settings.operator_token_path}")
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping:
@@ -155,8 +169,10 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
 def cmd_status(settings: Settings) -> int:
     pg = EmbeddedPostgres(settings.home, settings.embedded_pg_port)
     nats = EmbeddedNats(settings.home, settings.embedded_nats_port)
-    db = settings.database_url or (f"{pg.url} (embedded, {'running' if pg.running() else 'stopped'})")
-    bus = settings.nats_url or (f"{nats.url} (embedded, {'running' if nats.running() else 'stopped'})")
+    db = masked(settings.database_url) if settings.database_url else (
+        f"{pg.display_url} (embedded, {'running' if pg.running() else 'stopped'}, scram-sha-256)")
+    bus = masked(settings.nats_url) if settings.nats_url else (
+        f"{nats.url} (embedded, {'running' if nats.running() else 'stopped'}, users required)")
     print(f"home        {settings.home}")
     print(f"database    {db}")
     print(f"nats        {bus}")
@@ -173,6 +189,6 @@ def cmd_status(settings: Settings) -> int:
 
 
 def cmd_migrate(settings: Settings) -> int:
-    database_url, _, _ = prepare(settings)
-    print(f"database {database_url} is up to date")
+    servers = prepare(settings)
+    print(f"database {masked(servers.database_url)} is up to date")
     return 0
