@@ -221,7 +221,8 @@ class Relay:
                 published = await self.publish_once(conn, js)
                 self.condition.working()
             except (TimeoutError, nats.errors.Error, OSError) as exc:
-                self.condition.failing("NATS is unavailable; publishing resumes when it is back", exc)
+                if self.problem is None:  # a foreign message was said once already
+                    self.condition.failing("NATS is unavailable; publishing resumes when it is back", exc)
                 ready = False
                 await pause(stop, 0.5)
                 continue

@@ -16,7 +16,6 @@ import pytest
 from nats.js import api
 
 from shared.fanout.relay import ensure_stream
-
 from shared.runtime.embedded import free_port, nats_server_binary
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "partners.conf"
