@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from shared.runtime.credentials import user_of, with_user
 from shared.runtime.embedded import free_port
 
 PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
@@ -85,7 +87,10 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                 for expected in ("-> passed", "-> blocked", "organisation_parity", "won in round 2", "published: ",
                                  "120 attendees in an equal mix", "/sign-in/copro_s_"):
                     assert expected in demo.stdout, demo.stdout
-            database_url = re.search(r"database\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
+            printed_url = re.search(r"database\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
+            app_password = json.loads((home / "postgres-passwords.json").read_text())["copro_app"]
+            assert app_password not in printed and user_of(printed_url) == "copro_app"  # the services' role
+            database_url = with_user(printed_url, "copro_app", app_password)
             assert str(home / "operator-token") in printed
             conn = await asyncpg.connect(database_url)
             try:
