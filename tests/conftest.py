@@ -127,6 +127,14 @@ async def store(database_url: str) -> AsyncIterator[EventStore]:
     await event_store.close()
 
 
+@pytest.fixture(scope="module")
+async def owner_store(owner_database_url: str) -> AsyncIterator[EventStore]:
+    """The module's log as the owner role: what ``copro audit replay`` uses (a scratch schema of its own)."""
+    event_store = await EventStore.connect(owner_database_url, min_size=1, max_size=4)
+    yield event_store
+    await event_store.close()
+
+
 async def wait_sealed(store: EventStore, count: int, timeout: float = 10.0) -> None:
     """Wait until the log holds ``count`` sealed events."""
     deadline = asyncio.get_running_loop().time() + timeout

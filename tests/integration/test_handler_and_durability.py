@@ -21,6 +21,7 @@ from shared.eventlog.handler import handle
 from shared.eventlog.migrate import migrate_url
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
+from shared.runtime.credentials import user_of
 from shared.runtime.embedded import PG_SYSTEM_USER, EmbeddedPostgres
 from tests.conftest import wait_sealed
 from tests.integration.events import noted
@@ -89,8 +90,8 @@ def _crash(cluster: EmbeddedPostgres) -> None:
 
 
 async def test_acknowledged_appends_survive_a_database_crash(crash_cluster: EmbeddedPostgres) -> None:
-    url = crash_cluster.url
-    await migrate_url(url)
+    url = crash_cluster.url  # the app role, as the services
+    await migrate_url(crash_cluster.owner_url, app_role=user_of(url))
     store = await EventStore.connect(url, min_size=1, max_size=8)
     group = new_id()
     acknowledged = []

@@ -17,6 +17,7 @@ from shared.eventlog.migrate import migrate_url
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
 from shared.readmodels.projections import ProjectionRunner, rebuild
+from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedPostgres, free_port
 from tests.conftest import eventually, wait_sealed
 from tests.integration.events import StreamTotals, noted
@@ -87,8 +88,8 @@ def outage_cluster() -> Iterator[EmbeddedPostgres]:
 
 
 async def test_projection_resumes_by_itself_after_postgresql_was_away(outage_cluster: EmbeddedPostgres) -> None:
-    url = outage_cluster.url
-    await migrate_url(url)
+    url = outage_cluster.url  # the app role, as the services
+    await migrate_url(outage_cluster.owner_url, app_role=user_of(url))
     store = await EventStore.connect(url, min_size=1, max_size=4)
     stop = asyncio.Event()
     runner = ProjectionRunner(store, StreamTotals(), safety_poll=0.5)

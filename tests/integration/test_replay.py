@@ -52,7 +52,7 @@ async def caught_up(store: EventStore) -> None:
 
 
 async def test_replay_as_of_a_past_point_equals_the_live_state_then(
-    api: AsyncTestClient, operator: dict[str, str], store: EventStore  # type: ignore[type-arg]
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, owner_store: EventStore  # type: ignore[type-arg]
 ) -> None:
     group = await make_group(api, operator)
     await decide(api, group, "Hold the event in March", {"member": "agree", "facilitator": "agree"})
@@ -67,19 +67,20 @@ async def test_replay_as_of_a_past_point_equals_the_live_state_then(
     assert await live_rows(store) != then
 
     for until in (position, moment):
-        result = await replay(store, [ProposalList()], [OutcomeCheck()], until=until)
+        result = await replay(owner_store, [ProposalList()], [OutcomeCheck()], until=until)
         assert result.until == position
-        assert await live_rows(store, result.schema) == then
+        assert await live_rows(owner_store, result.schema) == then
         assert result.ok and result.checks[0].counts["outcomes recomputed"] == 2
-        await drop_scratch(store, result.schema)
-    full = await replay(store, [ProposalList()], [OutcomeCheck()])
-    assert await live_rows(store, full.schema) == await live_rows(store)
+        await drop_scratch(owner_store, result.schema)
+    full = await replay(owner_store, [ProposalList()], [OutcomeCheck()])
+    assert await live_rows(owner_store, full.schema) == await live_rows(store)
     assert full.ok and full.checks[0].counts["outcomes recomputed"] == 3
-    await drop_scratch(store, full.schema)
+    await drop_scratch(owner_store, full.schema)
 
 
 async def test_a_recorded_outcome_that_does_not_recompute_is_reported(
-    api: AsyncTestClient, operator: dict[str, str], store: EventStore, database_url: str, tmp_path: Path  # type: ignore[type-arg]
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, database_url: str, tmp_path: Path,  # type: ignore[type-arg]
+    owner_store: EventStore, owner_database_url: str,
 ) -> None:
     group = await make_group(api, operator)
     pid = uuid.UUID(await decide(api, group, "Badges", {"member": "agree", "facilitator": "disagree"}))
@@ -94,15 +95,15 @@ async def test_a_recorded_outcome_that_does_not_recompute_is_reported(
     await store.append(group_id=uuid.UUID(forged_group.id), stream_id=proposal_stream(forged), expected_version=None,
                        events=[NewEvent(id=new_id(), type="decisions.ProposalClosed", data=lie)])
     await caught_up(store)
-    result = await replay(store, [ProposalList()], [OutcomeCheck()])
-    await drop_scratch(store, result.schema)
+    result = await replay(owner_store, [ProposalList()], [OutcomeCheck()])
+    await drop_scratch(owner_store, result.schema)
     assert not result.ok
     [mismatch] = result.checks[0].mismatches
     assert mismatch.stream_id == proposal_stream(forged) and "the log says rejected" in mismatch.detail
     assert pid != forged
 
     env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL="nats://127.0.0.1:1",
-               COPRO_HOME=str(tmp_path))
+               COPRO_HOME=str(tmp_path), COPRO_DATABASE_OWNER_URL=owner_database_url)  # a replay runs as the owner
     report = tmp_path / "replay.html"
     cli = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "audit", "replay", "--html", str(report)],
                          env=env, capture_output=True, text=True)

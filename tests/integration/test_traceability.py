@@ -71,7 +71,7 @@ async def _ballots_lead_to_their_authors(api: Client, operator: dict[str, str], 
 
 
 async def test_the_meeting_leads_back_to_the_time_proposal_its_ballots_and_their_requests(
-    api: Client, operator: dict[str, str], scheduling: Client, store: EventStore
+    api: Client, operator: dict[str, str], scheduling: Client, store: EventStore, owner_store: EventStore
 ) -> None:
     group = await make_group(api, operator)
     tuesday = (datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=30, second=0, microsecond=0)
@@ -112,8 +112,8 @@ async def test_the_meeting_leads_back_to_the_time_proposal_its_ballots_and_their
                                 json={"kind": "consent", "title": "Still being discussed", "closes_at": soon(days=3)})
     assert still_open.status_code == 201, still_open.text
     await _logged(api, operator, "decisions.ProposalOpened", 2)
-    result = await replay(store, [], [OutcomeCheck()], group_id=uuid.UUID(group.id))
-    await drop_scratch(store, result.schema)
+    result = await replay(owner_store, [], [OutcomeCheck()], group_id=uuid.UUID(group.id))
+    await drop_scratch(owner_store, result.schema)
     [entry] = [e for e in result.checks[0].timeline if e.label == "Weekly working group"]
     assert entry.caused == [f"scheduling.MeetingScheduled (position {meeting['position']})"]
     page = html_report(result)
