@@ -12,15 +12,15 @@ from pathlib import Path
 
 import httpx
 
-from shared.runtime.embedded import free_port
+from shared.runtime.embedded import EmbeddedNats, free_port
 
 
 @contextlib.contextmanager
-def served(service: str, database_url: str, nats_url: str, home: Path) -> Iterator[str]:
-    """The service's base URL while it runs on the given database and NATS."""
+def served(service: str, database_url: str, nats: EmbeddedNats, home: Path) -> Iterator[str]:
+    """The service's base URL while it runs on the given database (as the app role) and NATS (as its user)."""
     port = free_port()
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url, COPRO_HOME=str(home),
-               COPRO_LOG_LEVEL="warning")
+    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats.url, COPRO_HOME=str(home),
+               COPRO_NATS_CREDENTIALS=str(nats.credentials), COPRO_LOG_LEVEL="warning")
     server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", service, "--port", str(port)],
                               env=env)
     base = f"http://127.0.0.1:{port}"

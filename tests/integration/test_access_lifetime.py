@@ -64,7 +64,7 @@ async def test_a_token_issued_with_an_expiry_stops_working_then_in_every_service
 @pytest.fixture(scope="module")
 def served_publishing(api: AsyncTestClient, database_url: str, own_nats: EmbeddedNats,  # type: ignore[type-arg]
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with served("publishing", database_url, own_nats.url, tmp_path_factory.mktemp("served")) as base:
+    with served("publishing", database_url, own_nats, tmp_path_factory.mktemp("served")) as base:
         yield base
 
 

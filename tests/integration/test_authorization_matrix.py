@@ -51,7 +51,7 @@ async def world(api: AsyncTestClient, scheduling: AsyncTestClient, publishing: A
                 operator: dict[str, str], store: EventStore, database_url: str, own_nats: EmbeddedNats,
                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     built = await build(api, scheduling, publishing, operator, store)
-    with served("publishing", database_url, own_nats.url, Path(tmp_path_factory.mktemp("served"))) as base:
+    with served("publishing", database_url, own_nats, Path(tmp_path_factory.mktemp("served"))) as base:
         built.stream_base = base
         yield built
 

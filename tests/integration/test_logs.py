@@ -21,7 +21,9 @@ from shared.runtime.embedded import free_port
 def served(database_url: str, own_nats: Any, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The decisions service under uvicorn, logging JSON lines to a file."""
     port, log = free_port(), tmp_path / "service.log"
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(tmp_path),
+    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url,
+               COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
+               COPRO_HOME=str(tmp_path),
                COPRO_LOG_FORMAT="json", COPRO_LOG_LEVEL="info")
     with log.open("w") as sink:
         server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "decisions", "--port", str(port)],

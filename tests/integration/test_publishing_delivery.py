@@ -153,7 +153,7 @@ async def test_webhooks_are_for_facilitators_and_invisible_to_other_groups(
 @pytest.fixture
 def served_publishing(database_url: str, own_nats: Any, tmp_path: Any) -> Iterator[str]:
     """The publishing service under uvicorn in its own process: streams need a real connection to close."""
-    with served("publishing", database_url, own_nats.url, tmp_path) as base:
+    with served("publishing", database_url, own_nats, tmp_path) as base:
         yield base
 
 

@@ -163,7 +163,7 @@ async def test_a_nats_subscriber_gets_sealed_ballots_and_opens_them_with_the_key
 ) -> None:
     vote = await sealed_vote(api, operator)
     subject = f"copro.{vote.group.id}.decisions.>"
-    client = await nats.connect(own_nats.url)
+    client = await nats.connect(own_nats.admin_url)
     try:
         messages = [m for m in await _nats_messages(client, subject, "decisions.BallotCast", 2)
                     if m.headers["ce-type"] == "decisions.BallotCast"]

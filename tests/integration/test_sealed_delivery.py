@@ -45,7 +45,9 @@ def served(database_url: str, own_nats: EmbeddedNats, settings: Settings) -> Ite
     """The publishing service under uvicorn in its own process (a stream needs a real connection),
     with the same COPRO_HOME (so the same secrets key) as the in-process services."""
     port = free_port()
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(settings.home),
+    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url,
+               COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
+               COPRO_HOME=str(settings.home),
                COPRO_LOG_LEVEL="warning")
     server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "publishing", "--port", str(port)],
                               env=env)
