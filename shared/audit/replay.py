@@ -107,7 +107,11 @@ async def replay(
     schema = f"replay_{uuid.uuid4().hex[:12]}"
     tables: dict[str, str] = {}
     async with store.pool.acquire() as conn:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        except asyncpg.InsufficientPrivilegeError:
+            raise RuntimeError("a replay builds its read models in a scratch schema, which the services' app role"
+                               " may not create: run it as the owner role (COPRO_DATABASE_OWNER_URL)") from None
         # the scratch schema comes first on this connection only: read models are built under their
         # own names there, while the log is still read from the public schema
         await conn.execute(f'SET search_path TO "{schema}", public')

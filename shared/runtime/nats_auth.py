@@ -31,7 +31,8 @@ def consumer_subjects(stream: str, durable: str) -> list[str]:
     """What a client publishes to run one durable pull consumer of ``stream``."""
     api = "$JS.API.CONSUMER"
     return [f"{api}.INFO.{stream}.{durable}", f"{api}.CREATE.{stream}.{durable}", f"{api}.CREATE.{stream}.{durable}.>",
-            f"{api}.MSG.NEXT.{stream}.{durable}", f"$JS.ACK.{stream}.{durable}.>"]
+            f"{api}.DURABLE.CREATE.{stream}.{durable}", f"{api}.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>"]
 
 
 def relay_subjects(stream: str) -> list[str]:

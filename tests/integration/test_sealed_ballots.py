@@ -200,6 +200,7 @@ def _opened_events(lines: list[bytes], proposal_id: str) -> list[Any]:
 
 
 async def _replays(store: EventStore) -> None:
+    """As ``copro audit replay`` runs it: as the owner role (its read models go to a scratch schema)."""
     total = await store.pool.fetchval("SELECT count(*) FROM events")
     await wait_sealed(store, total)
     result = await replay(store, [ProposalList()], [OutcomeCheck()])
@@ -209,7 +210,7 @@ async def _replays(store: EventStore) -> None:
 
 
 async def test_an_export_verifies_and_replay_recomputes_sealed_outcomes_with_the_released_keys(
-    api: AsyncTestClient, operator: dict[str, str], store: EventStore  # type: ignore[type-arg]
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, owner_store: EventStore  # type: ignore[type-arg]
 ) -> None:
     vote = await sealed_vote(api, operator)
     await wait_sealed(store, await store.pool.fetchval("SELECT count(*) FROM events"))
@@ -219,7 +220,7 @@ async def test_an_export_verifies_and_replay_recomputes_sealed_outcomes_with_the
             if f"decisions.proposal.{vote.proposal_id}".encode() in line and b"decisions.BallotCast" in line]
     assert_sealed(mine)
     assert (await api.post(f"{vote.url}/close", headers=vote.group.tokens["facilitator"])).status_code == 200
-    await _replays(store)
+    await _replays(owner_store)
     await wait_sealed(store, await store.pool.fetchval("SELECT count(*) FROM events"))
     lines = await _export(store)
     assert verify_lines(lines).ok and (await verify_live(store)).ok
@@ -237,11 +238,11 @@ async def test_an_export_verifies_and_replay_recomputes_sealed_outcomes_with_the
                            json={"reason": "venue booked elsewhere"})).status_code == 200
     history = (await api.get(f"{withdrawn.url}/history", headers=withdrawn.group.tokens["auditor"])).json()
     assert {b["choice"]["option"] for b in ballots(history)} == {withdrawn.hall, withdrawn.library}
-    await _replays(store)
+    await _replays(owner_store)
 
 
 async def test_forgetting_a_voter_after_a_sealed_close_erases_their_reason_and_the_outcome_still_recomputes(
-    api: AsyncTestClient, operator: dict[str, str], store: EventStore  # type: ignore[type-arg]
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, owner_store: EventStore  # type: ignore[type-arg]
 ) -> None:
     vote = await sealed_vote(api, operator)
     group, member = vote.group, vote.group.members["member"]
@@ -271,7 +272,7 @@ async def test_forgetting_a_voter_after_a_sealed_close_erases_their_reason_and_t
     [reason] = [b.reason for b in opened if b.member_id == uuid.UUID(member)]
     assert reason is not None and reason.startswith(f"pii:v1:{member}:")
     assert await store.pool.fetchval("SELECT key FROM data_keys WHERE subject_id = $1", uuid.UUID(member)) is None
-    await _replays(store)
+    await _replays(owner_store)
 
 
 async def test_the_store_opens_a_seal_only_once_the_releasing_event_is_in_the_log(
