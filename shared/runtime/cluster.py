@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.runtime.embedded import _alive, _port_open, _wait_for_port, nats_server_binary
+from shared.runtime import nats_auth
+from shared.runtime.credentials import passwords, with_user
+from shared.runtime.embedded import nats_server_binary
+from shared.runtime.processes import alive as _alive
+from shared.runtime.processes import port_open as _port_open
+from shared.runtime.processes import wait_for_port as _wait_for_port
+from shared.runtime.settings import SERVICE_NAMES
 
 CLUSTER_FOLDER = "nats-cluster"
 CLUSTER_SIZE = 3
@@ -54,10 +60,23 @@ class NatsNode:
 class NatsCluster:
     """Three (or more) ``nats-server`` processes under ``folder``, each with its own JetStream store."""
 
-    def __init__(self, folder: Path, nodes: Sequence[NatsNode], extra_config: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, folder: Path, nodes: Sequence[NatsNode], extra_config: Mapping[str, Any] | None = None,
+                 stream: str = "COPRO") -> None:
         self.folder = folder
         self.nodes = list(nodes)
         self.extra_config = dict(extra_config or {})
+        self.stream = stream
+        self.credentials = folder.parent / "nats-passwords.json"
+        """The users' passwords (mode 0600), as for the single embedded server: ``shared/runtime/nats_auth.py``."""
+
+    def url_for(self, user: str) -> str:
+        """Every node with a user's credentials (``admin`` for operators and tests)."""
+        password = passwords(self.credentials, nats_auth.user_names(SERVICE_NAMES))[user]
+        return ",".join(with_user(node.url, user, password) for node in self.nodes)
+
+    @property
+    def admin_url(self) -> str:
+        return self.url_for(nats_auth.ADMIN_USER)
 
     @classmethod
     def on_ports(cls, home: Path, base: int, size: int = CLUSTER_SIZE) -> NatsCluster:
@@ -83,8 +102,15 @@ class NatsCluster:
             "http": f"127.0.0.1:{node.monitor_port}",
             "jetstream": {"store_dir": str(self._dir(node) / "jetstream")},
             "cluster": {"name": "copro", "listen": f"127.0.0.1:{node.route_port}", "routes": routes},
+            "authorization": self._authorization(),
             **self.extra_config,
         }
+
+    def _authorization(self) -> dict[str, object]:
+        from shared.runtime.discovery import reaction_durables
+
+        return nats_auth.authorization(stream=self.stream, durables=reaction_durables(),
+                                       passwords=passwords(self.credentials, nats_auth.user_names(SERVICE_NAMES)))
 
     def _pid(self, node: NatsNode) -> int | None:
         try:

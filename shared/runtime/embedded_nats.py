@@ -64,7 +64,7 @@ class EmbeddedNats:
         return self.folder / "nats-server.pid"
 
     def _passwords(self) -> dict[str, str]:
-        return passwords(self.credentials, [nats_auth.ADMIN_USER, nats_auth.RELAY_USER, *SERVICE_NAMES])
+        return passwords(self.credentials, nats_auth.user_names(SERVICE_NAMES))
 
     def _write_config(self) -> None:
         from shared.runtime.discovery import reaction_durables

@@ -50,19 +50,28 @@ def _user(name: str, password: str, publish: Sequence[str] | None, deny: Sequenc
     return entry
 
 
-def server_config(
-    *, port: int, store_dir: str, stream: str, passwords: Mapping[str, str], durables: Mapping[str, Sequence[str]],
-) -> str:
-    """The embedded server's configuration (JSON is valid NATS configuration)."""
+def authorization(*, stream: str, passwords: Mapping[str, str], durables: Mapping[str, Sequence[str]]) -> dict[str, object]:
+    """The ``authorization`` block: every user and what it may publish and subscribe."""
     users = [_user(ADMIN_USER, passwords[ADMIN_USER], None),
              _user(RELAY_USER, passwords[RELAY_USER], relay_subjects(stream))]
     for service, names in durables.items():
         allowed = [subject for durable in names for subject in consumer_subjects(stream, durable)]
         # a service with no reaction still needs a non-empty allow list, or it could publish anything
         users.append(_user(service, passwords[service], allowed or ["_copro_nothing"], deny=[f"{SUBJECT_ROOT}.>"]))
+    return {"users": users}
+
+
+def user_names(services: Sequence[str]) -> list[str]:
+    return [ADMIN_USER, RELAY_USER, *services]
+
+
+def server_config(
+    *, port: int, store_dir: str, stream: str, passwords: Mapping[str, str], durables: Mapping[str, Sequence[str]],
+) -> str:
+    """The embedded server's configuration (JSON is valid NATS configuration)."""
     config = {
         "listen": f"127.0.0.1:{port}",
         "jetstream": {"store_dir": store_dir},
-        "authorization": {"users": users},
+        "authorization": authorization(stream=stream, passwords=passwords, durables=durables),
     }
     return json.dumps(config, indent=2) + "\n"

@@ -56,7 +56,7 @@ def system(database_url: str, own_nats: EmbeddedNats, tmp_path_factory: pytest.T
     home = tmp_path_factory.mktemp("home")
     ports = {name: free_port() for name in PROCESSES}
     env = dict(os.environ, COPRO_HOME=str(home), COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url,
-               COPRO_LOG_LEVEL="warning", COPRO_WEB_PORT=str(ports["web"]),
+               COPRO_NATS_CREDENTIALS=str(own_nats.credentials), COPRO_LOG_LEVEL="warning", COPRO_WEB_PORT=str(ports["web"]),
                **{f"COPRO_{n.upper()}_PORT": str(p) for n, p in ports.items() if n != "web"})
     logs = {name: (home / f"{name}.log").open("wb") for name in PROCESSES}
     children = {name: subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", name], env=env, cwd=ROOT,

@@ -165,7 +165,7 @@ async def test_background_roles_survive_their_leaders_being_killed_mid_work(clus
         log_ids = [row["id"] for row in await _fetch(
             db, "SELECT e.id FROM log l JOIN events e ON e.seq = l.seq ORDER BY l.position")]
         assert len(log_ids) == head == len(set(log_ids))
-        bus = await nats.connect(cluster.nats.url.split(","))
+        bus = await nats.connect(cluster.nats.admin_url.split(","))
         try:
             js = bus.jetstream()
             await _until("the relay has published the whole log", lambda: _stream_has(js, head))
@@ -272,7 +272,7 @@ async def test_the_stream_is_rebuilt_from_the_log(cluster: Cluster) -> None:
                              capture_output=True, text=True, timeout=120)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     db = await asyncpg.connect(cluster.database_url)
-    bus = await nats.connect(cluster.nats.url.split(","))
+    bus = await nats.connect(cluster.nats.admin_url.split(","))
     try:
         log_ids = [row["id"] for row in await _fetch(
             db, "SELECT e.id FROM log l JOIN events e ON e.seq = l.seq ORDER BY l.position")]

@@ -7,15 +7,15 @@ move to a surviving replica meanwhile.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
 
 import msgspec
 
-from shared.runtime.cli.servers import prepare
+from shared.runtime.cli.servers import prepare, service_env
 from shared.runtime.cluster import CLUSTER_SIZE, NatsCluster, Replicas, replica_ports
+from shared.runtime.credentials import masked
 from shared.runtime.embedded import stop_servers
 from shared.runtime.settings import SERVICE_NAMES, Settings
 
@@ -36,10 +36,12 @@ def cmd_up_cluster(settings: Settings, replicas: int) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     try:
         cluster.wait_ready()
-        clustered = msgspec.structs.replace(settings, nats_url=cluster.url, nats_replicas=CLUSTER_SIZE)
-        database_url, nats_url, started = prepare(clustered)
-        env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=nats_url,
-                   COPRO_NATS_REPLICAS=str(CLUSTER_SIZE), COPRO_HOME=str(settings.home))
+        clustered = msgspec.structs.replace(settings, nats_url=cluster.url, nats_replicas=CLUSTER_SIZE,
+                                            nats_credentials=cluster.credentials)
+        servers = prepare(clustered)
+        started = servers.started
+        database_url, nats_url = masked(servers.database_url), servers.nats_url
+        env = dict(service_env(clustered, servers), COPRO_NATS_REPLICAS=str(CLUSTER_SIZE))
         group = Replicas(env, replica_ports(settings.ports, replicas), settings.home / "logs")
         group.start_all()
         group.wait_ready()

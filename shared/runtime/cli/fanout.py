@@ -20,6 +20,7 @@ import asyncio
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import nats
 import nats.js.errors
@@ -29,18 +30,25 @@ from nats.js import JetStreamContext
 from shared.eventlog.locks import Lock
 from shared.eventlog.store import EventStore
 from shared.fanout.relay import Relay, last_published
+from shared.runtime.credentials import read_passwords
 from shared.runtime.embedded import ensure_servers
 from shared.runtime.leader import restart_leader
+from shared.runtime.nats_auth import ADMIN_USER
 from shared.runtime.settings import Settings
 from shared.runtime.tls import nats_tls
 
 STALL = 60.0  # seconds without progress before a rebuild gives up
 
 
-async def _connect(settings: Settings, url: str) -> Client:
+async def _connect(settings: Settings, url: str, credentials: Path | None) -> Client:
+    """An operator's connection: the ``admin`` user when the credentials file has one (rebuilding the stream
+    needs it; no service's user may)."""
     tls = nats_tls(settings)
+    login: dict[str, str] = {}
+    if credentials is not None and (admin := read_passwords(credentials).get(ADMIN_USER)) is not None:
+        login = {"user": ADMIN_USER, "password": admin}
     return await nats.connect(url.split(","), name="copro-fanout", connect_timeout=5, max_reconnect_attempts=3,
-                              **({"tls": tls} if tls else {}))
+                              **({"tls": tls} if tls else {}), **login)
 
 
 async def _stream_at(js: JetStreamContext, stream: str) -> tuple[int, uuid.UUID | None] | None:
@@ -53,7 +61,7 @@ async def _stream_at(js: JetStreamContext, stream: str) -> tuple[int, uuid.UUID 
 async def _status(settings: Settings) -> int:
     servers = ensure_servers(settings)
     store = await EventStore.connect(servers.database_url, min_size=1, max_size=2)
-    nc = await _connect(settings, servers.nats_url)
+    nc = await _connect(settings, servers.nats_url, servers.nats_credentials)
     try:
         head = await store.head_position()
         found = await _stream_at(nc.jetstream(), settings.nats_stream)
@@ -78,7 +86,7 @@ async def _status(settings: Settings) -> int:
 async def _rebuild(settings: Settings) -> int:
     servers = ensure_servers(settings)
     store = await EventStore.connect(servers.database_url, min_size=1, max_size=4)
-    nc = await _connect(settings, servers.nats_url)
+    nc = await _connect(settings, servers.nats_url, servers.nats_credentials)
     js = nc.jetstream()
     stop = asyncio.Event()
     relay = Relay(store, nc, stream=settings.nats_stream, replicas=settings.nats_replicas, source="/copro/fanout")
