@@ -14,6 +14,14 @@ from litestar import Request, get
 from litestar.handlers import HTTPRouteHandler
 
 from shared.fanout.cloudevents import SUBJECT_ROOT
+from shared.web.openapi import documented
+
+ASYNCAPI_SCHEMA = {
+    "type": "object", "description": "An AsyncAPI 3.0.0 document",
+    "required": ["asyncapi", "info", "channels", "operations", "components"],
+    "properties": {"asyncapi": {"const": "3.0.0"}, "info": {"type": "object"}, "servers": {"type": "object"},
+                   "channels": {"type": "object"}, "operations": {"type": "object"}, "components": {"type": "object"}},
+}
 
 CLOUDEVENT_HEADERS = {
     "type": "object",
@@ -68,8 +76,8 @@ def asyncapi_route(service: str, version: str, event_types: Sequence[type[Any]])
     document = msgspec.json.encode(asyncapi_document(service, version, event_types))
 
     @get("/asyncapi.json", tags=["events"], summary="AsyncAPI 3.0: every subject and event payload of this service",
-         media_type="application/json")
-    async def asyncapi(request: Request[Any, Any, Any]) -> bytes:
+         media_type="application/json", opt=documented({"application/json": ASYNCAPI_SCHEMA}))
+    async def read_asyncapi(request: Request[Any, Any, Any]) -> bytes:
         return document
 
-    return asyncapi
+    return read_asyncapi

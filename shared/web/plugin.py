@@ -19,7 +19,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 
@@ -42,10 +41,12 @@ from shared.runtime.waiting import pause
 from shared.web.asyncapi import asyncapi_route
 from shared.web.body import StrictRequest
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
+from shared.web.docs_ui import LocalSwaggerUI, OpenAPIJson
 from shared.web.head import answer_head_as_get
 from shared.web.health import healthz, readyz
 from shared.web.idempotency import provide_once
 from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
+from shared.web.openapi import operation_id
 from shared.web.params import TYPE_DECODERS
 from shared.web.problems import EXCEPTION_HANDLERS
 from shared.web.trace_routes import trace_event
@@ -160,7 +161,8 @@ def service_app(
             version=VERSION,
             description=description,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[LocalSwaggerUI(), OpenAPIJson()],
+            operation_id_creator=operation_id,
         ),
         debug=False,
         logging_config=None,  # the process's logging is copro's (shared/runtime/logs.py), not Litestar's default
