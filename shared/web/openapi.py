@@ -167,7 +167,7 @@ def _finish_operation(document: dict[str, Any], path: str, method: str, operatio
     extra = handler.opt.get(_OPT) if handler is not None else None
     extra = extra if isinstance(extra, Documented) else Documented()
     if path in _FOREIGN:
-        operation["operationId"] = _FOREIGN[path]
+        operation.update(operationId=_FOREIGN[path], tags=["health"], summary="Prometheus metrics of this process")
         extra = Documented(content={"text/plain": {"type": "string", "description": "Prometheus text format 0.0.4"}})
     operation["security"] = [{BEARER: []}] if authenticated else []
     responses: dict[str, Any] = {k: v for k, v in operation.get("responses", {}).items() if int(k) < 400}
