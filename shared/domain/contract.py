@@ -41,6 +41,7 @@ class EventType:
     version: int
     summary: str
     personal: tuple[str, ...]
+    sealed: tuple[str, ...]
     schema: dict[str, Any]
 
 
@@ -63,7 +64,8 @@ class EventContract:
         return [
             EventType(
                 name=type_name(t), version=t.__version__, summary=" ".join((t.__doc__ or "").split()),
-                personal=tuple(getattr(t, "__personal__", ())), schema=msgspec.json.schema(t),
+                personal=tuple(getattr(t, "__personal__", ())), sealed=tuple(getattr(t, "__sealed__", ())),
+                schema=msgspec.json.schema(t),
             )
             for t in self.types
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from shared.domain.contract import EventContract
 from shared.fanout.cloudevents import SUBJECT_ROOT
@@ -35,11 +36,12 @@ def markdown(contracts: Sequence[EventContract]) -> str:
     parts = [INTRO.format(root=SUBJECT_ROOT)]
     for contract in contracts:
         parts.append(f"## {contract.service}\n")
-        parts.append("| event type | version | personal fields | what it records |\n|---|---|---|---|")
+        parts.append("| event type | version | personal fields | sealed fields | what it records |\n|---|---|---|---|---|")
         entries = contract.catalogue()
         for entry in entries:
             personal = ", ".join(f"`{f}`" for f in entry.personal) or "none"
-            parts.append(f"| `{entry.name}` | {entry.version} | {personal} | {entry.summary or '-'} |")
+            sealed = ", ".join(f"`{f}`" for f in entry.sealed) or "none"
+            parts.append(f"| `{entry.name}` | {entry.version} | {personal} | {sealed} | {entry.summary or '-'} |")
         parts.append("")
         for entry in entries:
             parts.append(f"### `{entry.name}` (version {entry.version})\n")
@@ -47,9 +49,9 @@ def markdown(contracts: Sequence[EventContract]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def as_json(contracts: Sequence[EventContract]) -> list[dict[str, object]]:
+def as_json(contracts: Sequence[EventContract]) -> list[dict[str, Any]]:
     return [
         {"service": c.service, "type": e.name, "version": e.version, "personal": list(e.personal),
-         "summary": e.summary, "schema": e.schema}
+         "sealed": list(e.sealed), "summary": e.summary, "schema": e.schema}
         for c in contracts for e in c.catalogue()
     ]

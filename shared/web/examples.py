@@ -62,7 +62,7 @@ def _string(schema: dict[str, Any], name: str | None) -> str:
     fmt = schema.get("format")
     if fmt == "uuid":
         return EXAMPLE_ID
-    if fmt == "date-time":
+    if fmt == "date-time" or name == "at" or (name or "").endswith("_at"):
         return EXAMPLE_TIME
     if fmt == "date":
         return EXAMPLE_TIME[:10]

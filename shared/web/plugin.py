@@ -33,12 +33,13 @@ from shared.fanout.bus import Bus
 from shared.fanout.consumer import Consumer, Reaction
 from shared.fanout.relay import Relay
 from shared.readmodels.projections import Projection, ProjectionRunner
+from shared.runtime.discovery import contracts
 from shared.runtime.embedded import ensure_servers
 from shared.runtime.settings import load_settings
 from shared.runtime.tls import nats_tls
 from shared.runtime.version import VERSION
 from shared.runtime.waiting import pause
-from shared.web.asyncapi import asyncapi_route
+from shared.web.asyncapi import asyncapi_routes
 from shared.web.body import StrictRequest
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
 from shared.web.docs_ui import LocalSwaggerUI, OpenAPIJson
@@ -147,7 +148,7 @@ def service_app(
     prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     app = Litestar(
         route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, trace_event,
-                        asyncapi_route(service, VERSION, event_types), *route_handlers],
+                        *asyncapi_routes(service, VERSION, event_types, contracts()), *route_handlers],
         middleware=[trace_requests, prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -22,7 +22,8 @@ from tests.integration.authorization_table import TABLE
 
 SERVICES = ("decisions", "scheduling", "publishing")
 METHODS = ("get", "put", "post", "delete", "patch")
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/checkpoints/key", "/asyncapi.json", "/calendar/{token}"}
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/checkpoints/key", "/asyncapi.json", "/asyncapi/copro.json",
+          "/events/catalogue.json", "/calendar/{token}"}
 
 
 @pytest.fixture(scope="module")
