@@ -27,8 +27,14 @@ its proposal's `ProposalClosed` or `ProposalWithdrawn` carries the key in `seal_
 APIs then show it opened, and anyone holding the log can open it (`shared/eventlog/sealing.py`).
 No event carries a secret: webhook signing secrets are shown once and kept out of the log.
 
-Evolving an event: optional fields may be added at any time (old events still decode);
-any other change is a new version of the type with an upcaster for the old one.
+Evolving an event: optional fields may be added at any time (old events still decode, as stored).
+Any other change (a field renamed, removed, retyped or made required) is a breaking change: the
+type's version goes up and the struct declares an upcaster that recognises a payload stored before
+it and rewrites it into the new shape as it is read (`shared/domain/contract.py`); the stored bytes
+never change. Payloads as earlier versions stored them are kept in `tests/fixtures/events/` and
+decoded by the tests. The same catalogue, with each type's subject and an example, is served as JSON
+at `/events/catalogue.json`, and the AsyncAPI 3 documents at `/asyncapi.json` (one service) and
+`/asyncapi/copro.json` (all three), by every service.
 """
 
 

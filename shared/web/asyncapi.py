@@ -101,7 +101,7 @@ def wire_schemas(event_types: Sequence[type[Any]]) -> tuple[list[dict[str, Any]]
                                "`sealed:v1:<seal id>:<base64>`; null when the ballot was not sealed.",
                 "examples": [SEALED_EXAMPLE],
             }
-    return schemas, components
+    return list(schemas), components
 
 
 def _key(event_type: type[Any]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, Router, get
+from litestar.enums import MediaType, OpenAPIMediaType
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
@@ -40,7 +41,7 @@ class OpenAPIJson(OpenAPIRenderPlugin):
     """``/schema/openapi.json``: the finished document, not Litestar's raw one."""
 
     def __init__(self) -> None:
-        super().__init__(path="/openapi.json", media_type="application/vnd.oai.openapi+json")
+        super().__init__(path="/openapi.json", media_type=OpenAPIMediaType.OPENAPI_JSON)
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         return self.render_json(request, openapi_document(request.app))
@@ -50,7 +51,7 @@ class LocalSwaggerUI(OpenAPIRenderPlugin):
     """Swagger UI from copro's own assets, with the bearer token box ("Authorize") the security scheme enables."""
 
     def __init__(self) -> None:
-        super().__init__(path=["/", "/swagger"], media_type="text/html", favicon="", style="")
+        super().__init__(path=["/", "/swagger"], media_type=MediaType.HTML, favicon="", style="")
 
     def receive_router(self, router: Router) -> None:
         router.register(docs_asset)

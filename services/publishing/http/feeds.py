@@ -22,7 +22,8 @@ from services.publishing.http.schemas import ItemOut, item_out
 from shared.web.openapi import documented
 
 TAGS = ["public feeds"]
-NOT_MODIFIED = {304: ("Not modified: the If-None-Match (or If-Modified-Since) given still holds", {})}
+NOT_MODIFIED: dict[int, tuple[str, dict[str, Any]]] = {
+    304: ("Not modified: the If-None-Match (or If-Modified-Since) given still holds", {})}
 _TEXT = {"type": "string"}
 JSON_FEED = {
     "type": "object", "description": "a JSON Feed 1.1 (https://jsonfeed.org/version/1.1)",
