@@ -82,6 +82,14 @@ ERRORS: dict[int, tuple[str, str, str, str]] = {
 }
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Sending the same write again with the same key records it once and answers the first answer "
+                   "again; the key reused for another request answers 422 `idempotency-key-reused`.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+
+
 @dataclass(frozen=True)
 class Documented:
     """What a route answers beyond its signature, in its ``opt`` (``documented(...)``): the media types of its
@@ -170,6 +178,8 @@ def _finish_operation(document: dict[str, Any], path: str, method: str, operatio
         operation.update(operationId=_FOREIGN[path], tags=["health"], summary="Prometheus metrics of this process")
         extra = Documented(content={"text/plain": {"type": "string", "description": "Prometheus text format 0.0.4"}})
     operation["security"] = [{BEARER: []}] if authenticated else []
+    if handler is not None and "once" in handler.parsed_fn_signature.parameters:
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     responses: dict[str, Any] = {k: v for k, v in operation.get("responses", {}).items() if int(k) < 400}
     if extra.content:
         for status, response in responses.items():
