@@ -37,6 +37,12 @@ from copro_client.types_decisions import (
     ReadCombinedAsyncapiAnswer,
     ReadEventCatalogueAnswerItem,
     RuleIn,
+    SignedOut,
+    SignInIn,
+    SignInLinkIn,
+    SignInLinkOut,
+    SignInOut,
+    TimeZoneIn,
     TokenIn,
     TokenOut,
     WithdrawIn,
@@ -114,6 +120,15 @@ class DecisionsAPI(Service):
         """Adopt the group's default decision rule (facilitator)"""
         result: GroupOut = await self._request(
             "PUT", f"/groups/{group_id}/rule", GroupOut, body=body, idempotency_key=idempotency_key
+        )
+        return result
+
+    async def change_time_zone(
+        self, group_id: uuid.UUID | str, body: TimeZoneIn, *, idempotency_key: str | None = None
+    ) -> GroupOut:
+        """Change the group's time zone: meetings scheduled from now on are in it (facilitator)"""
+        result: GroupOut = await self._request(
+            "PUT", f"/groups/{group_id}/time-zone", GroupOut, body=body, idempotency_key=idempotency_key
         )
         return result
 
@@ -293,4 +308,38 @@ class DecisionsAPI(Service):
     async def member_history(self, group_id: uuid.UUID | str, member_id: uuid.UUID | str) -> list[LogEvent]:
         """Every event a member caused or that concerns them, in global order"""
         result: list[LogEvent] = await self._request("GET", f"/groups/{group_id}/members/{member_id}/history", list[LogEvent])
+        return result
+
+    async def issue_link(
+        self, group_id: uuid.UUID | str, member_id: uuid.UUID | str, body: SignInLinkIn, *, idempotency_key: str | None = None
+    ) -> SignInLinkOut:
+        """Create a one-time, expiring sign-in link for a member (facilitator); the code is shown once"""
+        result: SignInLinkOut = await self._request(
+            "POST",
+            f"/groups/{group_id}/members/{member_id}/sign-in-links",
+            SignInLinkOut,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+        return result
+
+    async def sign_in(self, body: SignInIn) -> SignInOut:
+        """Exchange a sign-in code, once, for a member token that expires (no token needed)"""
+        result: SignInOut = await self._request("POST", "/sign-in", SignInOut, body=body)
+        return result
+
+    async def sign_out(self, group_id: uuid.UUID | str, *, idempotency_key: str | None = None) -> SignedOut:
+        """Sign out: the token that calls stops working"""
+        result: SignedOut = await self._request(
+            "POST", f"/groups/{group_id}/sign-out", SignedOut, idempotency_key=idempotency_key
+        )
+        return result
+
+    async def sign_out_everywhere(
+        self, group_id: uuid.UUID | str, member_id: uuid.UUID | str, *, idempotency_key: str | None = None
+    ) -> SignedOut:
+        """Revoke every token of a member: sign-in sessions and API tokens (the member, or a facilitator)"""
+        result: SignedOut = await self._request(
+            "POST", f"/groups/{group_id}/members/{member_id}/sign-out-everywhere", SignedOut, idempotency_key=idempotency_key
+        )
         return result

@@ -87,6 +87,11 @@ class PublishingAPI(Service):
         result: ItemOut = await self._request("POST", f"/groups/{group_id}/items/{item_id}/authors", ItemOut, body=body)
         return result
 
+    async def list_items(self, group_id: uuid.UUID | str) -> list[ItemOut]:
+        """The group's items, drafts included, in the order they were drafted"""
+        result: list[ItemOut] = await self._request("GET", f"/groups/{group_id}/items", list[ItemOut])
+        return result
+
     async def draft_item(self, group_id: uuid.UUID | str, body: ItemIn) -> ItemOut:
         """Draft a resource or reflection (member)"""
         result: ItemOut = await self._request("POST", f"/groups/{group_id}/items", ItemOut, body=body)

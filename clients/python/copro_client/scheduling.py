@@ -20,6 +20,7 @@ from copro_client.types_scheduling import (
     MeetingOut,
     MoveIn,
     OccurrenceIn,
+    PrintLinkOut,
     PublicKey,
     ReadAsyncapiAnswer,
     ReadCombinedAsyncapiAnswer,
@@ -102,7 +103,7 @@ class SchedulingAPI(Service):
         return result
 
     async def schedule_meeting(self, group_id: uuid.UUID | str, body: MeetingIn) -> MeetingOut:
-        """Schedule a meeting or a series (facilitator)"""
+        """Schedule a meeting or a series in the group's time zone (facilitator)"""
         result: MeetingOut = await self._request("POST", f"/groups/{group_id}/meetings", MeetingOut, body=body)
         return result
 
@@ -131,6 +132,11 @@ class SchedulingAPI(Service):
     async def read_calendar_feed(self, token: str) -> bytes:
         """A calendar feed (the secret address is the credential)"""
         result: bytes = await self._request("GET", f"/calendar/{token}", None, raw=True)
+        return result
+
+    async def list_gatherings(self, group_id: uuid.UUID | str) -> list[GatheringOut]:
+        """The group's gatherings, in the order they were planned"""
+        result: list[GatheringOut] = await self._request("GET", f"/groups/{group_id}/gatherings", list[GatheringOut])
         return result
 
     async def plan_gathering(self, group_id: uuid.UUID | str, body: GatheringIn) -> GatheringOut:
@@ -210,6 +216,15 @@ class SchedulingAPI(Service):
         )
         return result
 
+    async def issue_link(
+        self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str, *, hours: int | None = None
+    ) -> PrintLinkOut:
+        """A secret, expiring address of the printable plan, for a browser (facilitator)"""
+        result: PrintLinkOut = await self._request(
+            "POST", f"/groups/{group_id}/gatherings/{gathering_id}/table-plan/links", PrintLinkOut, query={"hours": hours}
+        )
+        return result
+
     async def lock_plan(self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str) -> GatheringOut:
         """Lock the table plan (facilitator)"""
         result: GatheringOut = await self._request(
@@ -224,6 +239,13 @@ class SchedulingAPI(Service):
         )
         return result
 
+    async def revoke_link(self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str, link_id: uuid.UUID | str) -> None:
+        """Revoke a print link (facilitator)"""
+        result: None = await self._request(
+            "DELETE", f"/groups/{group_id}/gatherings/{gathering_id}/table-plan/links/{link_id}", None
+        )
+        return result
+
     async def set_tables(self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str, body: TablesIn) -> GatheringOut:
         """Set the tables: sizes and what each offers (facilitator)"""
         result: GatheringOut = await self._request(
@@ -232,11 +254,23 @@ class SchedulingAPI(Service):
         return result
 
     async def table_plan_csv(self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str) -> bytes:
-        """The table plan as CSV"""
+        """The table plan as CSV: one row per person, for a mail merge"""
         result: bytes = await self._request("GET", f"/groups/{group_id}/gatherings/{gathering_id}/table-plan.csv", None, raw=True)
         return result
 
+    async def table_plan_html(self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str) -> bytes:
+        """The table plan to print: an overview, an index, a page per table"""
+        result: bytes = await self._request(
+            "GET", f"/groups/{group_id}/gatherings/{gathering_id}/table-plan.html", None, raw=True
+        )
+        return result
+
     async def table_plan_svg(self, group_id: uuid.UUID | str, gathering_id: uuid.UUID | str) -> bytes:
-        """The table plan as a seating picture"""
+        """The table plan as a room map"""
         result: bytes = await self._request("GET", f"/groups/{group_id}/gatherings/{gathering_id}/table-plan.svg", None, raw=True)
+        return result
+
+    async def printout(self, token: str) -> bytes:
+        """The printable table plan (or, ending .csv, its CSV) behind a print link"""
+        result: bytes = await self._request("GET", f"/table-plans/{token}", None, raw=True)
         return result

@@ -19,6 +19,7 @@ from copro_client.types_decisions_base import (
     LogPage,
     MemberIn,
     MemberOut,
+    MemberPatch,
     Metadata,
     OrganisationIn,
     OrganisationOut,
@@ -32,19 +33,9 @@ from copro_client.types_decisions_base import (
     Step,
     Threshold,
     ThresholdIn,
+    TimeZoneIn,
+    TokenIn,
 )
-
-
-class MemberPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
-    name: str | None = None
-    organisation_id: uuid.UUID | None = None
-    lived_experience: bool | None = None
-    roles: list[Literal["facilitator", "member", "observer", "auditor"]] | None = None
-
-
-class TokenIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    expires_in_days: int | None = None
-    expires_at: datetime | None = None
 
 
 class TokenOut(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -229,6 +220,34 @@ class GroupAsOf(msgspec.Struct, kw_only=True, omit_defaults=True):
     proposals: list[ProposalAsOf]
 
 
+class SignInLinkIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    expires_in_hours: int | None = None
+
+
+class SignInLinkOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    link_id: uuid.UUID
+    member_id: uuid.UUID
+    code: str
+    expires_at: datetime
+    note: str | None = None
+
+
+class SignInIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    code: str
+
+
+class SignInOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    token_id: uuid.UUID
+    token: str
+    expires_at: datetime
+
+
+class SignedOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    revoked: int
+
+
 __all__ = [
     "AmendIn",
     "BallotIn",
@@ -270,10 +289,16 @@ __all__ = [
     "ReadEventCatalogueAnswerItem",
     "Rule",
     "RuleIn",
+    "SignInIn",
+    "SignInLinkIn",
+    "SignInLinkOut",
+    "SignInOut",
     "Signature",
+    "SignedOut",
     "Step",
     "Threshold",
     "ThresholdIn",
+    "TimeZoneIn",
     "TokenIn",
     "TokenOut",
     "WithdrawIn",

@@ -142,6 +142,7 @@ class CreateGroupIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str
     organisations: list[OrganisationIn]
     rule: RuleIn | None = None
+    time_zone: str | None = None
 
 
 class Threshold(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -177,7 +178,12 @@ class GroupOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     group_id: uuid.UUID
     name: str
     rule: Rule
+    time_zone: str
     organisations: list[OrganisationOut]
+
+
+class TimeZoneIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    time_zone: str
 
 
 class MemberIn(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -189,3 +195,15 @@ class MemberIn(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class ForgetIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     consent: str
+
+
+class MemberPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str | None = None
+    organisation_id: uuid.UUID | None = None
+    lived_experience: bool | None = None
+    roles: list[Literal["facilitator", "member", "observer", "auditor"]] | None = None
+
+
+class TokenIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    expires_in_days: int | None = None
+    expires_at: datetime | None = None

@@ -102,6 +102,7 @@ class RsvpIn(msgspec.Struct, kw_only=True, omit_defaults=True):
 class Occurrence(msgspec.Struct, kw_only=True, omit_defaults=True):
     starts_at: datetime
     ends_at: datetime
+    location: str
     moved_from: datetime | None
     answers: dict[str, str]
 
@@ -111,6 +112,7 @@ class MeetingOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     title: str
     location: str
     rrule: str | None
+    time_zone: str | None
     source_proposal_id: uuid.UUID | None
     next: list[Occurrence]
 
@@ -132,6 +134,7 @@ class MoveIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     occurrence: datetime
     starts_at: datetime
     ends_at: datetime
+    location: str | None = None
 
 
 class AttendanceIn(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -143,22 +146,6 @@ class FeedOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     feed_id: uuid.UUID
     url: str
     personal: bool
-
-
-class SessionIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-
-
-class GatheringIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    title: str
-    venue: str
-    starts_at: datetime
-    ends_at: datetime
-    capacity: int
-    accessibility: str | None = None
-    sessions: list[SessionIn] | None = None
 
 
 class Session(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -194,6 +181,22 @@ class GatheringOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     plan_locked: bool
 
 
+class SessionIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class GatheringIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    title: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    accessibility: str | None = None
+    sessions: list[SessionIn] | None = None
+
+
 class RoleIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str
     places: int
@@ -225,6 +228,13 @@ class AttendeeIn(msgspec.Struct, kw_only=True, omit_defaults=True):
 class RegistrationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     attendee_id: uuid.UUID
     waitlisted: bool
+
+
+class PrintLinkOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    link_id: uuid.UUID
+    url: str
+    csv_url: str
+    expires_at: datetime
 
 
 class TableSpecIn(msgspec.Struct, kw_only=True, omit_defaults=True):

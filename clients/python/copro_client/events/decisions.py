@@ -34,13 +34,16 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class GroupCreated(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="decisions.GroupCreated"):
-    """decisions.GroupCreated"""
+    """``time_zone`` is the IANA zone the group meets in; a group created before groups had one has none
+    recorded, and reads as ``UTC`` (where its meetings were expanded).
+    """
 
     group_id: uuid.UUID
     name: str
     organisations: list[Organisation]
     rule: Rule
     at: datetime
+    time_zone: str | None = None
 
 
 class MemberAdded(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="decisions.MemberAdded"):
@@ -122,6 +125,39 @@ class OrganisationKeyRegistered(
     group_id: uuid.UUID
     organisation_id: uuid.UUID
     public_key: str
+    at: datetime
+
+
+class SignInLinkIssued(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="decisions.SignInLinkIssued"):
+    """A one-time sign-in link for a member; only the code's SHA-256 travels in the log."""
+
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    link_id: uuid.UUID
+    code_hash: str
+    expires_at: datetime
+    at: datetime
+
+
+class SignedIn(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="decisions.SignedIn"):
+    """A sign-in link used (once): the member's new token, known by its SHA-256, stops working at ``expires_at``."""
+
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+    link_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    expires_at: datetime
+    at: datetime
+
+
+class TimeZoneChanged(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="decisions.TimeZoneChanged"):
+    """The group's IANA time zone from now on: meetings scheduled after it are in this zone (a meeting keeps the
+    zone it was scheduled in).
+    """
+
+    group_id: uuid.UUID
+    time_zone: str
     at: datetime
 
 
@@ -276,6 +312,9 @@ DecisionsEvent = (
     | TokenRevoked
     | DefaultRuleAdopted
     | OrganisationKeyRegistered
+    | SignInLinkIssued
+    | SignedIn
+    | TimeZoneChanged
     | ProposalOpened
     | ProposalAmended
     | BallotCast
@@ -294,6 +333,9 @@ VERSIONS = {
     "decisions.TokenRevoked": 1,
     "decisions.DefaultRuleAdopted": 1,
     "decisions.OrganisationKeyRegistered": 1,
+    "decisions.SignInLinkIssued": 1,
+    "decisions.SignedIn": 1,
+    "decisions.TimeZoneChanged": 1,
     "decisions.ProposalOpened": 1,
     "decisions.ProposalAmended": 1,
     "decisions.BallotCast": 1,

@@ -10,7 +10,10 @@ import msgspec
 
 
 class MeetingScheduled(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.MeetingScheduled"):
-    """scheduling.MeetingScheduled"""
+    """``time_zone``: the group's IANA zone when it was scheduled; the series is expanded in it, so a weekly
+    10:30 stays 10:30 local time when the clocks change. A meeting recorded before meetings had one has none,
+    and is expanded at the offset it was given (as it always was).
+    """
 
     meeting_id: uuid.UUID
     group_id: uuid.UUID
@@ -22,6 +25,7 @@ class MeetingScheduled(msgspec.Struct, kw_only=True, omit_defaults=True, tag_fie
     source_proposal_id: uuid.UUID | None
     by: uuid.UUID | None
     at: datetime
+    time_zone: str | None = None
 
 
 class OccurrenceCancelled(
@@ -36,13 +40,14 @@ class OccurrenceCancelled(
 
 
 class OccurrenceMoved(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.OccurrenceMoved"):
-    """scheduling.OccurrenceMoved"""
+    """``location``: where the moved occurrence is held, when not at the meeting's own location (none)."""
 
     meeting_id: uuid.UUID
     occurrence: str
     starts_at: datetime
     ends_at: datetime
     at: datetime
+    location: str | None = None
 
 
 class RsvpGiven(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.RsvpGiven"):
@@ -230,6 +235,25 @@ class PlanLocked(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="ty
     at: datetime
 
 
+class PrintLinkIssued(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.PrintLinkIssued"):
+    """A facilitator's secret address of the printable table plan (a browser sends no bearer token): only its
+    hash is recorded; it works until ``expires_at``, while ``by`` is still a facilitator, unless revoked.
+    """
+
+    link_id: uuid.UUID
+    token_hash: str
+    by: uuid.UUID | None
+    expires_at: datetime
+    at: datetime
+
+
+class PrintLinkRevoked(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.PrintLinkRevoked"):
+    """scheduling.PrintLinkRevoked"""
+
+    link_id: uuid.UUID
+    at: datetime
+
+
 SchedulingEvent = (
     MeetingScheduled
     | OccurrenceCancelled
@@ -252,6 +276,8 @@ SchedulingEvent = (
     | TablesSet
     | TablePlanned
     | PlanLocked
+    | PrintLinkIssued
+    | PrintLinkRevoked
 )
 VERSIONS = {
     "scheduling.MeetingScheduled": 1,
@@ -275,4 +301,6 @@ VERSIONS = {
     "scheduling.TablesSet": 1,
     "scheduling.TablePlanned": 1,
     "scheduling.PlanLocked": 1,
+    "scheduling.PrintLinkIssued": 1,
+    "scheduling.PrintLinkRevoked": 1,
 }
