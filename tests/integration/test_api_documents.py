@@ -23,7 +23,7 @@ from tests.integration.authorization_table import TABLE
 SERVICES = ("decisions", "scheduling", "publishing")
 METHODS = ("get", "put", "post", "delete", "patch")
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/checkpoints/key", "/asyncapi.json", "/asyncapi/copro.json",
-          "/events/catalogue.json", "/calendar/{token}"}
+          "/events/catalogue.json", "/calendar/{token}", "/sign-in", "/table-plans/{token}"}
 
 
 @pytest.fixture(scope="module")
