@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-import msgspec
+from shared.domain.contract import UpcastingDecoder
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -44,7 +44,7 @@ class Decider(Generic[C, S, E]):
     sealed ballots and enforce their visibility): the shell loads its streams with every seal open."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_decoder", msgspec.json.Decoder(self.event_type))
+        object.__setattr__(self, "_decoder", UpcastingDecoder(self.event_type))
 
     def fold(self, events: Iterable[E], state: S | None = None) -> S:
         current = self.initial_state() if state is None else state
@@ -53,7 +53,7 @@ class Decider(Generic[C, S, E]):
         return current
 
     def decode(self, recorded: Stored) -> E:
-        """A stored event's JSON payload as the aggregate's event struct."""
+        """A stored event's JSON payload as the aggregate's event struct (an older version upcast first)."""
         result: E = self._decoder.decode(recorded.data)  # type: ignore[attr-defined]
         return result
 

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from shared.domain.contract import decoder_for
+
 T = TypeVar("T")
 
 
@@ -55,8 +57,9 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     global_hash: bytes | None = None
 
     def decode(self, type_: builtins.type[T]) -> T:
-        """The payload as the reader's own struct (unknown fields are ignored)."""
-        return msgspec.json.decode(self.data, type=type_)
+        """The payload as the reader's own struct (unknown fields are ignored; an older version upcast first)."""
+        result: T = decoder_for(type_).decode(self.data)
+        return result
 
 
 class AppendResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from shared.domain.contract import EventContract
 from shared.fanout.cloudevents import SUBJECT_ROOT
@@ -26,8 +27,14 @@ its proposal's `ProposalClosed` or `ProposalWithdrawn` carries the key in `seal_
 APIs then show it opened, and anyone holding the log can open it (`shared/eventlog/sealing.py`).
 No event carries a secret: webhook signing secrets are shown once and kept out of the log.
 
-Evolving an event: optional fields may be added at any time (old events still decode);
-any other change is a new version of the type with an upcaster for the old one.
+Evolving an event: optional fields may be added at any time (old events still decode, as stored).
+Any other change (a field renamed, removed, retyped or made required) is a breaking change: the
+type's version goes up and the struct declares an upcaster that recognises a payload stored before
+it and rewrites it into the new shape as it is read (`shared/domain/contract.py`); the stored bytes
+never change. Payloads as earlier versions stored them are kept in `tests/fixtures/events/` and
+decoded by the tests. The same catalogue, with each type's subject and an example, is served as JSON
+at `/events/catalogue.json`, and the AsyncAPI 3 documents at `/asyncapi.json` (one service) and
+`/asyncapi/copro.json` (all three), by every service.
 """
 
 
@@ -35,11 +42,12 @@ def markdown(contracts: Sequence[EventContract]) -> str:
     parts = [INTRO.format(root=SUBJECT_ROOT)]
     for contract in contracts:
         parts.append(f"## {contract.service}\n")
-        parts.append("| event type | version | personal fields | what it records |\n|---|---|---|---|")
+        parts.append("| event type | version | personal fields | sealed fields | what it records |\n|---|---|---|---|---|")
         entries = contract.catalogue()
         for entry in entries:
             personal = ", ".join(f"`{f}`" for f in entry.personal) or "none"
-            parts.append(f"| `{entry.name}` | {entry.version} | {personal} | {entry.summary or '-'} |")
+            sealed = ", ".join(f"`{f}`" for f in entry.sealed) or "none"
+            parts.append(f"| `{entry.name}` | {entry.version} | {personal} | {sealed} | {entry.summary or '-'} |")
         parts.append("")
         for entry in entries:
             parts.append(f"### `{entry.name}` (version {entry.version})\n")
@@ -47,9 +55,9 @@ def markdown(contracts: Sequence[EventContract]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def as_json(contracts: Sequence[EventContract]) -> list[dict[str, object]]:
+def as_json(contracts: Sequence[EventContract]) -> list[dict[str, Any]]:
     return [
         {"service": c.service, "type": e.name, "version": e.version, "personal": list(e.personal),
-         "summary": e.summary, "schema": e.schema}
+         "sealed": list(e.sealed), "summary": e.summary, "schema": e.schema}
         for c in contracts for e in c.catalogue()
     ]

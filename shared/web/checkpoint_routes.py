@@ -11,6 +11,7 @@ from shared.access.principals import Authenticated
 from shared.audit.signing import b64, public_bytes, valid
 from shared.domain.errors import NotFound
 from shared.web.kernel import Kernel
+from shared.web.openapi import documented
 
 
 class Signature(msgspec.Struct):
@@ -35,7 +36,8 @@ class PublicKey(msgspec.Struct):
     algorithm: str = "Ed25519"
 
 
-@get("/checkpoints/latest", tags=["audit"], summary="The latest checkpoint of the log, with copro's and partners' signatures")
+@get("/checkpoints/latest", tags=["audit"], summary="The latest checkpoint of the log, with copro's and partners' signatures",
+     opt=documented(answers={404: ("No checkpoint yet: one is made every 1,000 events", {})}))
 async def latest_checkpoint(kernel: Kernel, principal: Authenticated) -> Checkpoint:
     pool = kernel.store.pool
     row = await pool.fetchrow("SELECT position, global_hash, sealed_at FROM checkpoints ORDER BY position DESC LIMIT 1")

@@ -6,6 +6,8 @@ import msgspec
 from litestar import Response, get
 
 from shared.web.kernel import Kernel
+from shared.web.openapi import documented
+from shared.web.problems import PROBLEM_MEDIA_TYPE
 
 
 class Health(msgspec.Struct):
@@ -19,7 +21,10 @@ async def healthz(kernel: Kernel) -> Health:
     return Health(status="ok", service=kernel.name)
 
 
-@get("/readyz", tags=["health"], summary="PostgreSQL and NATS are reachable, and the stream holds only the log's events")
+@get("/readyz", tags=["health"], summary="PostgreSQL and NATS are reachable, and the stream holds only the log's events",
+     opt=documented(answers={
+         503: ("Not ready: the checks say which part is unreachable or what is wrong (or, as problem+json, too many "
+               "connections)", {"application/json": Health, PROBLEM_MEDIA_TYPE: {"$ref": "#/components/schemas/Problem"}})}))
 async def readyz(kernel: Kernel) -> Response[Health]:
     store = kernel.store
     checks: dict[str, str] = {}

@@ -20,7 +20,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
 
@@ -36,19 +35,22 @@ from shared.fanout.consumer import Consumer, Reaction
 from shared.fanout.relay import Relay
 from shared.readmodels.projections import Projection, ProjectionRunner
 from shared.runtime.credentials import read_passwords, user_of
+from shared.runtime.discovery import contracts
 from shared.runtime.embedded import Servers, ensure_servers
 from shared.runtime.nats_auth import RELAY_USER
 from shared.runtime.settings import load_settings
 from shared.runtime.tls import nats_tls
 from shared.runtime.version import VERSION
 from shared.runtime.waiting import pause
-from shared.web.asyncapi import asyncapi_route
+from shared.web.asyncapi import asyncapi_routes
 from shared.web.body import StrictRequest
 from shared.web.checkpoint_routes import checkpoint_key, latest_checkpoint
+from shared.web.docs_ui import LocalSwaggerUI, OpenAPIJson
 from shared.web.head import answer_head_as_get
 from shared.web.health import healthz, readyz
 from shared.web.idempotency import provide_once
 from shared.web.kernel import Kernel, install_service, provide_kernel, provide_principal, provide_service
+from shared.web.openapi import operation_id
 from shared.web.params import TYPE_DECODERS
 from shared.web.problems import EXCEPTION_HANDLERS
 from shared.web.trace_routes import trace_event
@@ -191,7 +193,7 @@ def service_app(
     prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     app = Litestar(
         route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, trace_event,
-                        asyncapi_route(service, VERSION, event_types), *route_handlers],
+                        *asyncapi_routes(service, VERSION, event_types, contracts()), *route_handlers],
         middleware=[trace_requests, prometheus.middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -205,7 +207,8 @@ def service_app(
             version=VERSION,
             description=description,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[LocalSwaggerUI(), OpenAPIJson()],
+            operation_id_creator=operation_id,
         ),
         debug=False,
         logging_config=None,  # the process's logging is copro's (shared/runtime/logs.py), not Litestar's default

@@ -25,6 +25,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:copro:problem:"
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
 _NAMED = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
+_MISSING_PARAMETER = re.compile(r"Missing required (query|header|path|cookie) parameter '([^']*)'")
 
 _SLUGS = {
     400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
@@ -75,6 +76,8 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         if isinstance(item, dict):
             message = str(item.get("message", ""))
             errors.append({"field": _field_of(message, item.get("key")), "message": message, "source": item.get("source")})
+    if not errors and (missing := _MISSING_PARAMETER.search(str(exc.detail))):
+        errors.append({"field": missing.group(2), "message": str(exc.detail), "source": missing.group(1)})
     if not errors:
         errors.append({"field": _field_of(str(exc.detail), None), "message": str(exc.detail), "source": "body"})
     first = errors[0]

@@ -56,7 +56,8 @@ def route(service: str, method: str, path: str, expected: dict[str, int], label:
 
 
 SERVICES = ("decisions", "scheduling", "publishing")
-KERNEL_PUBLIC = ("/healthz", "/readyz", "/metrics", "/checkpoints/key", "/asyncapi.json")
+KERNEL_PUBLIC = ("/healthz", "/readyz", "/metrics", "/checkpoints/key", "/asyncapi.json", "/asyncapi/copro.json",
+                 "/events/catalogue.json")
 
 
 def _client(w: World, service: str) -> Any:

@@ -7,6 +7,9 @@ the real app (its real lifespan, PostgreSQL and NATS) with a valid bearer token
 real ones so requests reach past 404. Every answer must be below 500, every
 error ``application/problem+json``, and an error must leave no event in the log
 (each request carries its own ``X-Request-Id``, the events' correlation id).
+Every answer is also checked against the served document by schemathesis's own
+checks: its status is documented for the operation, its content type is one
+the document names for that status, and its body matches the documented schema.
 Generation is derandomized, so a run is repeatable; the budget is fixed per
 operation (``COPRO_FUZZ_EXAMPLES`` raises it for a longer run).
 """
@@ -29,12 +32,14 @@ from hypothesis.errors import Unsatisfiable
 from litestar.testing import AsyncTestClient
 from schemathesis.core import NOT_SET
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from shared.eventlog.store import EventStore
 from tests.integration.decisions_client import Group, add, make_group, soon
 
 EXAMPLES = int(os.environ.get("COPRO_FUZZ_EXAMPLES", "12"))
 SKIPPED = ("/events/stream", "/schema")
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 """The Server-Sent Events stream never ends (its bad input is tested in test_strict_input); the docs UI is static."""
 
 
@@ -58,6 +63,7 @@ class Fuzz:
         self.store, self.group, self.operator, self.ids = store, group, operator, ids
         self.statuses: Counter[int] = Counter()
         self.failures: list[str] = []
+        self.undocumented: list[str] = []
         self.sent = 0
         self.rng = random.Random(11)
 
@@ -91,6 +97,11 @@ class Fuzz:
         status = response.status_code
         self.statuses[status] += 1
         what = f"{service} {case.method} {path} {case.query or ''} {content[:200] if content else ''!r}"
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except BaseExceptionGroup as group:  # schemathesis raises a group naming each failed check
+            found = "; ".join(" ".join(str(e).split())[:240] for e in group.exceptions)
+            self.undocumented.append(f"{what} -> {status} {response.headers.get('content-type')}: {found}")
         if status >= 500:
             self.failures.append(f"{what} -> {status} {response.text[:300]}")
         elif status >= 400:
@@ -141,9 +152,11 @@ async def test_no_request_the_openapi_documents_allow_or_break_gets_a_5xx(
                     await fuzz.send(client, service, case)
     elapsed = time.monotonic() - started
     print(f"\nfuzz: {fuzz.sent} cases over {operations} operations of 3 services in {elapsed:.1f}s; "
-          f"statuses {dict(sorted(fuzz.statuses.items()))}; {len(fuzz.failures)} failure(s)")
+          f"statuses {dict(sorted(fuzz.statuses.items()))}; {len(fuzz.failures)} failure(s); "
+          f"{len(fuzz.undocumented)} answer(s) the documents do not describe")
     assert operations >= 60, f"only {operations} operations found: the OpenAPI documents were not read"
     assert fuzz.sent >= operations * EXAMPLES, "too few cases were generated"
     assert sum(n for s, n in fuzz.statuses.items() if s < 300) > 0, "no case got past authentication"
     assert not fuzz.failures, "\n".join(fuzz.failures[:25])
+    assert not fuzz.undocumented, "\n".join(fuzz.undocumented[:25])
 

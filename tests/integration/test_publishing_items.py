@@ -157,7 +157,7 @@ async def test_each_service_describes_its_subjects_and_payloads_in_asyncapi_3(
         message = document["components"]["messages"][sample.replace(".", "_")]
         schema = document["components"]["schemas"][message["payload"]["$ref"].rsplit("/", 1)[1]]
         assert field in schema["properties"] and "ce-position" in message["headers"]["properties"]
-        assert all(op["action"] == "receive" for op in document["operations"].values())
+        assert all(op["action"] == "send" for op in document["operations"].values())  # the service publishes them
 
 
 HOSTILE = ['He said "no" & <left>', "]]> </feed> <script>alert(1)</script>", "tab\there\x00\x07\x1b bell",

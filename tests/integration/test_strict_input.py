@@ -89,6 +89,7 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("decisions", "GET", "/log?after=" + str(2**63), None, 400, "after"),
     ("decisions", "GET", "{g}/proposals?after=" + str(HUGE), None, 400, "after"),
     ("decisions", "GET", "{g}/as-of?time=" + NAIVE, None, 400, "time"),
+    ("decisions", "GET", "{g}/as-of", None, 400, "time"),  # a missing parameter is the query's, not the body's
     ("decisions", "POST", "{g}/checkpoints/" + str(HUGE) + "/signatures",
      {"organisation_id": "ORG", "signature": "AAAA"}, 400, "position"),
     ("scheduling", "POST", "{g}/meetings", {"title": "Weekly", "starts_at": NAIVE, "ends_at": "2030-05-01T11:30:00+01:00"},

@@ -50,7 +50,7 @@ class CommentController(Controller):
     tags = TAGS
 
     @post("/", summary="Comment on a proposal")
-    async def comment(
+    async def comment_on_proposal(
         self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: CommentIn,
     ) -> CommentOut:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from typing import Any
 
 from litestar import Controller, post, put
 
 from services.decisions.context import Decisions
 from services.decisions.domain.group import RegisterKey
 from services.decisions.http.groups import group_out, managed
-from services.decisions.http.schemas import CountersignIn, GroupOut, KeyIn
+from services.decisions.http.schemas import CountersignatureOut, CountersignIn, GroupOut, KeyIn
 from shared.access.principals import Authenticated
 from shared.audit.signing import countersign
 from shared.domain.errors import Forbidden, InvalidCommand
@@ -45,7 +44,7 @@ class PartnerController(Controller):
     async def countersign_checkpoint(
         self, principal: Authenticated, service: Decisions, kernel: Kernel, group_id: uuid.UUID, position: Position,
         data: CountersignIn,
-    ) -> dict[str, Any]:
+    ) -> CountersignatureOut:
         group = await managed(service, principal, group_id)
         if not principal.is_operator and principal.organisation_id != data.organisation_id:
             raise Forbidden("a facilitator countersigns for their own organisation", field="organisation_id")
@@ -60,4 +59,4 @@ class PartnerController(Controller):
                                  base64.b64decode(key), signature):
             raise InvalidCommand(f"the signature does not verify for checkpoint {position} with the registered key",
                                  field="signature")
-        return {"position": position, "signer": f"organisation:{data.organisation_id}", "valid": True}
+        return CountersignatureOut(position=position, signer=f"organisation:{data.organisation_id}", valid=True)

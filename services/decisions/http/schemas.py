@@ -64,6 +64,12 @@ class CountersignIn(Body):
     signature: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="Ed25519 signature, base64")]
 
 
+class CountersignatureOut(msgspec.Struct):
+    position: int
+    signer: str
+    valid: bool
+
+
 class MemberOut(msgspec.Struct):
     member_id: uuid.UUID
     name: str | None

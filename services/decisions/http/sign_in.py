@@ -36,6 +36,7 @@ from shared.domain.errors import Forbidden, Unauthenticated
 from shared.domain.ids import new_id, utc_now
 from shared.domain.input import Body
 from shared.eventlog.handler import Idempotency, handle
+from shared.web.openapi import documented
 
 TAGS = ["sign-in"]
 CODE_PREFIX = "copro_s_"
@@ -106,7 +107,8 @@ class SignInController(Controller):
         body = SignInLinkOut(link_id=issued.link_id, member_id=member_id, code=code, expires_at=issued.expires_at)
         return Response(body, status_code=201, headers=NO_STORE)
 
-    @post("/sign-in", summary="Exchange a sign-in code, once, for a member token that expires (no token needed)")
+    @post("/sign-in", summary="Exchange a sign-in code, once, for a member token that expires (no token needed)",
+          opt=documented(answers={401: ("The code is unknown, already used or expired", {})}))
     async def sign_in(self, service: Decisions, data: SignInIn) -> Response[SignInOut]:
         group_id = code_group(data.code)
         token = member_token(group_id, secrets.token_urlsafe(32))

@@ -19,8 +19,27 @@ from services.publishing.context import Publishing
 from services.publishing.domain.items import Item
 from services.publishing.http.atom import atom
 from services.publishing.http.schemas import ItemOut, item_out
+from shared.web.openapi import documented
 
 TAGS = ["public feeds"]
+NOT_MODIFIED: dict[int, tuple[str, dict[str, Any]]] = {
+    304: ("Not modified: the If-None-Match (or If-Modified-Since) given still holds", {})}
+_TEXT = {"type": "string"}
+JSON_FEED = {
+    "type": "object", "description": "a JSON Feed 1.1 (https://jsonfeed.org/version/1.1)",
+    "required": ["version", "title", "items"],
+    "properties": {
+        "version": {"const": "https://jsonfeed.org/version/1.1"}, "title": _TEXT, "home_page_url": _TEXT,
+        "feed_url": _TEXT,
+        "items": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+            "id": _TEXT, "url": _TEXT, "title": _TEXT, "content_text": {"type": ["string", "null"]},
+            "date_published": {"type": ["string", "null"], "format": "date-time"},
+            "tags": {"type": "array", "items": _TEXT},
+            "authors": {"type": "array", "items": {"type": "object", "properties": {"name": _TEXT}}},
+            "attachments": {"type": "array", "items": {"type": "object", "properties": {
+                "url": _TEXT, "mime_type": _TEXT}}}}}},
+    },
+}
 
 
 async def _published(service: Publishing, group_id: uuid.UUID) -> tuple[list[ItemOut], datetime | None]:
@@ -65,13 +84,15 @@ class FeedController(Controller):
     path = "/public/groups/{group_id:uuid}"
     tags = TAGS
 
-    @get("/items", summary="Published items as JSON (no token needed)")
+    @get("/items", summary="Published items as JSON (no token needed)",
+         opt=documented({"application/json": list[ItemOut]}, NOT_MODIFIED))
     async def public_items(self, request: Request[Any, Any, Any], service: Publishing,
                            group_id: uuid.UUID) -> Response[bytes]:
         items, modified = await _published(service, group_id)
         return _cached(request, msgspec.json.encode(items), modified, "application/json")
 
-    @get("/feed.json", summary="JSON Feed 1.1 of published items")
+    @get("/feed.json", summary="JSON Feed 1.1 of published items",
+         opt=documented({"application/feed+json": JSON_FEED}, NOT_MODIFIED))
     async def json_feed(self, request: Request[Any, Any, Any], service: Publishing,
                         group_id: uuid.UUID) -> Response[bytes]:
         items, modified = await _published(service, group_id)
@@ -90,7 +111,8 @@ class FeedController(Controller):
         }
         return _cached(request, msgspec.json.encode(feed), modified, "application/feed+json")
 
-    @get("/feed.atom", summary="Atom feed of published items")
+    @get("/feed.atom", summary="Atom feed of published items", opt=documented(
+        {"application/atom+xml": {"type": "string", "description": "an Atom 1.0 feed (RFC 4287)"}}, NOT_MODIFIED))
     async def atom_feed(self, request: Request[Any, Any, Any], service: Publishing,
                         group_id: uuid.UUID) -> Response[bytes]:
         items, modified = await _published(service, group_id)

@@ -91,7 +91,7 @@ class ItemController(Controller):
         return item_out(await _item(service, group_id, item_id), roster)
 
     @get("/{item_id:uuid}/revisions", summary="Every revision of an item")
-    async def revisions(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+    async def list_revisions(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                         item_id: uuid.UUID) -> list[Content]:
         await service.members.admit(principal, group_id)
         return list((await _item(service, group_id, item_id)).revisions)
@@ -109,7 +109,7 @@ class ItemController(Controller):
         return item_out(item, roster)
 
     @post("/{item_id:uuid}/revisions", summary="Revise a draft (an author)")
-    async def revise(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+    async def revise_item(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                      item_id: uuid.UUID, data: RevisionIn) -> ItemOut:
         roster = await service.members.admit(principal, group_id)
         content = Content(title=data.title, body=data.body, tags=tuple(data.tags), attachments=tuple(data.attachments))
@@ -119,7 +119,7 @@ class ItemController(Controller):
 
     @put("/{item_id:uuid}/attribution",
          summary="Choose how you are credited: full name, first name or anonymous (an author)")
-    async def attribution(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+    async def set_attribution(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                           item_id: uuid.UUID, data: AttributionIn) -> ItemOut:
         roster = await service.members.admit(principal, group_id)
         item = await _run(service, group_id, item_id, ChooseAttribution(
@@ -138,7 +138,7 @@ class ItemController(Controller):
         return item_out(item, roster)
 
     @post("/{item_id:uuid}/withdraw", status_code=200, summary="Unpublish an item (any author)")
-    async def withdraw(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+    async def withdraw_item(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                        item_id: uuid.UUID, data: WithdrawIn) -> ItemOut:
         roster = await service.members.admit(principal, group_id)
         item = await _run(service, group_id, item_id,

@@ -14,6 +14,7 @@ from services.publishing.context import Publishing
 from services.publishing.jobs import body_of
 from shared.access.principals import Authenticated
 from shared.eventlog.follow import follow
+from shared.web.openapi import documented
 from shared.web.params import After, last_event_id
 from shared.web.streams import while_admitted
 
@@ -26,8 +27,11 @@ class EventStreamController(Controller):
 
     @get("/stream",
          summary="Server-Sent Events: the group's events live, resuming after Last-Event-ID (a global position);"
-                 " the stream ends when the token is revoked or expires")
-    async def event_stream(
+                 " the stream ends when the token is revoked or expires",
+         opt=documented({"text/event-stream": {
+             "type": "string", "description": "Server-Sent Events: `id` the global position, `event` the event type,"
+                                              " `data` the event as a structured CloudEvent (JSON)"}}))
+    async def stream_events(
         self, request: Request[Any, Any, Any], service: Publishing, principal: Authenticated, group_id: uuid.UUID,
         after: After | None = None,
     ) -> ServerSentEvent:

@@ -82,7 +82,7 @@ class WebhookController(Controller):
         return out
 
     @get("/{subscription_id:uuid}/deliveries", summary="A webhook's delivery log, newest first")
-    async def deliveries(
+    async def list_deliveries(
         self, service: Publishing, principal: Authenticated, group_id: uuid.UUID, subscription_id: uuid.UUID,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[DeliveryOut]:
@@ -96,7 +96,7 @@ class WebhookController(Controller):
                             error=r["error"] if endpoints else None, at=r["at"]) for r in rows]
 
     @get("/{subscription_id:uuid}/dead-letters", summary="Events a webhook gave up on")
-    async def dead_letters(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+    async def list_dead_letters(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                            subscription_id: uuid.UUID) -> list[DeadLetterOut]:
         await service.members.admit(principal, group_id, AUDITORS, "read a webhook's dead letters")
         await _webhook(service, group_id, subscription_id)
@@ -108,7 +108,7 @@ class WebhookController(Controller):
 
     @post("/{subscription_id:uuid}/dead-letters/redrive", status_code=200,
           summary="Try every dead letter once more (facilitator)")
-    async def redrive(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
+    async def redrive_dead_letters(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                       subscription_id: uuid.UUID) -> Redriven:
         await service.members.admit(principal, group_id, FACILITATORS, "redrive dead letters")
         await _webhook(service, group_id, subscription_id)

@@ -4,7 +4,6 @@ registered someone (or a facilitator) may cancel that registration, and no one e
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, post
 
@@ -12,7 +11,7 @@ from services.scheduling.context import Scheduling
 from services.scheduling.domain.attendees import CancelRegistration, Person, Register
 from services.scheduling.http.access import member_and_organisation
 from services.scheduling.http.gatherings import GATHERING, TAGS
-from services.scheduling.http.schemas import AttendeeIn, GatheringOut, gathering_out
+from services.scheduling.http.schemas import AttendeeIn, GatheringOut, RegistrationOut, gathering_out
 from shared.access.guards import require_owner
 from shared.access.principals import FACILITATORS, Authenticated
 from shared.domain.errors import NotFound
@@ -26,15 +25,15 @@ class AttendeeController(Controller):
     tags = TAGS
 
     @post("/", summary="Register an attendee (up to capacity, then the waitlist)")
-    async def register(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
-                       gathering_id: uuid.UUID, data: AttendeeIn) -> dict[str, Any]:
+    async def register_attendee(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+                       gathering_id: uuid.UUID, data: AttendeeIn) -> RegistrationOut:
         await service.members.admit(principal, group_id)
         member, _ = member_and_organisation(principal, "register an attendee")
         person = Person(attendee_id=new_id(), name=data.name, perspective=data.perspective,
                         organisation=data.organisation, needs=tuple(data.needs), seat_with=tuple(data.seat_with),
                         not_with=tuple(data.not_with), by=member)
         g = await service.on_gathering(group_id, gathering_id, Register(person=person, at=utc_now()))
-        return {"attendee_id": str(person.attendee_id), "waitlisted": person.attendee_id in g.attendees.waitlist}
+        return RegistrationOut(attendee_id=person.attendee_id, waitlisted=person.attendee_id in g.attendees.waitlist)
 
     @post("/{attendee_id:uuid}/cancel", status_code=200, summary="Cancel a registration")
     async def cancel_attendee(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,

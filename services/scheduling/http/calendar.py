@@ -86,7 +86,7 @@ class CalendarController(Controller):
     tags = TAGS
 
     @get("/{token:str}", summary="A calendar feed (the secret address is the credential)", media_type="text/calendar")
-    async def calendar_feed(self, service: Scheduling, token: str) -> Response[bytes]:
+    async def read_calendar_feed(self, service: Scheduling, token: str) -> Response[bytes]:
         secret = token.removesuffix(".ics")
         group_id = feed_group(secret)
         if group_id is None:

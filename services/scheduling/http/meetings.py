@@ -33,7 +33,7 @@ class MeetingController(Controller):
     tags = TAGS
 
     @post("/", summary="Schedule a meeting or a series in the group's time zone (facilitator)")
-    async def schedule(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def schedule_meeting(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        data: MeetingIn) -> MeetingOut:
         roster = await service.members.admit(principal, group_id, FACILITATORS, "schedule a meeting")
         meeting_id = new_id()
@@ -51,7 +51,7 @@ class MeetingController(Controller):
         return [meeting_out(m, now) for m in await service.group_meetings(group_id)]
 
     @post("/{meeting_id:uuid}/cancel", status_code=200, summary="Cancel one occurrence (facilitator)")
-    async def cancel(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
+    async def cancel_occurrence(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                      data: OccurrenceIn) -> MeetingOut:
         await service.members.admit(principal, group_id, FACILITATORS, "cancel a meeting")
         meeting = await service.on_meeting(group_id, meeting_id, Cancel(
@@ -59,7 +59,7 @@ class MeetingController(Controller):
         return meeting_out(meeting, utc_now())
 
     @post("/{meeting_id:uuid}/move", status_code=200, summary="Move one occurrence (facilitator)")
-    async def move(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
+    async def move_occurrence(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                    data: MoveIn) -> MeetingOut:
         await service.members.admit(principal, group_id, FACILITATORS, "move a meeting")
         meeting = await service.on_meeting(group_id, meeting_id, Move(
@@ -69,7 +69,7 @@ class MeetingController(Controller):
 
     @post("/{meeting_id:uuid}/rsvp", status_code=200,
           summary="Answer yes, no or maybe for yourself, with any access needs")
-    async def rsvp(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
+    async def answer_rsvp(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, meeting_id: uuid.UUID,
                    data: RsvpIn) -> MeetingOut:
         await service.members.admit(principal, group_id)
         member = acting_member(principal, "answer for themselves")  # observers and auditors only read
@@ -79,7 +79,7 @@ class MeetingController(Controller):
         return meeting_out(meeting, utc_now())
 
     @post("/{meeting_id:uuid}/attendance", status_code=200, summary="Record who came (facilitator)")
-    async def attendance(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def record_attendance(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                          meeting_id: uuid.UUID, data: AttendanceIn) -> MeetingOut:
         roster = await service.members.admit(principal, group_id, FACILITATORS, "record attendance")
         strangers = [m for m in data.present if m not in roster.members]

@@ -48,7 +48,7 @@ class RoleController(Controller):
             role_id=role_id, member_id=member, organisation_id=organisation, at=utc_now())))
 
     @post("/roles/{role_id:str}/withdraw", status_code=200, summary="Withdraw from a role")
-    async def withdraw(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def withdraw_from_role(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID, role_id: str) -> GatheringOut:
         await service.members.admit(principal, group_id)
         member, _ = member_and_organisation(principal, "withdraw from a role")
@@ -56,7 +56,7 @@ class RoleController(Controller):
             role_id=role_id, member_id=member, at=utc_now())))
 
     @post("/roles/{role_id:str}/swap", status_code=200, summary="Hand your role to another member")
-    async def swap(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
+    async def swap_role(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID, gathering_id: uuid.UUID,
                    role_id: str, data: SwapIn) -> GatheringOut:
         roster = await service.members.admit(principal, group_id)
         member, _ = member_and_organisation(principal, "hand on a role")
@@ -74,7 +74,7 @@ class RoleController(Controller):
         return gathering_out(await service.on_gathering(group_id, gathering_id, CloseSignUps(at=utc_now())))
 
     @get("/fairness", summary="Roles held per person and per organisation")
-    async def fairness(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def read_fairness(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Fairness:
         roster = await service.members.admit(principal, group_id)
         s = (await service.gathering(group_id, gathering_id)).sign_ups

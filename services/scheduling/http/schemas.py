@@ -140,6 +140,11 @@ class SwapIn(Body):
     to_member: uuid.UUID
 
 
+class RegistrationOut(msgspec.Struct):
+    attendee_id: uuid.UUID
+    waitlisted: bool
+
+
 class AttendeeIn(Body):
     name: Name
     perspective: Perspective

@@ -95,20 +95,20 @@ class TablePlanController(Controller):
         return gathering_out(await service.on_gathering(group_id, gathering_id, LockPlan(at=utc_now())))
 
     @get("/table-plan.csv", summary="The table plan as CSV: one row per person, for a mail merge", media_type="text/csv")
-    async def plan_csv(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def table_plan_csv(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
         roster = await service.members.admit(principal, group_id)
         return _csv(await service.gathering(group_id, gathering_id), roster.time_zone)
 
     @get("/table-plan.html", summary="The table plan to print: an overview, an index, a page per table",
          media_type="text/html")
-    async def plan_html(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def table_plan_html(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                         gathering_id: uuid.UUID) -> Response[str]:
         roster = await service.members.admit(principal, group_id)
         return _page(await service.gathering(group_id, gathering_id), roster.time_zone, "table-plan.csv")
 
     @get("/table-plan.svg", summary="The table plan as a room map", media_type="image/svg+xml")
-    async def plan_svg(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
+    async def table_plan_svg(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
         await service.members.admit(principal, group_id)
         return Response(room_map(await service.gathering(group_id, gathering_id)), media_type="image/svg+xml",
