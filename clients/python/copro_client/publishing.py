@@ -39,7 +39,7 @@ class PublishingAPI(Service):
         return result
 
     async def readyz(self) -> Health:
-        """PostgreSQL and NATS are reachable"""
+        """PostgreSQL and NATS are reachable, and the stream holds only the log's events"""
         result: Health = await self._request("GET", "/readyz", Health)
         return result
 

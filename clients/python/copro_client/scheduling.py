@@ -42,7 +42,7 @@ class SchedulingAPI(Service):
         return result
 
     async def readyz(self) -> Health:
-        """PostgreSQL and NATS are reachable"""
+        """PostgreSQL and NATS are reachable, and the stream holds only the log's events"""
         result: Health = await self._request("GET", "/readyz", Health)
         return result
 

@@ -27,7 +27,7 @@ from tests.integration.served import served
 @pytest.fixture(scope="module")
 def urls(database_url: str, own_nats: EmbeddedNats, settings: Settings) -> Iterator[dict[str, str]]:
     with contextlib.ExitStack() as stack:
-        yield {s: stack.enter_context(served(s, database_url, own_nats.url, settings.home))
+        yield {s: stack.enter_context(served(s, database_url, own_nats, settings.home))
                for s in ("decisions", "scheduling", "publishing")}
 
 
@@ -82,7 +82,10 @@ async def test_the_seed_story_through_the_client(urls: dict[str, str], own_nats:
     assert refused.value.status == 403 and refused.value.slug == "forbidden"
 
     # the partner system follows the group: first run, up to the proposal, then it stops
-    subscription = dict(nats_url=own_nats.url, group_id=group.group_id, durable=f"crm-{uuid.uuid4().hex[:8]}", ack_wait=2.0)
+    # the embedded NATS has no partner accounts (deploy/nats/partners.conf has them, tested in test_nats_partners):
+    # here the partner logs in with the admin user
+    subscription = dict(nats_url=own_nats.admin_url, group_id=group.group_id, durable=f"crm-{uuid.uuid4().hex[:8]}",
+                        ack_wait=2.0)
     async with GroupSubscription(**subscription) as events:  # type: ignore[arg-type]
         first = await collect(events, lambda r: isinstance(r.event, ProposalOpened))
     opened = first[-1].event
