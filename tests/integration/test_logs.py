@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,42 +11,25 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.runtime.embedded import free_port
+from shared.runtime.embedded import EmbeddedNats
+from tests.integration.served import served
 
 
 @pytest.fixture
-def served(database_url: str, own_nats: Any, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def logged(database_url: str, own_nats: EmbeddedNats, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The decisions service under uvicorn, logging JSON lines to a file."""
-    port, log = free_port(), tmp_path / "service.log"
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url,
-               COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
-               COPRO_HOME=str(tmp_path),
-               COPRO_LOG_FORMAT="json", COPRO_LOG_LEVEL="info")
-    with log.open("w") as sink:
-        server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "decisions", "--port", str(port)],
-                                  env=env, stderr=sink, stdout=sink)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/readyz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+    log = tmp_path / "service.log"
+    with log.open("w") as sink, served("decisions", database_url, own_nats, tmp_path, output=sink,
+                                       COPRO_LOG_FORMAT="json", COPRO_LOG_LEVEL="info") as base:
         yield base, log
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def _lines(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
-def test_each_request_is_one_json_access_line_and_an_idle_service_is_quiet(served: tuple[str, Path]) -> None:
-    base, log = served
+def test_each_request_is_one_json_access_line_and_an_idle_service_is_quiet(logged: tuple[str, Path]) -> None:
+    base, log = logged
     assert all(line.startswith("{") for line in log.read_text().splitlines() if line.strip()), log.read_text()
     answer = httpx.get(base + "/healthz", headers={"X-Request-Id": "check-42"})
     assert answer.headers["x-request-id"] == "check-42"

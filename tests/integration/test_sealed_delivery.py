@@ -4,10 +4,6 @@ the close, and no webhook signing secret travels in any event, message, delivery
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,6 +25,7 @@ from shared.runtime.settings import Settings
 from tests.conftest import wait_sealed
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.receiver import Receiver
+from tests.integration.served import served
 from tests.integration.test_sealed_ballots import REASON, Sealed, assert_sealed, sealed_vote
 
 
@@ -41,28 +38,11 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def served(database_url: str, own_nats: EmbeddedNats, settings: Settings) -> Iterator[str]:
+def publishing_served(database_url: str, own_nats: EmbeddedNats, settings: Settings) -> Iterator[str]:
     """The publishing service under uvicorn in its own process (a stream needs a real connection),
     with the same COPRO_HOME (so the same secrets key) as the in-process services."""
-    port = free_port()
-    env = dict(os.environ, COPRO_DATABASE_URL=database_url, COPRO_NATS_URL=own_nats.url,
-               COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
-               COPRO_HOME=str(settings.home),
-               COPRO_LOG_LEVEL="warning")
-    server = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "publishing", "--port", str(port)],
-                              env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with served("publishing", database_url, own_nats, settings.home) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 async def read_sse(base: str, path: str, headers: dict[str, str], until: str, wanted: int = 1) -> list[str]:
@@ -96,16 +76,16 @@ async def register(client: httpx.AsyncClient | AsyncTestClient, group: Group, ur
 
 
 async def test_server_sent_events_carry_sealed_ballots_and_no_webhook_secret_until_the_close(
-    api: AsyncTestClient, operator: dict[str, str], store: EventStore, served: str  # type: ignore[type-arg]
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore, publishing_served: str  # type: ignore[type-arg]
 ) -> None:
     group = await make_group(api, operator)
     start = await store.head_position()
-    async with httpx.AsyncClient(base_url=served, timeout=20) as client:
+    async with httpx.AsyncClient(base_url=publishing_served, timeout=20) as client:
         hook = await register(client, group, "https://crm.example.org/hooks")
     vote = await sealed_vote(api, operator, group=group)
     path = f"{group.base}/events/stream?after={start}"
     for who in ("member", "observer"):  # the voter and someone who did not vote: sealed for both
-        lines = await asyncio.wait_for(read_sse(served, path, group.tokens[who], "decisions.BallotCast", 2), 30)
+        lines = await asyncio.wait_for(read_sse(publishing_served, path, group.tokens[who], "decisions.BallotCast", 2), 30)
         assert_sealed([e["data"] for e in of_type(lines, "decisions.BallotCast")])
         assert not any(REASON in line or hook["secret"] in line for line in lines)
         [registered] = of_type(lines, "publishing.WebhookRegistered")
@@ -113,7 +93,7 @@ async def test_server_sent_events_carry_sealed_ballots_and_no_webhook_secret_unt
         assert "secret" not in registered["data"]
 
     assert (await api.post(f"{vote.url}/close", headers=group.tokens["facilitator"])).status_code == 200
-    lines = await asyncio.wait_for(read_sse(served, path, group.tokens["observer"], "decisions.ProposalClosed"), 30)
+    lines = await asyncio.wait_for(read_sse(publishing_served, path, group.tokens["observer"], "decisions.ProposalClosed"), 30)
     opened = [e["data"] for e in of_type(lines, "decisions.BallotCast")]
     assert {(b["choice"]["option"], b["reason"]) for b in opened} == {(vote.library, REASON), (vote.hall, None)}
     assert not any(hook["secret"] in line for line in lines)
