@@ -19,6 +19,7 @@ from shared.eventlog.migrate import migrate_url
 from shared.runtime.credentials import masked, user_of
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, Servers, ensure_servers, stop_servers
 from shared.runtime.logs import log_config
+from shared.runtime.protocol import GuardedHttpToolsProtocol
 from shared.runtime.settings import SERVICE_NAMES, Settings
 
 
@@ -151,7 +152,7 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
         port=port or (settings.web_port if service == "web" else settings.ports[service]),
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,  # httptools, with a deadline for request headers
         log_level=os.environ.get("COPRO_LOG_LEVEL", "info"),
         log_config=log_config(os.environ.get("COPRO_LOG_LEVEL", "info")),
         access_log=False,  # copro's own access log carries the request id (shared/web/tracing.py)
