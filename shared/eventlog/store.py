@@ -30,6 +30,17 @@ from shared.runtime.metrics import APPENDS
 
 log = logging.getLogger(__name__)
 
+
+class _PoolFloorRetries(logging.Filter):
+    """asyncpg logs a traceback each time it fails to refill its pool while the database is away; the outage
+    is said once where it is met (``shared/web/problems.py``, the background roles' ``Condition``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "connection floor" not in record.getMessage()
+
+
+logging.getLogger("asyncpg.pool").addFilter(_PoolFloorRetries())
+
 APPENDED_CHANNEL = "copro_appended"
 SEALED_CHANNEL = "copro_sealed"
 
