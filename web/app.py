@@ -92,4 +92,5 @@ def create_app() -> Litestar:
         response_headers=HEADERS,
         on_shutdown=[api.close],
         openapi_config=None,
+        logging_config=None,  # the process's logging is copro's (shared/runtime/logs.py), as in the services
     )
