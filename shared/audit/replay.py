@@ -19,7 +19,7 @@ from typing import Protocol
 import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
-from shared.eventlog.store import EventStore
+from shared.eventlog.store import POSITION_AS_OF, EventStore
 from shared.readmodels.projections import Projection
 
 
@@ -87,7 +87,7 @@ async def cut_position(store: EventStore, until: int | datetime | None) -> int:
     if isinstance(until, int):
         return min(until, await store.head_position())
     found = await store.pool.fetchval(
-        "SELECT coalesce(max(l.position), 0) FROM log l JOIN events e ON e.seq = l.seq WHERE e.recorded_at <= $1", until
+        POSITION_AS_OF, until
     )
     return int(found)
 

@@ -40,7 +40,9 @@ _PENDING = (
     " ORDER BY tx_id, seq LIMIT $3"
 )
 _LAST = "SELECT position, seq, tx_id, global_hash FROM log ORDER BY position DESC LIMIT 1"
-_BLOCKED = "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, seq) > ($1::xid8, $2))"
+# Is any event past the cursor, committed or not? The first one in index order: an EXISTS would be
+# planned generically as a sequential scan of the whole log (PostgreSQL drops ORDER BY/LIMIT there).
+_BLOCKED = "SELECT seq FROM events WHERE (tx_id, seq) > ($1::xid8, $2) ORDER BY tx_id, seq LIMIT 1"
 _INSERT = (
     "INSERT INTO log (position, seq, tx_id, global_hash)"
     " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::xid8[], $4::bytea[])"
@@ -131,5 +133,5 @@ class Sealer:
                 continue
             # Committed events held back by an older running transaction are
             # retried soon; otherwise wait for a writer's signal.
-            blocked = await conn.fetchval(_BLOCKED, *self._cursor)
+            blocked = await conn.fetchval(_BLOCKED, *self._cursor) is not None
             await wait_any(stop, self._wake, self.retry_blocked if blocked else self.safety_poll)

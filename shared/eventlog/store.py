@@ -67,8 +67,17 @@ _READ_ALL_GROUP = (
     " WHERE l.position > $1 AND e.group_id = $3 ORDER BY l.position LIMIT $2"
 )
 _READ_STREAM = (
-    f"SELECT l.position, l.global_hash, {_COLUMNS} FROM events e LEFT JOIN log l ON l.seq = e.seq"
+    # the LIMIT keeps the lateral lookup a per-event index probe of ``log``, whatever the planner's estimates
+    f"SELECT l.position, l.global_hash, {_COLUMNS} FROM events e"
+    " LEFT JOIN LATERAL (SELECT position, global_hash FROM log WHERE log.seq = e.seq LIMIT 1) l ON true"
     " WHERE e.stream_id = $1 AND e.stream_version > $2 ORDER BY e.stream_version"
+)
+
+# The last position of an event recorded by a time: walks the log back from its head (by index),
+# so its cost is what was recorded since, never the whole log.
+POSITION_AS_OF = (
+    "SELECT coalesce((SELECT l.position FROM log l JOIN events e ON e.seq = l.seq WHERE e.recorded_at <= $1"
+    " ORDER BY l.position DESC LIMIT 1), 0)"
 )
 
 

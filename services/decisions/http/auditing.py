@@ -17,6 +17,7 @@ from shared.access.principals import Authenticated
 from shared.domain.contract import type_name
 from shared.domain.errors import NotFound
 from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.store import POSITION_AS_OF
 from shared.web.kernel import Kernel
 from shared.web.log import LogEvent, log_event
 from shared.web.params import Moment
@@ -76,7 +77,7 @@ class AuditController(Controller):
                 status=proposal.status, ballots=len(proposal.ballots),
                 result=proposal.outcome.result if proposal.outcome else None))
         position = await store.pool.fetchval(
-            "SELECT coalesce(max(l.position), 0) FROM log l JOIN events e ON e.seq = l.seq WHERE e.recorded_at <= $1",
+            POSITION_AS_OF,
             time)
         return GroupAsOf(as_of=time, position=position, group=group_out(group),
                          proposals=sorted(proposals, key=lambda p: str(p.proposal_id)))
