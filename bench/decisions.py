@@ -1,11 +1,13 @@
-"""Decisions over HTTP: ballots/s with latency, beside a trivial endpoint; closing 10,000 ballots.
+"""Decisions over HTTP from outside, with wrk: copro's ballots beside their floor and a trivial POST.
 
-One run: a fresh database, a NATS server of its own, and the decisions
-service started with ``copro serve decisions`` (uvicorn, uvloop, httptools)
-in its own process. Clients run concurrently from this process, each
-member changing their ballot again and again: every request authenticates
-the token, loads the proposal, decides and appends. Beside it, the same
-clients call ``GET /healthz``: the Litestar + uvicorn limit on this machine.
+One run: a fresh database, a NATS server of its own, the decisions service started as
+``copro serve decisions`` starts it (uvicorn, one worker, uvloop + httptools) in its own process;
+beside it, on the same PostgreSQL and with the same server settings, the floor app of
+``bench/floor.py`` (Litestar + msgspec + asyncpg, one durable INSERT per POST) and its trivial
+POST (no database). wrk (one thread, 16 connections) sends the same ballots, with bearer tokens,
+to each: 64 members changing their ballots again and again over 16 open proposals; every copro
+request authenticates the token, loads the proposal, decides and appends. Then a proposal with
+10,000 ballots is closed, cold.
 
     python bench/decisions.py [--quick]
 """
@@ -14,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +32,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import wrk
 from bench.common import fresh_database
 from bench.common import own_nats as bench_nats
 from services.decisions.domain.proposal import proposal_stream
@@ -34,124 +40,132 @@ from services.decisions.events import BallotCast, Choice
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
-from shared.runtime.embedded import free_port
+from shared.runtime.embedded import EmbeddedNats, free_port
 
-CLIENTS = 16
-
-
-async def hammer(client: httpx.AsyncClient, requests: list[tuple[str, str, dict[str, str], object]]
-                 ) -> tuple[float, list[float]]:
-    """Send the requests over CLIENTS concurrent connections; (requests/s, latencies in ms)."""
-    latencies: list[float] = []
-    queue = list(reversed(requests))
-
-    async def worker() -> None:
-        while queue:
-            method, url, headers, body = queue.pop()
-            started = time.perf_counter()
-            response = await client.request(method, url, headers=headers, json=body)
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code >= 300:
-                raise RuntimeError(f"{method} {url}: {response.status_code} {response.text}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CLIENTS)))
-    return len(requests) / (time.perf_counter() - started), sorted(latencies)
+ROOT = Path(__file__).resolve().parent.parent
+MEMBERS, PROPOSALS = 64, 16
 
 
-def p(latencies: list[float], q: float) -> float:
-    return latencies[min(len(latencies) - 1, int(len(latencies) * q))]
+@contextlib.contextmanager
+def serve(args: list[str], env: dict[str, str]) -> Iterator[str]:
+    """A server in its own process on a free port (appended to ``args``); its base URL."""
+    port = free_port()
+    child = subprocess.Popen([sys.executable, *args, str(port)], env=dict(os.environ, **env), cwd=ROOT)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        child.terminate()
+        child.wait()
+
+
+async def wait_up(base: str, path: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        for _ in range(300):
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(path)).status_code < 500:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{base} did not come up")
+
+
+@contextlib.asynccontextmanager
+async def decisions(url: str, nats: EmbeddedNats) -> AsyncIterator[tuple[str, Path]]:
+    """The decisions service as ``copro serve`` runs it, as its own NATS user; (base URL, its COPRO_HOME)."""
+    home = Path(tempfile.mkdtemp(prefix="copro-bench-home-"))
+    env = {"COPRO_DATABASE_URL": url, "COPRO_NATS_URL": nats.url, "COPRO_NATS_CREDENTIALS": str(nats.credentials),
+           "COPRO_HOME": str(home), "COPRO_LOG_LEVEL": "warning"}
+    with serve(["-m", "shared.runtime.cli", "serve", "decisions", "--port"], env) as base:
+        await wait_up(base, "/readyz")
+        yield base, home
+
+
+async def ballots(base: str, home: Path) -> tuple[str, list[str], list[str], list[tuple[str, str, str]]]:
+    """A group of MEMBERS with tokens and PROPOSALS open proposals; (group, organisations, tokens, ballots)."""
+    operator = {"Authorization": f"Bearer {(home / 'operator-token').read_text().strip()}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        group = (await client.post("/groups", headers=operator, json={
+            "name": "bench", "organisations": [{"name": "A"}, {"name": "B"}, {"name": "C"}]})).json()
+        gid, orgs = group["group_id"], [o["id"] for o in group["organisations"]]
+        tokens = []
+        for n in range(MEMBERS):
+            member = (await client.post(f"/groups/{gid}/members", headers=operator, json={
+                "name": f"Member {n}", "organisation_id": orgs[n % 3]})).json()
+            tokens.append((await client.post(f"/groups/{gid}/members/{member['member_id']}/tokens",
+                                             headers=operator)).json()["token"])
+        closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        proposals = [(await client.post(f"/groups/{gid}/proposals", headers={"Authorization": f"Bearer {tokens[0]}"},
+                                        json={"kind": "choice", "title": f"bench {n}", "closes_at": closes,
+                                              "options": [{"label": "yes", "id": "yes"}, {"label": "no", "id": "no"}]}
+                                        )).json()["proposal_id"] for n in range(PROPOSALS)]
+    # consecutive requests go to different proposals and members
+    requests = [(f"/groups/{gid}/proposals/{proposals[i % PROPOSALS]}/ballots", tokens[(i * 7 + i // MEMBERS) % MEMBERS],
+                 json.dumps({"choice": {"option": ("yes", "no")[(i // 3) % 2]}})) for i in range(MEMBERS * PROPOSALS)]
+    return gid, orgs, tokens, requests
+
+
+def measure(base: str, requests: list[tuple[str, str, str]], seconds: float) -> wrk.Figures:
+    wrk.run(base, requests, 3)  # warm up
+    return wrk.run(base, requests, seconds)
+
+
+async def close_big(base: str, url: str, gid: str, orgs: list[str], operator: dict[str, str]) -> str:
+    """Close a proposal with 10,000 ballots appended straight to its stream, cold; a line to print."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        facilitator = (await client.post(f"/groups/{gid}/members", headers=operator, json={
+            "name": "Facilitator", "organisation_id": orgs[0], "roles": ["facilitator"]})).json()
+        fac = {"Authorization": "Bearer " + (await client.post(
+            f"/groups/{gid}/members/{facilitator['member_id']}/tokens", headers=operator)).json()["token"]}
+        big = (await client.post(f"/groups/{gid}/proposals", headers=fac, json={
+            "kind": "choice", "title": "big", "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            "options": [{"label": "yes", "id": "yes"}, {"label": "no", "id": "no"}]})).json()
+        pid = uuid.UUID(big["proposal_id"])
+        store = await EventStore.connect(url)
+        version = 1
+        for start in range(0, 10_000, 1000):
+            events = []
+            for n in range(start, start + 1000):
+                event_id = new_id()
+                events.append(NewEvent(id=event_id, type="decisions.BallotCast", data=BallotCast(
+                    event_id=event_id, proposal_id=pid, member_id=new_id(), organisation_id=uuid.UUID(orgs[n % 3]),
+                    lived_experience=n % 4 == 0, choice=Choice(option=("yes", "no")[n % 3 == 0]), at=utc_now())))
+            version = (await store.append(group_id=uuid.UUID(gid), stream_id=proposal_stream(pid), events=events,
+                                          expected_version=version)).stream_version
+        await store.close()
+        started = time.perf_counter()
+        closed = await client.post(f"/groups/{gid}/proposals/{pid}/close", headers=fac)
+        close_ms = (time.perf_counter() - started) * 1000
+        outcome = closed.json()["outcome"]
+        assert len(outcome["counted_ballots"]) == 10_000, closed.text
+    return (f"close a proposal with 10,000 ballots (cold): {close_ms:,.0f} ms -> {outcome['result']}, "
+            f"tally {[(t['option'], t['weight']) for t in outcome['tally']]}")
 
 
 async def main(quick: bool) -> None:
+    seconds = 5.0 if quick else 10.0
     with bench_nats() as own_nats:
-        async with fresh_database("decisions") as url:
-            home = Path(tempfile.mkdtemp(prefix="copro-bench-home-"))
-            port = free_port()
-            env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
-                       COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
-                       COPRO_LOG_LEVEL="warning")
-            service = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", "decisions", "--port", str(port)],
-                                       env=env)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-                async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-                    for _ in range(200):
-                        try:
-                            if (await client.get("/readyz")).status_code == 200:
-                                break
-                        except httpx.TransportError:
-                            pass
-                        await asyncio.sleep(0.1)
-                    operator = {"Authorization": f"Bearer {(home / 'operator-token').read_text().strip()}"}
-                    group = (await client.post("/groups", headers=operator, json={
-                        "name": "bench", "organisations": [{"name": "A"}, {"name": "B"}, {"name": "C"}]})).json()
-                    gid, orgs = group["group_id"], [o["id"] for o in group["organisations"]]
-                    tokens = []
-                    for n in range(CLIENTS * 4):
-                        member = (await client.post(f"/groups/{gid}/members", headers=operator, json={
-                            "name": f"Member {n}", "organisation_id": orgs[n % 3]})).json()
-                        token = (await client.post(f"/groups/{gid}/members/{member['member_id']}/tokens",
-                                                   headers=operator)).json()["token"]
-                        tokens.append({"Authorization": f"Bearer {token}"})
-                    proposal = (await client.post(f"/groups/{gid}/proposals", headers=tokens[0], json={
-                        "kind": "choice", "title": "bench", "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-                        "options": [{"label": "yes", "id": "yes"}, {"label": "no", "id": "no"}]})).json()
-                    ballots_url = f"/groups/{gid}/proposals/{proposal['proposal_id']}/ballots"
-                    count = 2_000 if quick else 10_000
-                    ballots = [("POST", ballots_url, tokens[i % len(tokens)], {"choice": {"option": ("yes", "no")[i % 2]}})
-                               for i in range(count)]
-                    trivial = [("GET", "/healthz", {}, None) for _ in range(count)]
-                    await hammer(client, trivial[:500])  # warm up both paths
-                    await hammer(client, ballots[:500])
-                    ballot_rate, ballot_ms = await hammer(client, ballots)
-                    trivial_rate, trivial_ms = await hammer(client, trivial)
-
-                    # closing a proposal with 10,000 ballots (appended straight to its stream), cold cache
-                    store = await EventStore.connect(url)
-                    big = (await client.post(f"/groups/{gid}/proposals", headers=tokens[0], json={
-                        "kind": "choice", "title": "big", "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-                        "options": [{"label": "yes", "id": "yes"}, {"label": "no", "id": "no"}]})).json()
-                    pid = uuid.UUID(big["proposal_id"])
-                    version = 1
-                    for start in range(0, 10_000, 1000):
-                        events = []
-                        for n in range(start, start + 1000):
-                            event_id = new_id()
-                            events.append(NewEvent(id=event_id, type="decisions.BallotCast", data=BallotCast(
-                                event_id=event_id, proposal_id=pid, member_id=new_id(), organisation_id=uuid.UUID(orgs[n % 3]),
-                                lived_experience=n % 4 == 0, choice=Choice(option=("yes", "no")[n % 3 == 0]), at=utc_now())))
-                        result = await store.append(group_id=uuid.UUID(gid), stream_id=proposal_stream(pid), events=events,
-                                                    expected_version=version)
-                        version = result.stream_version
-                    await store.close()
-                    facilitator = (await client.post(f"/groups/{gid}/members", headers=operator, json={
-                        "name": "Facilitator", "organisation_id": orgs[0], "roles": ["facilitator"]})).json()
-                    fac_token = (await client.post(f"/groups/{gid}/members/{facilitator['member_id']}/tokens",
-                                                   headers=operator)).json()["token"]
-                    started = time.perf_counter()
-                    closed = await client.post(f"/groups/{gid}/proposals/{pid}/close",
-                                               headers={"Authorization": f"Bearer {fac_token}"})
-                    close_ms = (time.perf_counter() - started) * 1000
-                    outcome = closed.json()["outcome"]
-                    assert len(outcome["counted_ballots"]) == 10_000, closed.text
-                print(f"\ncopro decisions over HTTP, one run: {CLIENTS} concurrent clients, one uvicorn worker "
-                      "(uvloop + httptools), PostgreSQL and NATS on this machine")
-                print(f"{'':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-                print(f"{'POST ballot (auth, load, decide, append)':<44} {ballot_rate:>8,.0f} {p(ballot_ms, 0.5):>8.1f} "
-                      f"{p(ballot_ms, 0.99):>8.1f}")
-                print(f"{'GET /healthz (trivial Litestar endpoint)':<44} {trivial_rate:>8,.0f} {p(trivial_ms, 0.5):>8.1f} "
-                      f"{p(trivial_ms, 0.99):>8.1f}")
-                print(f"{'ballots / trivial':<44} {ballot_rate / trivial_rate:>7.2f}x")
-                print(f"close a proposal with 10,000 ballots (cold): {close_ms:,.0f} ms -> {outcome['result']}, "
-                      f"tally {[(t['option'], t['weight']) for t in outcome['tally']]}")
-            finally:
-                service.terminate()
-                service.wait()
+        async with fresh_database("decisions") as url, decisions(url, own_nats) as (base, home):
+            gid, orgs, _tokens, requests = await ballots(base, home)
+            copro = measure(base, requests, seconds)
+            with serve(["bench/floor.py"], {"BENCH_FLOOR_DATABASE_URL": url}) as floor_base:
+                await wait_up(floor_base, "/")
+                floor = measure(floor_base, requests, seconds)
+                trivial = measure(floor_base, [(p.replace(f"/groups/{gid}/proposals/", "/trivial/")
+                                                .removesuffix("/ballots"), t, b) for p, t, b in requests], seconds)
+            operator = {"Authorization": f"Bearer {(home / 'operator-token').read_text().strip()}"}
+            closing = await close_big(base, url, gid, orgs, operator)
+    print(f"\nballots over HTTP, one run: wrk, 1 thread, {wrk.CONNECTIONS} connections, {MEMBERS} members over "
+          f"{PROPOSALS} proposals, {seconds:.0f} s each; one uvicorn worker (uvloop + httptools) each; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(wrk.HEADER)
+    print(copro.row("copro POST ballot (auth, load, decide, append)"))
+    print(floor.row("floor: Litestar+msgspec+asyncpg, 1 INSERT"))
+    print(trivial.row("trivial POST (no database)"))
+    print(f"copro / floor {copro.rate / floor.rate:.2f}x   copro / trivial {copro.rate / trivial.rate:.2f}x   "
+          f"floor / trivial {floor.rate / trivial.rate:.2f}x")
+    print(closing)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a smaller run")
+    parser.add_argument("--quick", action="store_true", help="5 s per figure instead of 10")
     asyncio.run(main(parser.parse_args().quick))
