@@ -72,10 +72,15 @@ class Decisions:
                           ) -> tuple[Proposal, list[ProposalEvent]]:
         """A command on one of the group's proposals (404 for any other), once per ``Idempotency-Key``."""
         assert group.group_id is not None
-        if not isinstance(command, OpenProposal):
+        cached = self.proposals.get(proposal_stream(proposal_id))
+        if cached is not None and cached[1].opened is not None:
+            # a proposal's group never changes: the cache tells it (deciding still checks the state is current)
+            if cached[1].opened.group_id != group.group_id:
+                raise NotFound("no such proposal in this group")
+        elif not isinstance(command, OpenProposal):
             await self.proposal(group, proposal_id)
         return await execute(self.store, proposal_decider, command, group_id=group.group_id,
-                             stream_id=proposal_stream(proposal_id), cache=self.proposals, once=once)
+                             stream_id=proposal_stream(proposal_id), cache=self.proposals, once=once, optimistic=True)
 
     async def proposal(self, group: Group, proposal_id: uuid.UUID) -> Proposal:
         """A proposal of this group (404 for none, or another group's)."""

@@ -24,6 +24,7 @@ from shared.domain.errors import NotFound
 from shared.domain.ids import utc_now
 from shared.domain.roles import Role
 from shared.domain.zones import RECORDED_BEFORE_ZONES
+from shared.eventlog import trace
 from shared.eventlog.handler import StateCache
 from shared.eventlog.store import EventStore
 
@@ -183,11 +184,15 @@ class Members:
         stream = f"{DECISIONS_GROUP_STREAM}{group_id}"
         cached = self.cache.get(stream)
         version, roster = cached if cached is not None else (0, Roster())
+        if cached is not None and trace.read_head(stream) == version:
+            return roster  # this request already found the group's stream at this version
         fresh = await self.store.read_stream(stream, after_version=version)
         if fresh:
             for recorded in fresh:
                 roster = _evolve(roster, _read(recorded.data))
-            self.cache.put(stream, fresh[-1].stream_version, roster)
+            version = fresh[-1].stream_version
+            self.cache.put(stream, version, roster)
+        trace.saw_head(stream, version)
         return roster
 
     async def existing(self, group_id: uuid.UUID) -> Roster:

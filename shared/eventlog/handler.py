@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 from shared.domain.decider import Decider, event_type_name
 from shared.domain.errors import ConcurrencyConflict, NotFound
 from shared.domain.ids import new_id
+from shared.eventlog import trace
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent
 from shared.eventlog.store import EventLog
 
@@ -76,17 +77,24 @@ class StateCache(Generic[S]):
 
 
 async def load(
-    store: EventLog, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None = None
+    store: EventLog, decider: Decider[C, S, E], stream_id: str, cache: StateCache[S] | None = None,
+    *, again: bool = False,
 ) -> tuple[S, int]:
-    """A stream's current state and version, folding only what the cache has not seen."""
+    """A stream's current state and version, folding only what the cache has not seen.
+
+    A cached state this request already found current is not read again (``trace.read_head``),
+    unless ``again`` (after a conflict)."""
     cached = cache.get(stream_id) if cache is not None else None
     version, state = cached if cached is not None else (0, decider.initial_state())
+    if cached is not None and not again and trace.read_head(stream_id) == version:
+        return state, version
     fresh = await store.read_stream(stream_id, after_version=version, unsealed=decider.reads_sealed)
     if fresh:
         state = decider.fold((decider.decode(r) for r in fresh), state)
         version = fresh[-1].stream_version
         if cache is not None:
             cache.put(stream_id, version, state)
+    trace.saw_head(stream_id, version)
     return state, version
 
 
@@ -134,8 +142,13 @@ async def handle(
     request_hash: bytes = b"",
     attempts: int = 12,
     cache: StateCache[S] | None = None,
+    optimistic: bool = False,
 ) -> Handled[S, E]:
     """Load, fold, decide, append; retry on a concurrency conflict.
+
+    ``optimistic`` (with a cache): the first attempt decides on the cached state without reading the
+    stream; an append at a stale version is a conflict and is decided again on the stream as read, and
+    so is a refusal, or a decision to do nothing, made on a state not read during this request.
 
     A decider that decides nothing appends nothing. Errors the decider raises
     (``CommandRejected``, ``InvalidCommand``) reach the caller unchanged.
@@ -143,9 +156,23 @@ async def handle(
     # one writer per stream in this process when there is a cache (see ``StateCache.lock``)
     async with cache.lock(stream_id) if cache is not None else contextlib.nullcontext():
         for attempt in range(attempts):
-            state, version = await load(store, decider, stream_id, cache)
-            events = list(decider.decide(command, state))
+            cached = cache.get(stream_id) if cache is not None and optimistic and attempt == 0 else None
+            if cached is not None:
+                # decide on the cached state without reading: the append's expected version checks it is current
+                version, state = cached
+                known = trace.read_head(stream_id) == version
+            else:
+                state, version = await load(store, decider, stream_id, cache, again=attempt > 0)
+                known = True
+            try:
+                events = list(decider.decide(command, state))
+            except Exception:
+                if known:
+                    raise
+                continue  # refused on a state not read just now: only the current state may refuse
             if not events:
+                if not known:
+                    continue
                 return Handled(state=state, events=[], result=None, version=version)
             # an event that carries its own ``event_id`` (chosen by the shell, on the command) keeps it
             new = [NewEvent(id=getattr(e, "event_id", None) or new_id(), type=event_type_name(e), data=e) for e in events]
@@ -190,6 +217,7 @@ async def execute(
     once: Idempotency,
     metadata: Metadata | None = None,
     cache: StateCache[S] | None = None,
+    optimistic: bool = False,
 ) -> tuple[S, list[E]]:
     """Run a command once per key: the state after it and the events it recorded, the same for a repeat.
     Who acted comes from the work's trace (``shared.eventlog.trace``) where ``metadata`` leaves it out."""
@@ -197,7 +225,7 @@ async def execute(
         return await _answered(store, decider, prior)
     done = await handle(store, decider, command, group_id=group_id, stream_id=stream_id, metadata=metadata,
                         idempotency_key=once.key, idempotency_scope=once.scope, request_hash=once.request_hash,
-                        cache=cache)
+                        cache=cache, optimistic=optimistic)
     if done.result is not None and done.result.duplicate:
         return await _answered(store, decider, done.result)
     return done.state, done.events

@@ -11,6 +11,7 @@ forget to record who acted; the integrity hashes cover all of it.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -29,12 +30,19 @@ def system_actor(name: str) -> uuid.UUID:
 class _Trace:
     """The trace of one piece of work. Mutable, and shared by reference: the HTTP layer resolves the
     principal in a task of its own (Litestar resolves dependencies concurrently), and what it sets there
-    must reach the route that runs after it, which a plain context variable would not carry back."""
+    must reach the route that runs after it, which a plain context variable would not carry back.
 
-    __slots__ = ("metadata",)
+    ``heads`` (HTTP requests only): the streams this request has just read from the database, the
+    version it found and when. Within ``HEAD_FRESH_FOR`` a stream read once counts as current: a second
+    load of it in the same request (the group by the token's roster and then by the route) needs no
+    second round trip; as if the request had been served that much earlier. A long-lived request (an
+    event stream re-checking its token) reads again. Appends stay checked by their expected version."""
 
-    def __init__(self, metadata: Metadata) -> None:
+    __slots__ = ("heads", "metadata")
+
+    def __init__(self, metadata: Metadata, heads: dict[str, tuple[int, float]] | None = None) -> None:
         self.metadata = metadata
+        self.heads = heads
 
 
 _current: ContextVar[_Trace | None] = ContextVar("copro_trace", default=None)
@@ -61,7 +69,25 @@ def complete(metadata: Metadata | None) -> Metadata:
 
 def begin(metadata: Metadata) -> None:
     """Start the trace of this task's work (an HTTP request: the middleware, before anything else)."""
-    _current.set(_Trace(metadata))
+    _current.set(_Trace(metadata, heads={}))
+
+
+HEAD_FRESH_FOR = 0.1  # seconds
+
+
+def read_head(stream_id: str) -> int | None:
+    """The version of ``stream_id`` this request read from the database just now, if it did."""
+    found = _current.get()
+    if found is None or found.heads is None or (head := found.heads.get(stream_id)) is None:
+        return None
+    return head[0] if time.monotonic() - head[1] < HEAD_FRESH_FOR else None
+
+
+def saw_head(stream_id: str, version: int) -> None:
+    """This request read ``stream_id`` from the database and found it at ``version``."""
+    found = _current.get()
+    if found is not None and found.heads is not None:
+        found.heads[stream_id] = (version, time.monotonic())
 
 
 def update(**fields: uuid.UUID | None) -> None:
