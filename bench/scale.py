@@ -67,7 +67,6 @@ async def load_history(url: str, size: int) -> float:
     took = time.perf_counter() - started
     stop.set()
     await sealer
-    await store.pool.execute("ANALYZE events; ANALYZE log")
     await store.close()
     return took
 
@@ -103,10 +102,10 @@ async def appends(store: EventStore, seconds: float = 3.0, writers: int = 8) -> 
     return done / (time.perf_counter() - started)
 
 
-async def end_to_end(store: EventStore, nats_url: str, count: int = 300, rate: float = 100.0) -> tuple[float, float]:
+async def end_to_end(store: EventStore, nats_admin_url: str, count: int = 300, rate: float = 100.0) -> tuple[float, float]:
     """p50 and p99 ms from an append's return to its delivery to a JetStream subscriber."""
     group = new_id()
-    client = await nats.connect(nats_url)
+    client = await nats.connect(nats_admin_url)
     js = client.jetstream()
     received: dict[str, float] = {}
     sent: dict[str, float] = {}
@@ -140,14 +139,14 @@ async def one_size(size: int) -> dict[str, float]:
             loaded = await load_history(url, size)
             print(f"{size:>9,} events: history appended and sealed in {loaded:,.1f} s ({size / loaded:,.0f} events/s)",
                   flush=True)
-            async with decisions.decisions(url, server.url) as (base, home):
+            async with decisions.decisions(url, server) as (base, home):
                 store = await EventStore.connect(url)
                 try:
                     print(f"           the service caught up with it in {await caught_up(store):,.1f} s", flush=True)
                     _, _, _, requests = await decisions.ballots(base, home)
                     ballots = decisions.measure(base, requests, 5)
                     rate = await appends(store)
-                    p50, p99 = await end_to_end(store, server.url)
+                    p50, p99 = await end_to_end(store, server.admin_url)
                 finally:
                     await store.close()
     return {"ballots/s": ballots.rate, "ballot p50 ms": ballots.p50, "ballot p99 ms": ballots.p99,
