@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -53,3 +54,16 @@ def own_nats() -> Iterator[EmbeddedNats]:
         yield server
     finally:
         server.stop()
+
+
+async def vacuum(url: str) -> None:
+    """VACUUM ANALYZE the database ``url`` names, as its owner: a history at rest, as autovacuum leaves it."""
+    settings = load_settings()
+    owner_url = settings.database_owner_url or settings.database_url
+    if owner_url is None:
+        owner_url = EmbeddedPostgres(settings.home, settings.embedded_pg_port).owner_url
+    conn = await asyncpg.connect(on_database(owner_url, urlsplit(url).path.lstrip("/")))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()

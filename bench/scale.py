@@ -5,7 +5,7 @@ For each size: a fresh database whose history is appended through the real store
 stream chains, content hashes, then the sealer's positions and global chain) in appends of 1,000
 events from 4 concurrent writers, over 500 streams in 50 groups; then the decisions service, as
 ``copro serve`` runs it, catches up (its relay publishes the history to JetStream, its read models
-read it) before anything is measured. Then:
+read it), and the database is vacuumed and analysed, before anything is measured. Then:
 - ballots over HTTP with wrk (as in ``bench/decisions.py``: 16 connections, 16 proposals);
 - appends: one event per append from 8 concurrent writers, beside the running service;
 - end-to-end: an append's return (committed) to its delivery by a JetStream consumer, 100/s.
@@ -30,7 +30,7 @@ import nats
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import decisions
-from bench.common import fresh_database, own_nats
+from bench.common import fresh_database, own_nats, vacuum
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.sealer import Sealer
@@ -137,6 +137,7 @@ async def one_size(size: int) -> dict[str, float]:
     with own_nats() as server:
         async with fresh_database(f"scale{size}") as url:
             loaded = await load_history(url, size)
+            await vacuum(url)  # at rest, as autovacuum would have left a log that grew over months
             print(f"{size:>9,} events: history appended and sealed in {loaded:,.1f} s ({size / loaded:,.0f} events/s)",
                   flush=True)
             async with decisions.decisions(url, server) as (base, home):
