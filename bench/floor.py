@@ -67,5 +67,7 @@ async def trivial(proposal_id: uuid.UUID, data: BallotIn) -> BallotOut:
 app = Litestar([ballot, trivial], lifespan=[lifespan])
 
 if __name__ == "__main__":
+    from shared.runtime.protocol import GuardedHttpToolsProtocol  # copro serve's httptools, header deadline
+
     uvicorn.run("bench.floor:app", host="127.0.0.1", port=int(sys.argv[1]), workers=1, loop="uvloop",
-                http="httptools", log_level="warning", access_log=False, timeout_keep_alive=5)
+                http=GuardedHttpToolsProtocol, log_level="warning", access_log=False, timeout_keep_alive=5)
