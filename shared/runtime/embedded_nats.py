@@ -83,6 +83,10 @@ class EmbeddedNats:
             return None
         return pid if alive(pid) else None
 
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._pid()
+
     def running(self) -> bool:
         return self._pid() is not None and port_open(self.port)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -21,6 +20,7 @@ from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, Servers, ens
 from shared.runtime.logs import log_config
 from shared.runtime.protocol import GuardedHttpToolsProtocol
 from shared.runtime.settings import SERVICE_NAMES, Settings
+from shared.runtime.supervisor import AlreadyRunning, HomeLock, Supervisor, become_subreaper
 
 
 def prepare(settings: Settings) -> Servers:
@@ -78,13 +78,23 @@ def _base(settings: Settings, name: str) -> str:
 
 def cmd_up(settings: Settings) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
+    lock = HomeLock(settings.home)
+    try:
+        lock.take(settings, PROCESSES)
+    except AlreadyRunning as refused:
+        print(f"copro: {refused}", file=sys.stderr)
+        return 2
+    try:
+        return _up(settings, lock)
+    finally:
+        lock.release()
+
+
+def _up(settings: Settings, lock: HomeLock) -> int:
+    become_subreaper()
     servers = prepare(settings)
-    started = servers.started
-    env = service_env(settings, servers)
-    children = {
-        name: subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "serve", name], env=env)
-        for name in PROCESSES
-    }
+    supervisor = Supervisor(settings, service_env(settings, servers), PROCESSES, lock)
+    supervisor.started_servers.update(servers.started)
     stopping = False
 
     def shutdown(*_: object) -> None:
@@ -93,17 +103,15 @@ def cmd_up(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
-    code = 0
     try:
+        supervisor.start()
         deadline = time.monotonic() + 60
         pending = set(PROCESSES)
         while pending and not stopping and time.monotonic() < deadline:
-            for name in list(pending):
-                if children[name].poll() is not None:
-                    print(f"copro: {name} exited during start-up", file=sys.stderr)
-                    return 1
-                if _healthy(f"{_base(settings, name)}/healthz"):
-                    pending.discard(name)
+            if exited := supervisor.exited_during_start():
+                print(f"copro: {', '.join(exited)} exited during start-up", file=sys.stderr)
+                return 1
+            pending = {name for name in pending if not _healthy(f"{_base(settings, name)}/healthz")}
             time.sleep(0.2)
         if pending and not stopping:
             print(f"copro: not healthy after 60s: {', '.join(sorted(pending))}", file=sys.stderr)
@@ -118,28 +126,18 @@ def cmd_up(settings: Settings) -> int:
         if settings.database_url is None or servers.nats_credentials is not None:
             print(f"  passwords in {settings.home}/postgres-passwords.json and nats-passwords.json (mode 0600)")
         print(f"  operator token in {settings.operator_token_path}")
-        print("Press Ctrl-C to stop.", flush=True)
+        print("A process or server that stops is started again. Press Ctrl-C to stop.", flush=True)
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"copro: {name} stopped unexpectedly (exit {child.returncode})", file=sys.stderr)
-                    stopping, code = True, 1
-            time.sleep(0.3)
+            supervisor.tick()
+            time.sleep(0.1)
     finally:
         stopped_at = time.monotonic()
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children.values():
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop(signal.SIGTERM)
         print(f"services stopped ({time.monotonic() - stopped_at:.1f}s)", flush=True)
-        if started:
-            stop_servers(settings, started)
+        if supervisor.started_servers:
+            stop_servers(settings, tuple(supervisor.started_servers))
         print("copro stopped.", flush=True)
-    return code
+    return 0
 
 
 def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) -> int:

@@ -1,0 +1,84 @@
+"""``copro up`` heals itself: a killed service, NATS or PostgreSQL comes back without a person."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from shared.runtime.embedded import free_port
+from tests.e2e.test_copro_up import _get
+
+PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
+WEB_PORT = free_port()
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ, COPRO_HOME=str(home), COPRO_EMBEDDED_PG_PORT=str(free_port()),
+               COPRO_EMBEDDED_NATS_PORT=str(free_port()), COPRO_WEB_PORT=str(WEB_PORT))
+    env.pop("COPRO_DATABASE_URL", None)
+    env.pop("COPRO_NATS_URL", None)
+    for name, port in PORTS.items():
+        env[f"COPRO_{name.upper()}_PORT"] = str(port)
+    return env
+
+
+def _until(condition: Callable[[], bool], seconds: float, what: str, log: Path) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not within {seconds}s:\n{log.read_text()}")
+
+
+def _ready() -> bool:
+    return all(_get(f"http://127.0.0.1:{p}/readyz") == 200 for p in PORTS.values())
+
+
+def _pids(home: Path) -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in json.loads((home / "up.json").read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def test_up_restarts_what_dies_and_a_second_up_refuses(tmp_path: Path) -> None:
+    home, log = tmp_path / "home", tmp_path / "up.log"
+    env = _env(home)
+    up = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "up"], env=env,
+                          stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        _until(_ready, 120, "ready", log)
+        _until(lambda: "Press Ctrl-C" in log.read_text(), 30, "up printed", log)
+
+        second = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "up"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert "already runs" in second.stderr and "decisions pid" in second.stderr, second.stderr
+        assert "copro is up" not in second.stdout
+
+        recovered: dict[str, float] = {}
+        for victim, port in (("decisions", PORTS["decisions"]), ("web", WEB_PORT), ("nats", None), ("postgres", None)):
+            old = _pids(home)[victim]
+            os.kill(old, signal.SIGKILL)
+
+            def back(victim: str = victim, port: int | None = port, old: int = old) -> bool:
+                if _pids(home).get(victim, old) == old:
+                    return False
+                return _get(f"http://127.0.0.1:{port}/healthz") == 200 if port else _ready()
+
+            recovered[victim] = _until(back, 90, f"{victim} back", log)
+            assert up.poll() is None, log.read_text()
+        assert _ready()
+        print("recovered in seconds:", recovered)
+    finally:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=60) == 0, log.read_text()
+    assert "copro stopped." in log.read_text()
+    assert not (home / "up.json").exists()
