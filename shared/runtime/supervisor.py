@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -168,8 +169,8 @@ class Supervisor:
             nats = EmbeddedNats(settings.home, settings.embedded_nats_port, settings.nats_stream)
             self.watched.append(Watched("nats", nats.running, lambda: self._server(nats, "nats"), nats.pid))
         for name in names:
-            self.watched.append(Watched(name, lambda n=name: self._alive(n), lambda n=name: self._spawn(n),
-                                        lambda n=name: self.children[n].pid if n in self.children else None))
+            self.watched.append(Watched(name, partial(self._alive, name), partial(self._spawn, name),
+                                        partial(self._pid, name)))
 
     def _server(self, server: EmbeddedPostgres | EmbeddedNats, name: str) -> None:
         if server.start():
@@ -178,6 +179,10 @@ class Supervisor:
     def _spawn(self, name: str) -> None:
         self.children[name] = subprocess.Popen(
             [sys.executable, "-m", "shared.runtime.cli", "serve", name], env=self.env)
+
+    def _pid(self, name: str) -> int | None:
+        child = self.children.get(name)
+        return child.pid if child is not None else None
 
     def _alive(self, name: str) -> bool:
         child = self.children.get(name)
