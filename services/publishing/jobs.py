@@ -12,8 +12,9 @@ Replicas: one leader delivers (advisory lock, taken over within a second
 when its process dies). A cursor only moves from the position its delivery
 started at (compare and set), so a leader that lost its lock without knowing
 cannot move a cursor back, and it notices between rounds (``still_leading``).
-A leader killed mid-batch leaves the cursor where the batch began: the next
-one re-sends those events with the same ``webhook-id``. The tables
+The cursor moves after every delivered event: a leader killed (or a
+PostgreSQL that dies) between a partner's 2xx and that write makes the next
+leader re-send that one event, with the same ``webhook-id``. The tables
 (``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``,
 ``webhook_secrets``) come from the kernel's migrations. Signing secrets live
 only in ``webhook_secrets``, encrypted (``shared.access.secrets``), never in an event.
@@ -84,6 +85,16 @@ class _Legacy(msgspec.Struct):
     """A registration recorded while the secret still travelled in the event (encrypted per subscription)."""
 
     secret: str | None = None
+
+
+@dataclass
+class Cursor:
+    """Where a subscription's delivery stands: ``recorded`` is what the table holds."""
+
+    position: int
+    recorded: int
+    attempts: int
+    failing_since: datetime | None
 
 
 @dataclass
@@ -215,53 +226,68 @@ class Delivery:
     async def deliver(self, row: Any) -> bool:
         """Send what is due for one subscription, in order, stopping at the first failure.
 
-        The delivery log and the cursor are written once per batch: a crash in between
-        re-sends a few events (receivers drop repeats by ``webhook-id``), never skips one.
+        The cursor and the delivery log are written after every successful delivery, in one
+        transaction: a crash (of this process or of PostgreSQL) re-sends at most the one event
+        whose answer was not yet recorded, with the same ``webhook-id``, and never skips one.
         """
         subscription_id = row["subscription_id"]
         webhook = await self.webhook(subscription_id)
         if webhook.status != "active" or webhook.registered is None:
             return False
-        position, attempts, failing_since = row["position"], row["attempts"], row["failing_since"]
-        next_attempt_at, error = utc_now(), None
-        attempts_log: list[tuple[Any, ...]] = []
-        dead: list[tuple[Any, ...]] = []
-        gone: uuid.UUID | None = None  # the event whose delivery the endpoint answered 410 Gone
-        events = await self.store.read_all(position, self.batch, group_id=row["group_id"])
+        cursor = Cursor(row["position"], row["position"], row["attempts"], row["failing_since"])
+        events = await self.store.read_all(cursor.position, self.batch, group_id=row["group_id"])
         for event in events:
             assert event.position is not None
             if not wanted(event.type, webhook.registered.event_types):
-                position = event.position
+                cursor.position = event.position
                 continue
             attempt = await self.post(webhook, event)
-            attempts_log.append((subscription_id, event.id, event.position, attempts + 1, attempt.status, attempt.error))
+            entry = (subscription_id, event.id, event.position, cursor.attempts + 1, attempt.status, attempt.error)
             if attempt.ok:
-                position, attempts, failing_since = event.position, 0, None
+                cursor.position, cursor.attempts, cursor.failing_since = event.position, 0, None
+                if not await self._record(row, cursor, utc_now(), None, [entry], []):
+                    return False
                 continue
-            error = attempt.error
             if attempt.status == 410:
-                gone = event.id
-                break
+                if await self._record(row, cursor, utc_now(), attempt.error, [entry], [], gone=True):
+                    # the delivery job disables it, caused by the delivery the endpoint refused for good
+                    with trace.acting(Metadata(actor_id=system_actor("delivery"), causation_id=event.id)):
+                        await handle(self.store, webhook_decider,
+                                     Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
+                                     group_id=row["group_id"], stream_id=webhook_stream(subscription_id),
+                                     cache=self.webhooks)
+                return False
             now = utc_now()
-            failing_since = failing_since or now
-            if now - failing_since >= self.give_up_after:
-                dead.append((subscription_id, event.id, event.position, attempt.error or "failed"))
-                position, attempts, failing_since = event.position, 0, None
+            cursor.failing_since = cursor.failing_since or now
+            if now - cursor.failing_since >= self.give_up_after:
+                dead = (subscription_id, event.id, event.position, attempt.error or "failed")
+                cursor.position, cursor.attempts, cursor.failing_since = event.position, 0, None
+                if not await self._record(row, cursor, now, attempt.error, [entry], [dead]):
+                    return False
                 continue
-            attempts += 1
+            cursor.attempts += 1
             delay = attempt.retry_after
             if delay is None:
-                delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
-            next_attempt_at = now + timedelta(seconds=delay)
-            break
+                delay = min(self.max_delay, self.base_delay * 2 ** (cursor.attempts - 1)) * random.uniform(0.5, 1.0)
+            await self._record(row, cursor, now + timedelta(seconds=delay), attempt.error, [entry], [])
+            return False
+        if cursor.position != cursor.recorded:  # only unwanted events were passed over
+            await self._record(row, cursor, utc_now(), None, [], [])
+        return len(events) == self.batch
+
+    async def _record(self, row: Any, cursor: Cursor, next_attempt_at: datetime, error: str | None,
+                      attempts_log: list[tuple[Any, ...]], dead: list[tuple[Any, ...]], gone: bool = False) -> bool:
+        """Move the cursor from where it was recorded last (compare and set) and log the attempt; False
+        when another leader moved it meanwhile (its account stands, not ours)."""
+        subscription_id = row["subscription_id"]
         async with self.store.pool.acquire() as conn, conn.transaction():
             moved = await conn.fetchval(
                 "UPDATE webhook_cursors SET position = $2, attempts = $3, failing_since = $4, next_attempt_at = $5,"
                 " last_error = coalesce($6, last_error) WHERE subscription_id = $1 AND position = $7 RETURNING true",
-                subscription_id, position, 0 if gone is not None else attempts, failing_since, next_attempt_at, error,
-                row["position"],
+                subscription_id, cursor.position, 0 if gone else cursor.attempts, cursor.failing_since,
+                next_attempt_at, error, cursor.recorded,
             )
-            if not moved:  # another leader moved this cursor meanwhile: its account stands, not ours
+            if not moved:
                 log.warning("webhook delivery: cursor of %s moved by another leader; not recording", subscription_id)
                 return False
             await conn.executemany(
@@ -270,12 +296,8 @@ class Delivery:
             await conn.executemany(
                 "INSERT INTO webhook_dead_letters (subscription_id, event_id, position, error) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT DO NOTHING", dead)
-        if gone is not None:
-            # the delivery job disables it, caused by the delivery the endpoint refused for good
-            with trace.acting(Metadata(actor_id=system_actor("delivery"), causation_id=gone)):
-                await handle(self.store, webhook_decider, Disable(reason="the endpoint answered 410 Gone", at=utc_now()),
-                             group_id=row["group_id"], stream_id=webhook_stream(subscription_id), cache=self.webhooks)
-        return len(events) == self.batch and error is None
+        cursor.recorded = cursor.position
+        return True
 
     async def redrive(self, subscription_id: uuid.UUID) -> tuple[int, int]:
         """Try every dead letter of a subscription once more; (delivered, still failing)."""
