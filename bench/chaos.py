@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -187,8 +188,8 @@ class Workload:
         if not all(self.roles):
             found = await self.must("scheduling", "GET", self.gathering, token=self.tokens[0])
             self.roles = [str(r["role_id"]) for r in found["roles"]]  # type: ignore[attr-defined]
-        for token in self.tokens:
-            await self.must("scheduling", "PUT", f"{self.gathering}/capacity", {"max_roles": 3}, token)
+        for member_token in self.tokens:
+            await self.must("scheduling", "PUT", f"{self.gathering}/capacity", {"max_roles": 3}, member_token)
 
     async def client_loop(self, n: int, stop: asyncio.Event, deadline: float) -> None:
         token, step = self.tokens[n % len(self.tokens)], 0
@@ -353,8 +354,8 @@ async def verdict(up: Up, work: Workload, receiver: WebhookReceiver, subscriber:
     return 0 if healthy else 1
 
 
-async def _zero(count: object) -> bool:
-    return await count == 0  # type: ignore[misc]
+async def _zero(count: Awaitable[int]) -> bool:
+    return await count == 0
 
 
 def main() -> int:

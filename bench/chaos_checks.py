@@ -48,7 +48,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+            def do_POST(self) -> None:  # the http.server interface
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 with receiver.lock:
                     receiver.arrivals.append((self.headers["webhook-id"], int(body["position"])))
@@ -105,7 +105,7 @@ class NatsSubscriber:
                         headers = message.headers or {}
                         self.arrivals.append((headers["ce-id"], int(headers["ce-position"])))
                         await message.ack()
-                except Exception:  # noqa: BLE001 - an outage or a timeout: try again, bounded by the deadline
+                except Exception:  # an outage or a timeout: try again, bounded by the deadline
                     self.errors += 1
                     await asyncio.sleep(0.2)
         finally:
