@@ -135,7 +135,7 @@ async def owner_store(owner_database_url: str) -> AsyncIterator[EventStore]:
     await event_store.close()
 
 
-async def wait_sealed(store: EventStore, count: int, timeout: float = 10.0) -> None:
+async def wait_sealed(store: EventStore, count: int, timeout: float = 60.0) -> None:
     """Wait until the log holds ``count`` sealed events."""
     deadline = asyncio.get_running_loop().time() + timeout
     while await store.head_position() < count:
@@ -161,7 +161,7 @@ async def nats_client(own_nats: EmbeddedNats) -> AsyncIterator[Client]:
     await client.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition") -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
         if asyncio.get_running_loop().time() > deadline:

@@ -245,9 +245,10 @@ def test_a_reflection_is_drafted_approved_and_published(people: People, system: 
     nadia.get_by_role("button", name="Ask the group to publish it").click()
     item = nadia.url
     vote = nadia.get_by_role("link", name="See the proposal and vote")
-    for _ in range(100):  # decisions opens the proposal when the request reaches it over NATS
+    for _ in range(600):  # decisions opens the proposal when the request reaches it over NATS (a minute at most)
         if vote.count():
             break
+        nadia.wait_for_timeout(100)
         nadia.reload()
     vote.click()
     proposal = nadia.url
@@ -262,10 +263,11 @@ def test_a_reflection_is_drafted_approved_and_published(people: People, system: 
     ada.get_by_text("The proposal is closed").wait_for()
     public = system.web + f"/public/{group['group_id']}"
     anyone = people.browser.new_page()
-    for _ in range(100):  # publishing publishes when the outcome reaches it over NATS
+    for _ in range(600):  # publishing publishes when the outcome reaches it over NATS (a minute at most)
         anyone.goto(public)
         if anyone.get_by_role("heading", name="What planning the event taught us").count():
             break
+        anyone.wait_for_timeout(100)
     assert "Nadia Hart, Kofi Mensah" in anyone.locator("article").inner_text()
     check(anyone, "public", screenshots)
     nadia.goto(item)

@@ -72,7 +72,7 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
             _wait_ready(process, output)
             for port in PORTS.values():
                 assert _get(f"http://127.0.0.1:{port}/healthz") == 200
-            for _ in range(50):
+            for _ in range(300):
                 if "Press Ctrl-C" in output.read_text():
                     break
                 time.sleep(0.1)

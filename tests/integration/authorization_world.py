@@ -148,7 +148,7 @@ class World:
         async def opened() -> bool:
             return (await self.decisions.get(proposal, headers=self.own())).status_code == 200
 
-        await eventually(opened, 30, "decisions opening the consent proposal")
+        await eventually(opened, 60, "decisions opening the consent proposal")
         for who in ("owner", "facilitator", "member"):  # one of every partner organisation
             await self.ok(await self.decisions.post(f"{proposal}/ballots", headers=self.group.tokens[who],
                                                     json={"choice": {"stance": "agree"}}))
@@ -159,7 +159,7 @@ class World:
             assert status != "refused", status
             return bool(status == "published")
 
-        await eventually(published, 30, "the item published")
+        await eventually(published, 60, "the item published")
         return item
 
     async def webhook(self) -> str:
@@ -197,7 +197,7 @@ async def expired_token(world: World) -> dict[str, str]:
     async def expired() -> bool:
         return (await world.decisions.get(world.g, headers=headers)).status_code == 401
 
-    await eventually(expired, 15, "the token expiring")
+    await eventually(expired, 60, "the token expiring")
     return headers
 
 

@@ -28,7 +28,7 @@ def served(service: str, database_url: str, nats: EmbeddedNats, home: Path, *, o
                               env=env, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(400):
+        for _ in range(1200):
             try:
                 if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
                     break

@@ -136,7 +136,7 @@ async def test_checkpoints_are_signed_by_copro_and_countersigned_by_a_partner(
         latest = await api.get("/checkpoints/latest", headers=group.tokens["auditor"])
         return latest.status_code == 200 and any(s["signer"] == "copro" for s in latest.json()["signatures"])
 
-    await eventually(signed, 20, "copro signing the checkpoint")
+    await eventually(signed, 60, "copro signing the checkpoint")
     latest = (await api.get("/checkpoints/latest", headers=group.tokens["auditor"])).json()
     assert all(s["valid"] for s in latest["signatures"])
     copro_key = (await api.get("/checkpoints/key")).json()["public_key"]
@@ -199,7 +199,7 @@ async def test_forgetting_a_member_leaves_no_plaintext_yet_everything_verifies(
     assert not any(b"Zanele" in line or b"Okafor" in line for line in lines)
     assert verify_lines(lines).ok and (await verify_live(store)).ok
     # nor anything on NATS (personal fields travel encrypted, before and after)
-    await eventually(lambda: _relayed(own_nats, history), 20, "the relay caught up")
+    await eventually(lambda: _relayed(own_nats, history), 60, "the relay caught up")
     client = await nats.connect(own_nats.admin_url)
     try:
         js = client.jetstream()

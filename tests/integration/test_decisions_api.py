@@ -36,7 +36,7 @@ async def test_a_consent_decision_from_proposal_to_recorded_outcome(
     assert {e["id"] for e in history if e["type"] == "decisions.BallotCast"} == set(outcome["counted_ballots"])
 
     async def listed() -> list[dict[str, Any]]:
-        for _ in range(100):
+        for _ in range(1200):
             page = (await api.get(f"{group.base}/proposals?status=closed", headers=group.tokens["member"])).json()
             if page["proposals"]:
                 return page["proposals"]  # type: ignore[no-any-return]
@@ -95,7 +95,7 @@ async def test_proposals_close_by_themselves_at_their_closing_time(
                           json={"kind": "consent", "title": "Soon", "closes_at": soon(seconds=1.5)})
     url = f"{group.base}/proposals/{made.json()['proposal_id']}"
     await api.post(f"{url}/ballots", headers=group.tokens["member"], json={"choice": {"stance": "agree"}})
-    for _ in range(100):
+    for _ in range(600):
         detail = (await api.get(url, headers=group.tokens["member"])).json()
         if detail["status"] == "closed":
             break

@@ -102,6 +102,6 @@ async def test_the_service_relays_the_log_to_jetstream(
             except Exception:
                 return False
 
-        await eventually(relayed, 15, "the service's relay published the log")
+        await eventually(relayed, 60, "the service's relay published the log")
     finally:
         await connection.close()

@@ -52,7 +52,7 @@ async def test_only_one_sealer_leads_and_another_takes_over(store: EventStore, d
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1",
         0x636F70726F02 & 0xFFFFFFFF,
     )
-    for _ in range(100):
+    for _ in range(1200):
         if second.is_leader:
             break
         await asyncio.sleep(0.05)

@@ -49,7 +49,7 @@ async def test_a_rebuilt_projection_equals_the_live_one_row_by_row(store: EventS
     total = await store.pool.fetchval("SELECT count(*) FROM events")
     await wait_sealed(store, total)
     head = await store.head_position()
-    await eventually(lambda: _at(runner, head), 20, "live projection caught up")
+    await eventually(lambda: _at(runner, head), 60, "live projection caught up")
     live = await rows(store.pool)
     assert sum(r[1] for r in live) == sum(versions.values())  # type: ignore[misc]
 
@@ -64,7 +64,7 @@ async def test_a_rebuilt_projection_equals_the_live_one_row_by_row(store: EventS
     await writer(50)  # the live runner carries on on the swapped-in table, from the rebuild's checkpoint
     await wait_sealed(store, await store.pool.fetchval("SELECT count(*) FROM events"))
     head = await store.head_position()
-    await eventually(lambda: _at(runner, head), 20, "live projection caught up after the swap")
+    await eventually(lambda: _at(runner, head), 60, "live projection caught up after the swap")
     after = await rows(store.pool)
     assert sum(r[1] for r in after) == sum(versions.values())  # type: ignore[misc]
     await rebuild(store, projection)  # a second rebuild (index names free again) gives the same rows
@@ -97,7 +97,7 @@ async def test_projection_resumes_by_itself_after_postgresql_was_away(outage_clu
     group = new_id()
     for i in range(20):
         await store.append(group_id=group, stream_id=f"o-{i % 3}", expected_version=None, events=[noted(i)])
-    await eventually(lambda: _at(runner, 20), 20, "projection at 20")
+    await eventually(lambda: _at(runner, 20), 60, "projection at 20")
 
     outage_cluster.stop()
     await asyncio.sleep(2)

@@ -118,7 +118,7 @@ async def test_410_gone_disables_the_webhook(
         hooks = (await publishing.get(f"{group.base}/webhooks", headers=group.tokens["facilitator"])).json()
         return bool(hooks) and hooks[0]["status"] == "disabled"
 
-    for _ in range(200):
+    for _ in range(1200):
         if await disabled():
             break
         await asyncio.sleep(0.05)
@@ -213,7 +213,7 @@ async def test_retry_after_is_honoured_and_what_keeps_failing_is_dead_lettered_t
     async def dead() -> list[Any]:
         return (await publishing.get(f"{base}/dead-letters", headers=group.tokens["facilitator"])).json()  # type: ignore[no-any-return]
 
-    for _ in range(300):
+    for _ in range(1200):
         if len(await dead()) == 3:
             break
         await asyncio.sleep(0.05)

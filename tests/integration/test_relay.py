@@ -45,7 +45,7 @@ async def run_relay(store: EventStore, client: Client, until: int) -> None:
         except Exception:
             return False
 
-    await eventually(published, 30, f"position {until} published")
+    await eventually(published, 60, f"position {until} published")
     stop.set()
     await task
 
@@ -103,7 +103,7 @@ async def test_a_relay_killed_mid_batch_loses_and_reorders_nothing(
     before = (await js.stream_info(STREAM)).state.last_seq
     relay = subprocess.Popen([sys.executable, "-c", RELAY_SCRIPT, database_url, own_nats.admin_url])  # type: ignore[attr-defined]
     try:
-        await eventually(lambda: _stored_more_than(nats_client, before + 300), 30, "first batches published")
+        await eventually(lambda: _stored_more_than(nats_client, before + 300), 60, "first batches published")
     finally:
         os.kill(relay.pid, signal.SIGKILL)
         relay.wait()

@@ -44,7 +44,7 @@ async def caught_up(store: EventStore) -> None:
     total = await store.pool.fetchval("SELECT count(*) FROM events")
     await wait_sealed(store, total)
     head = await store.head_position()
-    for _ in range(200):
+    for _ in range(1200):
         if await store.pool.fetchval("SELECT position FROM projection_cursors WHERE name = 'decisions_proposals'") >= head:
             return
         await asyncio.sleep(0.05)

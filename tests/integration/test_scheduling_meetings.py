@@ -30,7 +30,7 @@ async def test_a_closed_time_proposal_becomes_a_meeting_and_a_calendar_event(
     assert closed.json()["outcome"]["chosen"] == ["tue"]
 
     meetings: list = []  # type: ignore[type-arg]
-    for _ in range(200):
+    for _ in range(600):
         meetings = (await scheduling.get(f"{group.base}/meetings", headers=group.tokens["member"])).json()
         if meetings:
             break

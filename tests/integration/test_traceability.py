@@ -25,7 +25,7 @@ Client = AsyncTestClient  # type: ignore[type-arg]
 
 async def _logged(api: Client, operator: dict[str, str], type_: str, count: int = 1) -> list[dict[str, Any]]:
     """Sealed events of one type, in log order, once ``count`` of them are there."""
-    for _ in range(300):
+    for _ in range(1200):
         page = (await api.get("/log", params={"after": 0, "limit": 1000}, headers=operator)).json()["events"]
         found = [e for e in page if e["type"] == type_]
         if len(found) >= count:
@@ -136,7 +136,7 @@ async def test_the_published_reflection_leads_back_to_its_request_the_consent_pr
                                   json={"closes_in_days": 7})
     assert asked.status_code == 202, asked.text
     proposal_url = f"{group.base}/proposals/{asked.json()['proposal_id']}"
-    for _ in range(300):
+    for _ in range(1200):
         if (await api.get(proposal_url, headers=group.tokens["member"])).status_code == 200:
             break
         await asyncio.sleep(0.05)
