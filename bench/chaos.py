@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -53,7 +52,7 @@ from bench.chaos_checks import (
     projections_equal_a_rebuild,
     unsealed,
 )
-from shared.runtime.embedded import free_port
+from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 SERVICES = ("decisions", "scheduling", "publishing")
 FAULTS = ("decisions", "scheduling", "publishing", "web", "sealer", "relay", "nats", "postgres")
@@ -75,6 +74,12 @@ class Up:
             self.env.pop(name, None)
         self.process: subprocess.Popen[bytes] | None = None
         self.database_url = self.nats_url = ""
+
+    def credentials(self) -> None:
+        """The checker's logins, from the passwords ``copro up`` keeps in its home: PostgreSQL's superuser
+        (to see every connection and build scratch tables) and NATS's admin user (a durable of its own)."""
+        self.database_url = EmbeddedPostgres(self.home, int(self.env["COPRO_EMBEDDED_PG_PORT"])).admin_url
+        self.nats_url = EmbeddedNats(self.home, int(self.env["COPRO_EMBEDDED_NATS_PORT"])).admin_url
 
     def base(self, name: str) -> str:
         return f"http://127.0.0.1:{self.web_port if name == 'web' else self.ports[name]}"
@@ -270,9 +275,7 @@ async def run(seconds_between: float, clients: int, root: Path) -> int:
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=clients * 2)) as client:
         try:
             await until(lambda: _all_ready(up, client), 180, "copro up ready")
-            printed = up.printed()
-            up.database_url = re.search(r"database\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
-            up.nats_url = re.search(r"nats\s+(\S+)", printed).group(1)  # type: ignore[union-attr]
+            up.credentials()
             work = Workload(up, client)
             await work.set_up(receiver.url)
             hard_stop = time.monotonic() + 60 + seconds_between * (len(FAULTS) + 2) * 3
@@ -322,7 +325,7 @@ async def verdict(up: Up, work: Workload, receiver: WebhookReceiver, subscriber:
     following.cancel()
     differences = await projections_equal_a_rebuild(up.database_url)
     audit = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "audit", "verify", "--live"],
-                           env=dict(up.env, COPRO_DATABASE_URL=up.database_url, COPRO_NATS_URL=up.nats_url),
+                           env=up.env,
                            capture_output=True, text=True, timeout=300)
     hook_share, hook_order, hook_repeats = in_order(receiver.arrivals, expected)
     nats_share, nats_order, nats_repeats = in_order(subscriber.arrivals, expected)
