@@ -68,7 +68,7 @@ class Up:
         self.web_port = free_port()
         self.env = dict(os.environ, COPRO_HOME=str(self.home), COPRO_EMBEDDED_PG_PORT=str(free_port()),
                         COPRO_EMBEDDED_NATS_PORT=str(free_port()), COPRO_WEB_PORT=str(self.web_port),
-                        COPRO_LOG_LEVEL="warning",
+                        COPRO_LOG_LEVEL="warning", COPRO_WEBHOOK_RETRY_BASE="0.2",
                         **{f"COPRO_{n.upper()}_PORT": str(p) for n, p in self.ports.items()})
         for name in ("COPRO_DATABASE_URL", "COPRO_NATS_URL"):
             self.env.pop(name, None)
@@ -270,7 +270,7 @@ async def run(seconds_between: float, clients: int, root: Path) -> int:
     up = Up(root)
     up.start()
     receiver = WebhookReceiver()
-    stop = asyncio.Event()
+    stop, done = asyncio.Event(), asyncio.Event()  # the clients stop; then, after the verdict, the subscriber
     recoveries: dict[str, float] = {}
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=clients * 2)) as client:
         try:
@@ -280,7 +280,7 @@ async def run(seconds_between: float, clients: int, root: Path) -> int:
             await work.set_up(receiver.url)
             hard_stop = time.monotonic() + 60 + seconds_between * (len(FAULTS) + 2) * 3
             subscriber = NatsSubscriber(up.nats_url, work.gid)
-            following = asyncio.create_task(subscriber.run(stop, hard_stop + 120))
+            following = asyncio.create_task(subscriber.run(done, hard_stop + 300))
             loops = [asyncio.create_task(work.client_loop(n, stop, hard_stop)) for n in range(clients)]
             await asyncio.sleep(seconds_between)
             for fault in FAULTS:
@@ -292,6 +292,7 @@ async def run(seconds_between: float, clients: int, root: Path) -> int:
             return await verdict(up, work, receiver, subscriber, following, recoveries)
         finally:
             stop.set()
+            done.set()
             receiver.stop()
             code = up.stop()
             if code != 0:
@@ -318,7 +319,8 @@ async def verdict(up: Up, work: Workload, receiver: WebhookReceiver, subscriber:
         try:
             await until(delivered, 180, "every event delivered")
         except TimeoutError as exc:
-            print(f"  {exc}")
+            print(f"  {exc}: webhook {in_order(receiver.arrivals, expected)}, NATS {in_order(subscriber.arrivals, expected)}"
+                  f" ({subscriber.errors} subscriber errors)")
         judged = await judge_history(conn, work.history)
     finally:
         await conn.close()
