@@ -269,7 +269,7 @@ async def inject(up: Up, client: httpx.AsyncClient, fault: str) -> float:
 async def run(seconds_between: float, clients: int, root: Path) -> int:
     up = Up(root)
     up.start()
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver(root)
     stop, done = asyncio.Event(), asyncio.Event()  # the clients stop; then, after the verdict, the subscriber
     recoveries: dict[str, float] = {}
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=clients * 2)) as client:
@@ -321,6 +321,12 @@ async def verdict(up: Up, work: Workload, receiver: WebhookReceiver, subscriber:
         except TimeoutError as exc:
             print(f"  {exc}: webhook {in_order(receiver.arrivals, expected)}, NATS {in_order(subscriber.arrivals, expected)}"
                   f" ({subscriber.errors} subscriber errors)")
+            for row in await conn.fetch("SELECT * FROM webhook_cursors"):
+                print(f"  webhook cursor: {dict(row)}")
+            for row in await conn.fetch("SELECT name, position FROM projection_cursors"):
+                print(f"  projection cursor: {dict(row)} (head {expected[-1][1] if expected else 0})")
+            lines = [line for line in up.printed().splitlines() if "WARNING" in line or "ERROR" in line or "copro:" in line]
+            print("\n".join(f"  | {line[:300]}" for line in lines[-40:]))
         judged = await judge_history(conn, work.history)
     finally:
         await conn.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -37,21 +39,18 @@ class Request:
         return self.write and 200 <= self.status < 300
 
 
-class WebhookReceiver:
-    """A loopback endpoint that records each delivery's ``webhook-id`` in arrival order and answers 204."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[tuple[str, int]] = []
-        self.lock = threading.Lock()
-        receiver = self
+def _receive(port: int, path: str) -> None:
+    """The receiver's own process: its answers do not wait for the clients' event loop."""
+    with open(path, "a", buffering=1) as out:
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # the http.server interface
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-                with receiver.lock:
-                    receiver.arrivals.append((self.headers["webhook-id"], int(body["position"])))
+                with lock:
+                    out.write(f"{self.headers['webhook-id']} {int(body['position'])}\n")
                 self.send_response(204)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -59,18 +58,41 @@ class WebhookReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, *_: Any) -> None:  # a sender killed mid-request is part of the test
+                pass
+
+        Server(("127.0.0.1", port), Handler).serve_forever(poll_interval=0.1)
+
+
+class WebhookReceiver:
+    """A loopback endpoint (a process of its own) that records each delivery's ``webhook-id`` and
+    position in arrival order and answers 204."""
+
+    def __init__(self, root: Path) -> None:
+        from shared.runtime.embedded import free_port
+
+        self.port = free_port()
+        self.path = root / "webhooks.txt"
+        self.path.touch()
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=_receive, args=(self.port, str(self.path)), daemon=True)
+        self.process.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    @property
+    def arrivals(self) -> list[tuple[str, int]]:
+        lines = self.path.read_text().splitlines()
+        return [(line.split()[0], int(line.split()[1])) for line in lines if len(line.split()) == 2]
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.process.terminate()
+        self.process.join(10)
 
 
 @dataclass

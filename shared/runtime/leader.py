@@ -91,8 +91,12 @@ class Leadership:
                 self.is_leader = True
                 log.info("%s: this process leads now (%s)", self.name, self.server_settings["application_name"])
                 await work(conn)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    asyncpg.InternalClientError) as exc:  # the last: a connection left mid-operation by an outage
                 self.condition.failing("the database is unreachable; waiting for it", exc)
+                await pause(stop, 1.0)
+            except Exception:  # a role never ends for good: it starts over, and says why
+                log.exception("%s: failed; starting over in a second", self.name)
                 await pause(stop, 1.0)
             finally:
                 if self.is_leader:
