@@ -12,6 +12,7 @@ response structs, one method per operation) and ``copro_client/events/*.py``
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import subprocess
@@ -77,8 +78,11 @@ def camel(name: str) -> str:
 class Types:
     """JSON Schema to msgspec structs, collected as one module's classes."""
 
-    def __init__(self, components: dict[str, Any], ref_prefix: str) -> None:
+    def __init__(self, components: dict[str, Any], ref_prefix: str, shared: frozenset[str] = frozenset()) -> None:
         self.components, self.ref_prefix = components, ref_prefix
+        self.shared = shared
+        """Structs every service's document defines alike: written once, in ``types_kernel.py``."""
+        self.used_shared: set[str] = set()
         self.classes: dict[str, str] = {}
         self.overrides: dict[str, dict[str, str]] = {}  # struct -> field -> annotation (wire types of events)
         self.tags: dict[str, str] = {}  # struct -> its tag (events)
@@ -87,6 +91,9 @@ class Types:
 
     def struct(self, name: str, schema: dict[str, Any]) -> str:
         cls = camel(name)
+        if name in self.shared:
+            self.used_shared.add(cls)
+            return cls
         if cls in self.classes:
             return cls
         self.classes[cls] = ""  # reserve: recursive types refer to it
@@ -165,7 +172,7 @@ class Types:
             return "array"
         if piece in _STRLIKE or piece.startswith("Literal['"):
             return "str"
-        return "struct" if piece in self.classes else piece
+        return "struct" if piece in self.classes or piece in self.used_shared else piece
 
     def module(self, names: list[str] | None = None) -> str:
         return "\n\n".join(self.classes[n] for n in (self.done if names is None else names))
@@ -176,9 +183,31 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
             for method in ("get", "post", "put", "patch", "delete") if method in item]
 
 
-def api_module(service: str, document: dict[str, Any]) -> dict[str, str]:
-    """The service's structs (``types_<service>.py``) and its calls (``<service>.py``)."""
+def shared_schemas(documents: list[dict[str, Any]]) -> frozenset[str]:
+    """The component schemas every document defines identically (the kernel's: health, checkpoints, problems...),
+    and only those whose references stay among them."""
+    schemas = [d["components"]["schemas"] for d in documents]
+    alike = {n for n in schemas[0] if all(s.get(n) == schemas[0][n] for s in schemas[1:])}
+    while True:
+        closed = {n for n in alike if all(r in alike for r in re.findall(r'"#/components/schemas/([^"]+)"',
+                                                                         json.dumps(schemas[0][n])))}
+        if closed == alike:
+            return frozenset(alike)
+        alike = closed
+
+
+def kernel_module(document: dict[str, Any], shared: frozenset[str]) -> str:
+    """``types_kernel.py``: the structs every service shares, once."""
     types = Types(document["components"]["schemas"], "#/components/schemas/")
+    for name in sorted(shared):
+        types.struct(name, document["components"]["schemas"][name])
+    head = HEADER.format(source="the structs all three OpenAPI documents share")
+    return formatted(head + imports(types.module()) + "\n\n" + types.module())
+
+
+def api_module(service: str, document: dict[str, Any], shared: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The service's structs (``types_<service>.py``) and its calls (``<service>.py``)."""
+    types = Types(document["components"]["schemas"], "#/components/schemas/", shared)
     methods = []
     for path, method, op in _operations(document):
         name = snake(op["operationId"])
@@ -231,6 +260,9 @@ def api_module(service: str, document: dict[str, Any]) -> dict[str, str]:
         n for n in ("ServerSentEvent", "Service") if re.search(rf"\b{n}\b", calls))]
     if used:
         local.append(f"from copro_client.types_{service} import (\n" + "".join(f"    {c},\n" for c in used) + ")")
+    kernel = sorted(c for c in types.used_shared if re.search(rf"\b{c}\b", calls))
+    if kernel:
+        local.append("from copro_client.types_kernel import (\n" + "".join(f"    {c},\n" for c in kernel) + ")")
     head = HEADER.format(source=f"the {service} OpenAPI document")
     files = types_modules(f"types_{service}", types, head)
     files[f"copro_client/{service}.py"] = formatted(head + imports(calls, *local) + "\n\n" + calls)
@@ -240,15 +272,20 @@ def api_module(service: str, document: dict[str, Any]) -> dict[str, str]:
 def types_modules(name: str, types: Types, head: str) -> dict[str, str]:
     """The structs, in modules of under 400 lines: ``<name>_base.py`` holds the first half (what the rest
     refers to) when one module would be longer; ``<name>.py`` holds the rest and re-exports every struct."""
-    whole = formatted(head + imports(types.module()) + "\n\n" + types.module())
+    def kernel(body: str) -> tuple[str, ...]:
+        named = sorted(c for c in types.used_shared if re.search(rf"\b{c}\b", body))
+        return ("from copro_client.types_kernel import (\n" + "".join(f"    {c},\n" for c in named) + ")",) if named else ()
+
+    whole = formatted(head + imports(types.module(), *kernel(types.module())) + "\n\n" + types.module())
     if whole.count("\n") < 380:
         return {f"copro_client/{name}.py": whole}
     first, rest = types.done[: len(types.done) // 2], types.done[len(types.done) // 2 :]
-    base = formatted(head + imports(types.module(first)) + "\n\n" + types.module(first))
+    base = formatted(head + imports(types.module(first), *kernel(types.module(first))) + "\n\n"
+                     + types.module(first))
     listed = "".join(f"    {c},\n" for c in sorted(first))
     exported = "".join(f"    {c!r},\n" for c in sorted(types.done))
     body = types.module(rest)
-    top = formatted(head + imports(body, f"from copro_client.{name}_base import (\n{listed})") + "\n\n" + body
+    top = formatted(head + imports(body, f"from copro_client.{name}_base import (\n{listed})", *kernel(body)) + "\n\n" + body
                     + f"\n\n__all__ = [\n{exported}]\n")
     return {f"copro_client/{name}_base.py": base, f"copro_client/{name}.py": top}
 
@@ -307,8 +344,10 @@ def _sorted_imports(name: str, text: str) -> str:
 
 def _render(openapi: dict[str, dict[str, Any]], catalogue: list[dict[str, Any]]) -> dict[str, str]:
     files: dict[str, str] = {}
+    shared = shared_schemas([openapi[s] for s in SERVICES])
+    files["copro_client/types_kernel.py"] = kernel_module(openapi[SERVICES[0]], shared)
     for s in SERVICES:
-        files.update(api_module(s, openapi[s]))
+        files.update(api_module(s, openapi[s], shared))
     for s in SERVICES:
         files[f"copro_client/events/{s}.py"] = events_module(s, [e for e in catalogue if e["service"] == s])
     return files

@@ -11,8 +11,6 @@ from copro_client.types_decisions import (
     AmendIn,
     BallotIn,
     BallotOut,
-    Chain,
-    Checkpoint,
     CommentIn,
     CommentOut,
     CountersignatureOut,
@@ -21,7 +19,6 @@ from copro_client.types_decisions import (
     ForgetIn,
     GroupAsOf,
     GroupOut,
-    Health,
     KeyIn,
     LogEvent,
     LogPage,
@@ -32,7 +29,6 @@ from copro_client.types_decisions import (
     ProposalIn,
     ProposalOut,
     ProposalPage,
-    PublicKey,
     ReadAsyncapiAnswer,
     ReadCombinedAsyncapiAnswer,
     ReadEventCatalogueAnswerItem,
@@ -46,6 +42,12 @@ from copro_client.types_decisions import (
     TokenIn,
     TokenOut,
     WithdrawIn,
+)
+from copro_client.types_kernel import (
+    Chain,
+    Checkpoint,
+    Health,
+    PublicKey,
 )
 
 

@@ -6,19 +6,21 @@ import uuid
 from collections.abc import AsyncIterator
 
 from copro_client._http import ServerSentEvent, Service
+from copro_client.types_kernel import (
+    Chain,
+    Checkpoint,
+    Health,
+    PublicKey,
+)
 from copro_client.types_publishing import (
     AttributionIn,
     AuthorIn,
-    Chain,
-    Checkpoint,
     Content,
     DeadLetterOut,
     DeliveryOut,
-    Health,
     ItemIn,
     ItemOut,
     PublicationIn,
-    PublicKey,
     ReadAsyncapiAnswer,
     ReadCombinedAsyncapiAnswer,
     ReadEventCatalogueAnswerItem,

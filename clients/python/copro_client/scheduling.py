@@ -5,23 +5,25 @@ from __future__ import annotations
 import uuid
 
 from copro_client._http import Service
+from copro_client.types_kernel import (
+    Chain,
+    Checkpoint,
+    Health,
+    PublicKey,
+)
 from copro_client.types_scheduling import (
     AttendanceIn,
     AttendeeIn,
     CapacityIn,
-    Chain,
-    Checkpoint,
     Fairness,
     FeedOut,
     GatheringIn,
     GatheringOut,
-    Health,
     MeetingIn,
     MeetingOut,
     MoveIn,
     OccurrenceIn,
     PrintLinkOut,
-    PublicKey,
     ReadAsyncapiAnswer,
     ReadCombinedAsyncapiAnswer,
     ReadEventCatalogueAnswerItem,

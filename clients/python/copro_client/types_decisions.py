@@ -4,38 +4,159 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-from copro_client.types_decisions_base import (
-    Chain,
-    Checkpoint,
-    CreateGroupIn,
-    ForgetIn,
-    GroupOut,
-    Health,
-    LogEvent,
-    LogPage,
-    MemberIn,
-    MemberOut,
-    MemberPatch,
-    Metadata,
-    OrganisationIn,
-    OrganisationOut,
-    PublicKey,
-    ReadAsyncapiAnswer,
-    ReadCombinedAsyncapiAnswer,
-    ReadEventCatalogueAnswerItem,
-    Rule,
-    RuleIn,
-    Signature,
-    Step,
-    Threshold,
-    ThresholdIn,
-    TimeZoneIn,
-    TokenIn,
-)
+
+class ReadAsyncapiAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An AsyncAPI 3.0.0 document"""
+
+    asyncapi: Literal["3.0.0"]
+    info: dict[str, Any]
+    channels: dict[str, Any]
+    operations: dict[str, Any]
+    components: dict[str, Any]
+    servers: dict[str, Any] | None = None
+
+
+class ReadCombinedAsyncapiAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An AsyncAPI 3.0.0 document"""
+
+    asyncapi: Literal["3.0.0"]
+    info: dict[str, Any]
+    channels: dict[str, Any]
+    operations: dict[str, Any]
+    components: dict[str, Any]
+    servers: dict[str, Any] | None = None
+
+
+class ReadEventCatalogueAnswerItem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    service: str
+    type: str
+    version: int
+    subject: str
+    personal: list[str]
+    sealed: list[str]
+    schema: dict[str, Any]
+    summary: str | None = None
+    example: dict[str, Any] | None = None
+
+
+class Metadata(msgspec.Struct, kw_only=True, omit_defaults=True):
+    actor_id: uuid.UUID | None = None
+    actor_org: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
+
+
+class LogEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: uuid.UUID
+    group_id: uuid.UUID
+    stream_id: str
+    stream_version: int
+    position: int | None
+    type: str
+    data: Any
+    metadata: Metadata
+    recorded_at: datetime
+    content_hash: str
+    chain_hash: str
+    global_hash: str | None
+
+
+class LogPage(msgspec.Struct, kw_only=True, omit_defaults=True):
+    events: list[LogEvent]
+    next: int | None
+
+
+class OrganisationIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str
+
+
+class ThresholdIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    numerator: int | None = None
+    denominator: int | None = None
+    inclusive: bool | None = None
+
+
+class RuleIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    counting: Literal["per_member", "organisation_parity"] | None = None
+    threshold: ThresholdIn | None = None
+    quorum_per_organisation: int | None = None
+    double_majority: bool | None = None
+    blocks_allowed: bool | None = None
+
+
+class CreateGroupIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str
+    organisations: list[OrganisationIn]
+    rule: RuleIn | None = None
+    time_zone: str | None = None
+
+
+class Threshold(msgspec.Struct, kw_only=True, omit_defaults=True):
+    numerator: int | None = None
+    denominator: int | None = None
+    inclusive: bool | None = None
+
+
+class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
+    counting: Literal["per_member", "organisation_parity"] | None = None
+    threshold: Threshold | None = None
+    quorum_per_organisation: int | None = None
+    double_majority: bool | None = None
+    blocks_allowed: bool | None = None
+    edition: int | None = None
+
+
+class MemberOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    member_id: uuid.UUID
+    name: str | None
+    organisation_id: uuid.UUID
+    lived_experience: bool
+    roles: list[Literal["facilitator", "member", "observer", "auditor"]]
+
+
+class OrganisationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: uuid.UUID
+    name: str
+    members: list[MemberOut]
+
+
+class GroupOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    group_id: uuid.UUID
+    name: str
+    rule: Rule
+    time_zone: str
+    organisations: list[OrganisationOut]
+
+
+class TimeZoneIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    time_zone: str
+
+
+class MemberIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str
+    organisation_id: uuid.UUID
+    lived_experience: bool | None = None
+    roles: list[Literal["facilitator", "member", "observer", "auditor"]] | None = None
+
+
+class ForgetIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    consent: str
+
+
+class MemberPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str | None = None
+    organisation_id: uuid.UUID | None = None
+    lived_experience: bool | None = None
+    roles: list[Literal["facilitator", "member", "observer", "auditor"]] | None = None
+
+
+class TokenIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    expires_in_days: int | None = None
+    expires_at: datetime | None = None
 
 
 class TokenOut(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -246,60 +367,3 @@ class SignInOut(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class SignedOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     revoked: int
-
-
-__all__ = [
-    "AmendIn",
-    "BallotIn",
-    "BallotOut",
-    "Chain",
-    "Checkpoint",
-    "Choice",
-    "CommentIn",
-    "CommentOut",
-    "CountersignIn",
-    "CountersignatureOut",
-    "CreateGroupIn",
-    "ForgetIn",
-    "GroupAsOf",
-    "GroupOut",
-    "Health",
-    "KeyIn",
-    "LogEvent",
-    "LogPage",
-    "MemberIn",
-    "MemberOut",
-    "MemberPatch",
-    "Metadata",
-    "Option",
-    "OptionIn",
-    "OptionTally",
-    "OrganisationIn",
-    "OrganisationOut",
-    "OrganisationTally",
-    "Outcome",
-    "ProposalAsOf",
-    "ProposalIn",
-    "ProposalOut",
-    "ProposalPage",
-    "ProposalSummary",
-    "PublicKey",
-    "ReadAsyncapiAnswer",
-    "ReadCombinedAsyncapiAnswer",
-    "ReadEventCatalogueAnswerItem",
-    "Rule",
-    "RuleIn",
-    "SignInIn",
-    "SignInLinkIn",
-    "SignInLinkOut",
-    "SignInOut",
-    "Signature",
-    "SignedOut",
-    "Step",
-    "Threshold",
-    "ThresholdIn",
-    "TimeZoneIn",
-    "TokenIn",
-    "TokenOut",
-    "WithdrawIn",
-]

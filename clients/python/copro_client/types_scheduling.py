@@ -9,56 +9,6 @@ from typing import Any, Literal
 import msgspec
 
 
-class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
-    status: str
-    service: str
-    checks: dict[str, str] | None = None
-
-
-class Signature(msgspec.Struct, kw_only=True, omit_defaults=True):
-    signer: str
-    public_key: str
-    signature: str
-    valid: bool
-    signed_at: datetime
-
-
-class Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
-    position: int
-    global_hash: str
-    sealed_at: datetime
-    signatures: list[Signature]
-    signed_message: str | None = None
-
-
-class PublicKey(msgspec.Struct, kw_only=True, omit_defaults=True):
-    signer: str
-    public_key: str
-    algorithm: str | None = None
-
-
-class Step(msgspec.Struct, kw_only=True, omit_defaults=True):
-    id: uuid.UUID
-    type: str
-    group_id: uuid.UUID
-    stream_id: str
-    position: int | None
-    recorded_at: datetime
-    actor_id: uuid.UUID | None
-    actor_org: uuid.UUID | None
-    actor: str
-    causation_id: uuid.UUID | None
-    correlation_id: uuid.UUID | None
-    depth: int
-
-
-class Chain(msgspec.Struct, kw_only=True, omit_defaults=True):
-    event: Step
-    causes: list[Step]
-    effects: list[Step]
-    correlated: int
-
-
 class ReadAsyncapiAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
     """An AsyncAPI 3.0.0 document"""
 
