@@ -40,6 +40,8 @@ class PreparedAppend:
     idempotency_scope: str
     idempotency_key: str | None
     request_hash: bytes
+    guard_stream: str | None = None
+    guard_version: int | None = None
 
     def args(self) -> tuple[Any, ...]:
         return astuple(self)
@@ -54,7 +56,7 @@ class Outcome(NamedTuple):
     error_code: str | None
     error_message: str | None
 
-_BATCH = "SELECT * FROM copro_append_batch(" + ", ".join(f"${i}" for i in range(1, 17)) + ")"
+_BATCH = "SELECT * FROM copro_append_batch(" + ", ".join(f"${i}" for i in range(1, 19)) + ")"
 
 
 @dataclass
@@ -129,6 +131,6 @@ def _columns(batch: list[Request]) -> tuple[list[Any], ...]:
         [h for x in a for h in x.hashes],
         [x.actor_id for x in a], [x.actor_org for x in a], [x.causation_id for x in a], [x.correlation_id for x in a],
         [x.recorded_at for x in a], [x.idempotency_scope for x in a], [x.idempotency_key for x in a],
-        [x.request_hash for x in a],
+        [x.request_hash for x in a], [x.guard_stream for x in a], [x.guard_version for x in a],
     )
 

@@ -2,7 +2,7 @@
 
 For handler tests that need no database: the expected-version check (a stale
 append is a ``ConcurrencyConflict``), idempotency by event ids and by key, and
-stream order. It keeps no global order, hashes, encryption or seals: those are the
+stream order, the guard on another stream's version. It keeps no global order, hashes, encryption or seals: those are the
 real store's invariants and are tested against the real PostgreSQL.
 """
 
@@ -40,6 +40,7 @@ class InMemoryEventStore(EventLog):
         idempotency_scope: str = "",
         request_hash: bytes = b"",
         recorded_at: datetime | None = None,
+        guard: tuple[str, int] | None = None,
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
@@ -50,6 +51,8 @@ class InMemoryEventStore(EventLog):
             ids = [e.id for e in events]
             return AppendResult(stream_id=first.stream_id, stream_version=max(self._by_id[i].stream_version for i in ids
                                 if i in self._by_id), event_ids=ids, duplicate=True)
+        if guard is not None and (at_guard := len(self.streams.get(guard[0], []))) != guard[1]:
+            raise ConcurrencyConflict(f"stream {guard[0]} is at version {at_guard}, the append is guarded by {guard[1]}")
         stream = self.streams.setdefault(stream_id, [])
         if expected_version is not None and expected_version != len(stream):
             raise ConcurrencyConflict(f"stream {stream_id} is at version {len(stream)}, not {expected_version}")

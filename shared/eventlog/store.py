@@ -51,7 +51,7 @@ DATABASE_AWAY = (
 )
 
 _APPEND = "SELECT duplicate, stream_version, event_ids FROM copro_append(" + ", ".join(
-    f"${i}" for i in range(1, 16)
+    f"${i}" for i in range(1, 18)
 ) + ")"
 
 _COLUMNS = (
@@ -158,7 +158,7 @@ class EventLog(Protocol):
     async def append(
         self, *, group_id: uuid.UUID, stream_id: str, events: Sequence[NewEvent], expected_version: int | None,
         metadata: Metadata | None = None, idempotency_key: str | None = None, idempotency_scope: str = "",
-        request_hash: bytes = b"", recorded_at: datetime | None = None,
+        request_hash: bytes = b"", recorded_at: datetime | None = None, guard: tuple[str, int] | None = None,
     ) -> AppendResult: ...
 
     async def idempotent_result(self, scope: str, key: str, request_hash: bytes) -> AppendResult | None: ...
@@ -205,12 +205,16 @@ class EventStore:
         idempotency_scope: str = "",
         request_hash: bytes = b"",
         recorded_at: datetime | None = None,
+        guard: tuple[str, int] | None = None,
     ) -> AppendResult:
         """Append ``events`` to a stream that must be at ``expected_version``.
 
         ``expected_version`` 0 means the stream must not exist yet; ``None``
         skips the check. Resending the same event ids, or the same
         idempotency key, stores nothing and answers the first result again.
+        ``guard`` (stream, version) refuses the append as a ``ConcurrencyConflict``
+        unless that other stream is at that version (0: does not exist), checked
+        in the same call: a decision that read two streams appends to one of them.
         """
         if not events:
             raise ValueError("append needs at least one event")
@@ -229,6 +233,7 @@ class EventStore:
             actor_id=meta.actor_id, actor_org=meta.actor_org, causation_id=meta.causation_id,
             correlation_id=meta.correlation_id, recorded_at=at,
             idempotency_scope=idempotency_scope, idempotency_key=idempotency_key, request_hash=request_hash,
+            guard_stream=None if guard is None else guard[0], guard_version=None if guard is None else guard[1],
         )
         duplicate, version, first_ids = await self._submit(prepared)
         if not duplicate:

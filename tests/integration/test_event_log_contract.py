@@ -73,3 +73,28 @@ async def test_an_idempotency_key_answers_the_first_result_and_refuses_another_r
     with pytest.raises(IdempotencyMismatch):
         await log.idempotent_result("s", key, b"another request")
     assert len(await log.read_stream(stream)) == 1
+
+
+async def test_a_guarded_append_is_a_conflict_once_the_guard_stream_moved(log: EventLog) -> None:
+    group, proposal, ballots = uuid.uuid4(), f"test.{uuid.uuid4()}", f"test.{uuid.uuid4()}"
+    with pytest.raises(ConcurrencyConflict):  # the guard stream does not exist: only 0 passes
+        await log.append(group_id=group, stream_id=ballots, events=_events("b"), expected_version=None,
+                         guard=(proposal, 1))
+    await log.append(group_id=group, stream_id=proposal, events=_events("opened"), expected_version=0)
+    await log.append(group_id=group, stream_id=proposal, events=_events("closed"), expected_version=1)
+    with pytest.raises(ConcurrencyConflict):
+        await log.append(group_id=group, stream_id=ballots, events=_events("late"), expected_version=0,
+                         guard=(proposal, 1))
+    assert await log.read_stream(ballots) == []
+
+
+async def test_a_guarded_append_goes_through_while_the_guard_stream_stands(log: EventLog) -> None:
+    group, proposal, ballots = uuid.uuid4(), f"test.{uuid.uuid4()}", f"test.{uuid.uuid4()}"
+    first = await log.append(group_id=group, stream_id=ballots, events=_events("before"), expected_version=0,
+                             guard=(proposal, 0))
+    await log.append(group_id=group, stream_id=proposal, events=_events("opened"), expected_version=0)
+    second = await log.append(group_id=group, stream_id=ballots, events=_events("b"), expected_version=1,
+                              guard=(proposal, 1))
+    assert (first.stream_version, second.stream_version) == (1, 2)
+    assert [msgspec.json.decode(r.data, type=Noted).text for r in await log.read_stream(ballots)] == ["before", "b"]
+    assert len(await log.read_stream(proposal)) == 1

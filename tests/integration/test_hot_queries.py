@@ -43,6 +43,8 @@ def hot(group: uuid.UUID, stream: str, event: uuid.UUID, xid: int, seq: int) -> 
         "append: stream head (copro_append)": (
             "SELECT e.stream_version, e.chain_hash, e.group_id FROM events e WHERE e.stream_id = $1"
             " ORDER BY e.stream_version DESC LIMIT 1", (stream,)),
+        "append: guard stream's version (copro_append)": (
+            "SELECT coalesce(max(e.stream_version), 0) FROM events e WHERE e.stream_id = $1", (stream,)),
         "released seal keys": (
             "SELECT seal_id, key FROM seal_keys k WHERE seal_id = ANY($1)"
             " AND EXISTS (SELECT 1 FROM events e WHERE e.id = ANY(k.released_by))", ([event],)),

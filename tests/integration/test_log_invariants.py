@@ -150,3 +150,24 @@ async def test_read_all_pages_and_group_filter(store: EventStore) -> None:
     assert [e.decode(Noted).n for e in first + rest][-5:] == [0, 1, 2, 3, 4]
     only_a = await store.read_all(start, 10, group_id=a)
     assert [e.decode(Noted).n for e in only_a] == [0, 2, 4]
+
+
+async def test_guards_hold_in_a_batch_of_appends(store: EventStore) -> None:
+    """Appends gathered into one ``copro_append_batch`` call each answer their own guard."""
+    group, proposal = new_id(), f"guarded-{new_id()}"
+    await store.append(group_id=group, stream_id=proposal, events=[noted(0)], expected_version=0)
+
+    async def ballot(i: int, guard_version: int) -> int:
+        result = await store.append(group_id=group, stream_id=f"ballot-{proposal}-{i}", events=[noted(i)],
+                                    expected_version=0, guard=(proposal, guard_version))
+        return result.stream_version
+
+    store.batcher.busy += 1  # as if an append were on its way: every one below goes through the batcher
+    try:
+        outcomes = await asyncio.gather(*(ballot(i, 1 if i % 2 else 2) for i in range(10)), return_exceptions=True)
+    finally:
+        store.batcher.busy -= 1
+    assert [isinstance(o, ConcurrencyConflict) for o in outcomes] == [i % 2 == 0 for i in range(10)]
+    assert [o for o in outcomes if not isinstance(o, Exception)] == [1] * 5
+    stored = await store.pool.fetchval("SELECT count(*) FROM events WHERE stream_id LIKE $1", f"ballot-{proposal}-%")
+    assert stored == 5
