@@ -1,10 +1,16 @@
-"""Append and read throughput of the copro event store beside the raw asyncpg limit.
+"""Append and read throughput of the copro event store beside the Python peer and the raw asyncpg limit.
 
 One run, one PostgreSQL (the embedded one unless COPRO_DATABASE_URL is set),
-a fresh database. Each copro figure is measured next to raw asyncpg on a bare
-table of the same shape (no triggers, no hash chains, no sealer), and the
-ratio copro/raw is printed. The sealer runs in a separate process, as it does
-beside the services.
+a fresh database. Each copro figure is measured next to
+- the peer: ``eventsourcing``'s PostgreSQL recorder in its gap-safe default mode
+  (bench/peer.py; ``pip install -e .[bench]``), same payloads, its own table;
+- raw asyncpg on a bare table of copro's shape and indexes (``LIKE events``: no
+  triggers, no hash chains, no sealer), one connection per writer, one durable
+  commit per append as copro's,
+and the ratios copro/raw and copro/peer are printed. Rounds alternate the three
+and keep each one's median. The sealer runs in a separate process, as it does
+beside the services. The last column is this process's CPU share during the raw
+runs: well under 100% means the load generator is not what limits the floor.
 
     python bench/append.py [--quick]
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
 import sys
 import time
@@ -28,6 +35,7 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database
+from bench.peer import Peer, payload
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.sealer import Sealer
@@ -95,7 +103,8 @@ async def main(quick: bool) -> None:
             sealer.start()
             group = new_id()
             scale = 1 if quick else 4
-            rows: list[tuple[str, float, float]] = []
+            rows: list[tuple[str, float, float, float, float]] = []
+            peer = Peer(url)
 
             async def copro_one(w: int, i: int, tag: str) -> None:
                 await store.append(group_id=group, stream_id=f"{tag}-{w}", events=[vote()], expected_version=i)
@@ -103,24 +112,34 @@ async def main(quick: bool) -> None:
             async def raw_one(w: int, i: int, tag: str) -> None:
                 await raw_conns[w].execute(RAW_INSERT, *raw_row(group, f"{tag}-{w}", i + 1))
 
-            async def compare(label: str, copro, raw_limit) -> None:  # type: ignore[no-untyped-def]
-                """Alternate copro and raw ROUNDS times; keep the median of each."""
-                copro_runs, raw_runs = [], []
+            def peer_one(w: int, i: int, tag: str) -> None:
+                peer.append(f"{tag}-{w}", i + 1, [payload(vote().data)], "bench.VoteCast")
+
+            async def compare(label: str, copro, peer_run, raw_limit) -> None:  # type: ignore[no-untyped-def]
+                """Alternate copro, the peer and raw ROUNDS times; keep the median of each."""
+                copro_runs, peer_runs, raw_runs, cpu, wall = [], [], [], 0.0, 0.0
                 for k in range(ROUNDS):
                     copro_runs.append(await copro(k))
+                    peer_runs.append(await asyncio.to_thread(peer_run, k))
+                    cpu_before, wall_before = time.process_time(), time.perf_counter()
                     raw_runs.append(await raw_limit(k))
-                rows.append((label, statistics.median(copro_runs), statistics.median(raw_runs)))
+                    cpu += time.process_time() - cpu_before
+                    wall += time.perf_counter() - wall_before
+                rows.append((label, statistics.median(copro_runs), statistics.median(peer_runs),
+                             statistics.median(raw_runs), cpu / wall))
 
             n1 = 200 * scale
             await compare(
                 "(a) 1 writer, 1 event per append",
                 lambda k: writers(1, n1, lambda w, i: copro_one(w, i, f"a{k}")),
+                lambda k: peer.writers(1, n1, lambda w, i: peer_one(w, i, f"a{k}")),
                 lambda k: writers(1, n1, lambda w, i: raw_one(w, i, f"a{k}")),
             )
             n8 = 100 * scale
             await compare(
                 "(b) 8 writers, 1 event per append",
                 lambda k: writers(8, n8, lambda w, i: copro_one(w, i, f"b{k}")),
+                lambda k: peer.writers(8, n8, lambda w, i: peer_one(w, i, f"b{k}")),
                 lambda k: writers(8, n8, lambda w, i: raw_one(w, i, f"b{k}")),
             )
 
@@ -141,7 +160,11 @@ async def main(quick: bool) -> None:
             async def raw_batches(k: int) -> float:
                 return await writers(1, batches, lambda w, i: raw_batch(w, i, k)) * 100
 
-            await compare("(c) appends of 100 events", copro_batches, raw_batches)
+            def peer_batches(k: int) -> float:
+                return peer.writers(1, batches, lambda w, i: peer.append(
+                    f"c{k}", i * 100 + 1, [payload(vote().data) for _ in range(100)], "bench.VoteCast")) * 100
+
+            await compare("(c) appends of 100 events", copro_batches, peer_batches, raw_batches)
 
             total = await store.pool.fetchval("SELECT count(*) FROM events")
             while await store.head_position() < total:
@@ -167,12 +190,20 @@ async def main(quick: bool) -> None:
                         read += 1
                 return read / (time.perf_counter() - started)
 
-            await compare(f"(d) ordered read_all + decode ({total} events)", copro_read, raw_read)
+            def peer_read(k: int) -> float:
+                return peer.read(msgspec.json.Decoder(VoteCast).decode)
 
-            print(f"\ncopro event store vs raw asyncpg, PostgreSQL at {urlsplit(url).netloc}, one run, median of {ROUNDS}")
-            print(f"{'measure':<46} {'copro ev/s':>12} {'raw ev/s':>12} {'copro/raw':>10}")
-            for label, copro, limit in rows:
-                print(f"{label:<46} {copro:>12,.0f} {limit:>12,.0f} {copro / limit:>9.2f}x")
+            await compare(f"(d) ordered read + decode ({total} events)", copro_read, peer_read, raw_read)
+
+            where = f"{urlsplit(url).hostname}:{urlsplit(url).port}"
+            print(f"\ncopro event store vs the Python peer (eventsourcing, gap-safe) vs raw asyncpg,"
+                  f" PostgreSQL at {where}, one run, median of {ROUNDS}, load average {os.getloadavg()[0]:.2f}")
+            print(f"{'measure':<42} {'copro ev/s':>11} {'peer ev/s':>10} {'raw ev/s':>10} {'copro/raw':>10}"
+                  f" {'copro/peer':>11} {'bench cpu (raw)':>16}")
+            for label, copro, other, limit, cpu in rows:
+                print(f"{label:<42} {copro:>11,.0f} {other:>10,.0f} {limit:>10,.0f} {copro / limit:>9.2f}x"
+                      f" {copro / other:>10.2f}x {cpu:>15.0%}")
+            peer.close()
             await store.close()
             await raw.close()
             for conn in raw_conns:
