@@ -43,9 +43,14 @@ _LAST = "SELECT position, seq, tx_id, global_hash FROM log ORDER BY position DES
 # Is any event past the cursor, committed or not? The first one in index order: an EXISTS would be
 # planned generically as a sequential scan of the whole log (PostgreSQL drops ORDER BY/LIMIT there).
 _BLOCKED = "SELECT seq FROM events WHERE (tx_id, seq) > ($1::xid8, $2) ORDER BY tx_id, seq LIMIT 1"
-_INSERT = (
-    "INSERT INTO log (position, seq, tx_id, global_hash)"
-    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::xid8[], $4::bytea[])"
+# One seal is one statement in its own implicit transaction: the log rows, the checkpoints among them
+# and the readers' notice travel in one round trip (not BEGIN, INSERT, INSERT, NOTIFY, COMMIT: the
+# sealer shares the writers' two cores, and at one writer it seals every few appends).
+_SEAL = (
+    "WITH sealed AS (INSERT INTO log (position, seq, tx_id, global_hash)"
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::xid8[], $4::bytea[])),"
+    " marked AS (INSERT INTO checkpoints (position, global_hash) SELECT * FROM unnest($5::bigint[], $6::bytea[]))"
+    " SELECT pg_notify($7, $8)"
 )
 
 
@@ -91,7 +96,8 @@ class Sealer:
             return 0
         positions, seqs, txs, hashes = [], [], [], []
         position, chained = self._position, self._hash
-        checkpoints: list[tuple[int, bytes]] = []
+        marks: list[int] = []
+        marked: list[bytes] = []
         for seq, tx_id, chain_hash in rows:
             position += 1
             chained = integrity.chain(chained, chain_hash)
@@ -100,14 +106,9 @@ class Sealer:
             txs.append(tx_id)
             hashes.append(chained)
             if position % self.checkpoint_every == 0:
-                checkpoints.append((position, chained))
-        async with conn.transaction():
-            await conn.execute(_INSERT, positions, seqs, txs, hashes)
-            if checkpoints:
-                await conn.executemany(
-                    "INSERT INTO checkpoints (position, global_hash) VALUES ($1, $2)", checkpoints
-                )
-            await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(position))
+                marks.append(position)
+                marked.append(chained)
+        await conn.execute(_SEAL, positions, seqs, txs, hashes, marks, marked, SEALED_CHANNEL, str(position))
         self._position, self._hash = position, chained
         self._cursor = (txs[-1], seqs[-1])
         return len(rows)

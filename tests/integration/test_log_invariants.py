@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import fields
 
 import asyncpg
 import pytest
 
 from shared.domain.errors import ConcurrencyConflict, IdempotencyMismatch
 from shared.domain.ids import new_id
+from shared.eventlog.batching import PreparedAppend
 from shared.eventlog.follow import follow
 from shared.eventlog.store import EventStore
 from tests.conftest import wait_sealed
@@ -171,3 +173,9 @@ async def test_guards_hold_in_a_batch_of_appends(store: EventStore) -> None:
     assert [o for o in outcomes if not isinstance(o, Exception)] == [1] * 5
     stored = await store.pool.fetchval("SELECT count(*) FROM events WHERE stream_id LIKE $1", f"ballot-{proposal}-%")
     assert stored == 5
+
+
+def test_a_prepared_append_passes_every_field_in_order() -> None:
+    """``PreparedAppend.args`` is written out by hand (for speed): it must still be every field, in order."""
+    values = {f.name: object() for f in fields(PreparedAppend)}
+    assert PreparedAppend(**values).args() == tuple(values.values())  # type: ignore[arg-type]
