@@ -4,7 +4,14 @@ dropped afterwards, and a NATS server of its own."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +24,8 @@ from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from shared.runtime.pg_roles import create_database, on_database
 from shared.runtime.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.asynccontextmanager
@@ -67,3 +76,41 @@ async def vacuum(url: str) -> None:
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
+
+
+@contextlib.contextmanager
+def system(url: str, nats: EmbeddedNats, label: str) -> Iterator[tuple[dict[str, str], Path]]:
+    """The whole system as ``copro up`` starts it (the log process, the three services, the web app), on the
+    database ``url`` and the NATS server ``nats``, on free ports; (base URL by process name, its COPRO_HOME).
+    The supervisor is stopped, with everything it started, on the way out."""
+    home = Path(tempfile.mkdtemp(prefix=f"copro-bench-{label}-"))
+    names = ("decisions", "scheduling", "publishing", "log", "web")
+    ports = {name: free_port() for name in names}
+    env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=nats.url, COPRO_NATS_CREDENTIALS=str(nats.credentials),
+               COPRO_HOME=str(home), COPRO_LOG_LEVEL="warning",
+               **{f"COPRO_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env.pop("COPRO_DATABASE_OWNER_URL", None)
+    up = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "up"], env=env, cwd=ROOT,
+                          stdout=subprocess.DEVNULL)
+    bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        deadline = time.monotonic() + 120
+        while not all(_ready(base + ("/healthz" if name == "web" else "/readyz")) for name, base in bases.items()):
+            if up.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"copro up did not become ready (exit {up.poll()})")
+            time.sleep(0.2)
+        yield bases, home
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False

@@ -1,9 +1,9 @@
 """Decisions over HTTP from outside, with wrk: copro's ballots beside their floor and a trivial POST.
 
-One run: a fresh database, a NATS server of its own, the decisions service started as
-``copro serve decisions`` starts it (uvicorn, one worker, uvloop + httptools) in its own process;
-beside it, on the same PostgreSQL and with the same server settings, the floor app of
-``bench/floor.py`` (Litestar + msgspec + asyncpg, one durable INSERT per POST) and its trivial
+One run: a fresh database, a NATS server of its own, and the whole system as ``copro up`` starts
+it (the log process with the sealer and relay, the three services, each one uvicorn worker with
+uvloop + httptools, and the web app); beside it, on the same PostgreSQL and with the same server
+settings, the floor app of ``bench/floor.py`` (Litestar + msgspec + asyncpg, one durable INSERT per POST) and its trivial
 POST (no database). wrk (one thread, 16 connections) sends the same ballots, with bearer tokens,
 to each: 64 members changing their ballots again and again over 16 open proposals; every copro
 request authenticates the token, loads the proposal, decides and appends. Then a proposal with
@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,7 +32,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import wrk
-from bench.common import fresh_database
+from bench.common import fresh_database, system
 from bench.common import own_nats as bench_nats
 from services.decisions.domain.proposal import proposal_stream
 from services.decisions.events import BallotCast, Choice
@@ -70,13 +69,9 @@ async def wait_up(base: str, path: str) -> None:
 
 @contextlib.asynccontextmanager
 async def decisions(url: str, nats: EmbeddedNats) -> AsyncIterator[tuple[str, Path]]:
-    """The decisions service as ``copro serve`` runs it, as its own NATS user; (base URL, its COPRO_HOME)."""
-    home = Path(tempfile.mkdtemp(prefix="copro-bench-home-"))
-    env = {"COPRO_DATABASE_URL": url, "COPRO_NATS_URL": nats.url, "COPRO_NATS_CREDENTIALS": str(nats.credentials),
-           "COPRO_HOME": str(home), "COPRO_LOG_LEVEL": "warning"}
-    with serve(["-m", "shared.runtime.cli", "serve", "decisions", "--port"], env) as base:
-        await wait_up(base, "/readyz")
-        yield base, home
+    """The decisions service in the whole system as ``copro up`` starts it; (its base URL, COPRO_HOME)."""
+    with system(url, nats, "decisions") as (bases, home):
+        yield bases["decisions"], home
 
 
 async def ballots(base: str, home: Path) -> tuple[str, list[str], list[str], list[tuple[str, str, str]]]:

@@ -134,7 +134,7 @@ async def relay_throughput(store: EventStore, nats_url: str, count: int) -> tupl
 async def raw_throughput(store: EventStore, nats_url: str, count: int) -> float:
     """The same messages (subject, CloudEvents headers, body), published pipelined with nothing else."""
     messages = [
-        (subject_for(e.group_id, e.type).replace("copro.", "raw.", 1), bytes(e.data), headers_for(e, "/bench"))
+        (subject_for(e.group_id, e.type).replace("copro.", "raw.", 1), bytes(e.data), headers_for(e))
         for e in await store.read_all(0, count, decrypt=False)
     ]
     client = await nats.connect(nats_url)

@@ -25,6 +25,7 @@ class ProposalList:
     """One row per proposal, for listing, filtering and the closing schedule."""
 
     name = "decisions_proposals"
+    types = _PROPOSAL_TYPES
     tables = MappingProxyType({
         "decisions_proposals": (
             "CREATE TABLE {table} ("

@@ -20,6 +20,7 @@ class ItemList:
     """Items by group and proposal, and the published ones by date (for the public feeds)."""
 
     name = "publishing_items"
+    types = ITEM_EVENT_TYPES
     tables = MappingProxyType({
         "publishing_items": (
             "CREATE TABLE {table} ("

@@ -184,8 +184,8 @@ class Members:
         stream = f"{DECISIONS_GROUP_STREAM}{group_id}"
         cached = self.cache.get(stream)
         version, roster = cached if cached is not None else (0, Roster())
-        if cached is not None and trace.read_head(stream) == version:
-            return roster  # this request already found the group's stream at this version
+        if cached is not None and (trace.read_head(stream) == version or trace.assume(stream, version)):
+            return roster  # this request already found the group's stream at this version, or its append checks it
         fresh = await self.store.read_stream(stream, after_version=version)
         if fresh:
             for recorded in fresh:

@@ -26,6 +26,11 @@ class ConcurrencyConflict(CoproError):
     slug = "concurrency-conflict"
 
 
+class StaleState(ConcurrencyConflict):
+    """A request decided on a cached state (``shared.eventlog.trace.assume``) that the log has moved past;
+    the HTTP layer runs it again on fresh state, so a client never sees it."""
+
+
 class IdempotencyMismatch(CoproError):
     """An idempotency key reused with a different request."""
 

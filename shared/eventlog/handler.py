@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from shared.domain.decider import Decider, event_type_name
-from shared.domain.errors import ConcurrencyConflict, NotFound
+from shared.domain.errors import ConcurrencyConflict, NotFound, StaleState
 from shared.domain.ids import new_id
 from shared.eventlog import trace
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent
@@ -82,11 +82,13 @@ async def load(
 ) -> tuple[S, int]:
     """A stream's current state and version, folding only what the cache has not seen.
 
-    A cached state this request already found current is not read again (``trace.read_head``),
-    unless ``again`` (after a conflict)."""
+    A cached state this request already found current is not read again (``trace.read_head``), nor one
+    the request may assume current because its append will check it (``trace.assume``), unless ``again``
+    (after a conflict)."""
     cached = cache.get(stream_id) if cache is not None else None
     version, state = cached if cached is not None else (0, decider.initial_state())
-    if cached is not None and not again and trace.read_head(stream_id) == version:
+    if cached is not None and not again and (trace.read_head(stream_id) == version
+                                             or trace.assume(stream_id, version)):
         return state, version
     fresh = await store.read_stream(stream_id, after_version=version, unsealed=decider.reads_sealed)
     if fresh:
@@ -182,6 +184,8 @@ async def handle(
                     metadata=metadata, idempotency_key=idempotency_key,
                     idempotency_scope=idempotency_scope, request_hash=request_hash,
                 )
+            except StaleState:
+                raise  # decided on a state read nowhere in this run: the whole request runs again
             except ConcurrencyConflict:
                 if attempt == attempts - 1:
                     raise

@@ -27,7 +27,8 @@ import asyncpg
 
 from shared.eventlog import integrity
 from shared.eventlog.locks import Lock
-from shared.eventlog.store import APPENDED_CHANNEL, SEALED_CHANNEL
+from shared.eventlog.signal import APPENDED_CHANNEL
+from shared.eventlog.store import SEALED_CHANNEL
 from shared.runtime.leader import Leadership
 from shared.runtime.waiting import wait_any
 
@@ -64,6 +65,7 @@ class Sealer:
         safety_poll: float = 1.0,
         retry_blocked: float = 0.002,
         gather: float = 0.002,
+        standby: float = 0.0,
     ) -> None:
         self.url = url
         self.batch = batch
@@ -71,7 +73,7 @@ class Sealer:
         self.safety_poll = safety_poll
         self.retry_blocked = retry_blocked
         self.gather = gather
-        self._leadership = Leadership(url, Lock.SEALER, "sealer", {"synchronous_commit": "off"})
+        self._leadership = Leadership(url, Lock.SEALER, "sealer", {"synchronous_commit": "off"}, standby)
         self._wake = asyncio.Event()
         self._position = 0
         self._cursor: tuple[int, int] = (0, 0)

@@ -8,7 +8,6 @@ a read by stream also shows events that are not sealed yet.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -25,7 +24,7 @@ from shared.eventlog import integrity, trace
 from shared.eventlog.batching import Batcher, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.eventlog.keys import Keyring
-from shared.runtime.logs import Condition
+from shared.eventlog.signal import AppendSignal
 from shared.runtime.metrics import APPENDS
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ class _PoolFloorRetries(logging.Filter):
 
 logging.getLogger("asyncpg.pool").addFilter(_PoolFloorRetries())
 
-APPENDED_CHANNEL = "copro_appended"
 SEALED_CHANNEL = "copro_sealed"
 
 # Failures that mean "the database is away for now", not "this work is wrong".
@@ -93,64 +91,15 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 def _refusal(sqlstate: str | None, message: str) -> Exception | None:
     """The caller's error for an append ``copro_append`` refuses for good, whether it went alone or
-    in a batch: an idempotency key reused for another request, or a stream of another group."""
+    in a batch: an idempotency key reused for another request, a stream of another group, or a guard
+    stream that moved (the state the request decided on is stale: it runs again, see ``trace.assume``)."""
+    if sqlstate == "CP412":
+        return trace.stale(message)
     if sqlstate == "CP422":
         return IdempotencyMismatch(message, field="Idempotency-Key")
     if sqlstate == "CP403":
         return Forbidden(message)
     return None
-
-
-class AppendSignal:
-    """Tells the sealer that events were appended, outside the writer's transaction.
-
-    A NOTIFY inside the appending transaction would serialise every commit on
-    PostgreSQL's notification-queue lock (measured here: 8 writers drop from
-    ~18,000 to ~7,000 events/s), so writers only poke this signal and one
-    background task sends at most one NOTIFY at a time, without waiting for
-    its commit to reach disk, and then no other for ``min_interval``: a busy
-    sealer polls again on its own after each seal, so a NOTIFY per append would be
-    a transaction per append spent on the writers' cores (3 ms adds at most that
-    to the first seal of a burst). The sealer also polls slowly as a safety net.
-    """
-
-    def __init__(self, url: str, min_interval: float = 0.003) -> None:
-        self._url = url
-        self.min_interval = min_interval
-        self._wanted = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._conn: asyncpg.Connection | None = None
-        self.condition = Condition(log, "append signal")
-
-    def poke(self) -> None:
-        self._wanted.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            await self._wanted.wait()
-            self._wanted.clear()
-            try:
-                if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(self._url)
-                await self._conn.execute(
-                    "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", APPENDED_CHANNEL
-                )
-                self.condition.working()
-                await asyncio.sleep(self.min_interval)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.condition.failing("cannot wake the sealer (its poll catches up)", exc)
-                self._conn = None
-                await asyncio.sleep(0.5)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
 
 
 class EventLog(Protocol):
@@ -219,12 +168,15 @@ class EventStore:
         ``expected_version`` 0 means the stream must not exist yet; ``None``
         skips the check. Resending the same event ids, or the same
         idempotency key, stores nothing and answers the first result again.
-        ``guard`` (stream, version) refuses the append as a ``ConcurrencyConflict``
-        unless that other stream is at that version (0: does not exist), checked
-        in the same call: a decision that read two streams appends to one of them.
+        ``guard`` (stream, version) refuses the append as ``StaleState`` (a
+        ``ConcurrencyConflict``) unless that other stream is at that version (0: does
+        not exist), checked in the same call: a decision that read two streams appends
+        to one of them. Without one, the work's own assumption is the guard
+        (``trace.guard``), and a stored append marks it checked.
         """
         if not events:
             raise ValueError("append needs at least one event")
+        guard = guard or trace.guard(stream_id)
         meta = trace.complete(metadata)  # who acted and why, from the work in progress where not given
         at = recorded_at or utc_now()
         payloads = [await self.keys.stored(event) for event in events]
@@ -243,6 +195,7 @@ class EventStore:
             guard_stream=None if guard is None else guard[0], guard_version=None if guard is None else guard[1],
         )
         duplicate, version, first_ids = await self._submit(prepared)
+        trace.appended()
         if not duplicate:
             self.signal.poke()
             APPENDS.inc(len(events))

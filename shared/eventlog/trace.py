@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 
+from shared.domain.errors import StaleState
 from shared.eventlog.envelope import Metadata
 
 SYSTEM_NAMESPACE = uuid.UUID("5b0c7f1e-6f1a-4c3e-9a57-636f70726f00")
@@ -36,13 +37,25 @@ class _Trace:
     version it found and when. Within ``HEAD_FRESH_FOR`` a stream read once counts as current: a second
     load of it in the same request (the group by the token's roster and then by the route) needs no
     second round trip; as if the request had been served that much earlier. A long-lived request (an
-    event stream re-checking its token) reads again. Appends stay checked by their expected version."""
+    event stream re-checking its token) reads again. Appends stay checked by their expected version.
 
-    __slots__ = ("heads", "metadata")
+    ``assumed`` (the first run of a write request, ``may_assume``): the one stream this request decided on
+    from a cached state without reading it (the group, for the token's roster), and that version; never
+    after the request appended anything. The next append checks it in the same round trip (``guard``), and
+    ``checked`` says one did. A run whose assumption no append checked (it was refused as stale, or the
+    request appended nothing) appended nothing, and ``shared.web.tracing`` runs it again on fresh state:
+    what the client sees was always decided on the log as it is."""
 
-    def __init__(self, metadata: Metadata, heads: dict[str, tuple[int, float]] | None = None) -> None:
+    __slots__ = ("appended", "assumed", "checked", "heads", "may_assume", "metadata")
+
+    def __init__(self, metadata: Metadata, heads: dict[str, tuple[int, float]] | None = None,
+                 may_assume: bool = False) -> None:
         self.metadata = metadata
         self.heads = heads
+        self.may_assume = may_assume
+        self.assumed: tuple[str, int] | None = None
+        self.checked = False
+        self.appended = False
 
 
 _current: ContextVar[_Trace | None] = ContextVar("copro_trace", default=None)
@@ -67,9 +80,44 @@ def complete(metadata: Metadata | None) -> Metadata:
     )
 
 
-def begin(metadata: Metadata) -> None:
+def begin(metadata: Metadata, *, may_assume: bool = False) -> _Trace:
     """Start the trace of this task's work (an HTTP request: the middleware, before anything else)."""
-    _current.set(_Trace(metadata, heads={}))
+    started = _Trace(metadata, heads={}, may_assume=may_assume)
+    _current.set(started)
+    return started
+
+
+def assume(stream_id: str, version: int) -> bool:
+    """Decide on the cached ``version`` of ``stream_id`` without reading it, if this work may: True when
+    the assumption is recorded (one stream per request, at one version), False when the caller must read."""
+    found = _current.get()
+    if found is None or not found.may_assume or found.appended or found.assumed not in (None, (stream_id, version)):
+        return False
+    found.assumed = (stream_id, version)
+    return True
+
+
+def guard(appending_to: str) -> tuple[str, int] | None:
+    """The assumption an append to ``appending_to`` must check: none when an earlier append did, or when it
+    is that stream itself (the expected version checks it)."""
+    found = _current.get()
+    if found is None or found.assumed is None or found.checked or found.assumed[0] == appending_to:
+        return None
+    return found.assumed
+
+
+def appended() -> None:
+    """This work appended: its assumption, if any, is checked, and it makes no new one."""
+    found = _current.get()
+    if found is not None:
+        found.appended = True
+        found.checked = found.assumed is not None
+
+
+def stale(why: str) -> StaleState:
+    """The error for an assumption the log contradicts: nothing was appended, and the request runs again
+    on fresh state."""
+    return StaleState(why)
 
 
 HEAD_FRESH_FOR = 0.1  # seconds
@@ -84,10 +132,14 @@ def read_head(stream_id: str) -> int | None:
 
 
 def saw_head(stream_id: str, version: int) -> None:
-    """This request read ``stream_id`` from the database and found it at ``version``."""
+    """This request read ``stream_id`` from the database and found it at ``version`` (StaleState when it
+    had assumed another)."""
     found = _current.get()
     if found is not None and found.heads is not None:
         found.heads[stream_id] = (version, time.monotonic())
+        if (found.assumed is not None and not found.checked and found.assumed[0] == stream_id
+                and found.assumed[1] != version):
+            raise stale(f"stream {stream_id} moved on while this request was decided")
 
 
 def update(**fields: uuid.UUID | None) -> None:

@@ -43,12 +43,17 @@ def subject_for(group_id: uuid.UUID, event_type: str) -> str:
     return f"{SUBJECT_ROOT}.{group_id}.{_token(service)}.{_token(name or service)}"
 
 
-def headers_for(event: RecordedEvent, source: str) -> dict[str, str]:
+def source_of(event_type: str) -> str:
+    """``/copro/<service>``: the service that recorded an event of this type (whichever process relays it)."""
+    return f"/copro/{event_type.partition('.')[0]}"
+
+
+def headers_for(event: RecordedEvent) -> dict[str, str]:
     """The binary-mode CloudEvents headers of a stored event, plus the NATS dedup id."""
     return {
         "Nats-Msg-Id": str(event.id),
         "ce-id": str(event.id),
-        "ce-source": source,
+        "ce-source": source_of(event.type),
         "ce-specversion": SPEC_VERSION,
         "ce-type": event.type,
         "ce-subject": event.stream_id,

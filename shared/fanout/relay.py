@@ -137,17 +137,16 @@ class Relay:
         *,
         stream: str = "COPRO",
         replicas: int = 1,
-        source: str = "/copro",
         batch: int = 500,
         ack_timeout: float = 5.0,
         safety_poll: float = 1.0,
         name: str = "relay",
+        standby: float = 0.0,
     ) -> None:
         self.store = store
         self.nc = nats_client
         self.stream = stream
         self.replicas = replicas
-        self.source = source
         self.batch = batch
         self.ack_timeout = ack_timeout
         self.safety_poll = safety_poll
@@ -156,7 +155,7 @@ class Relay:
         self._last_id: uuid.UUID | None = None
         self._wake = asyncio.Event()
         self.condition = Condition(log, "relay")
-        self._leadership = Leadership(store.url, Lock.RELAY, "relay")
+        self._leadership = Leadership(store.url, Lock.RELAY, "relay", standby=standby)
         self.problem: str | None = None
         self.recheck = 5.0
 
@@ -239,7 +238,7 @@ class Relay:
         futures = []
         previous = self._last_id
         for event in events:
-            headers = headers_for(event, self.source)
+            headers = headers_for(event)
             if previous is not None:
                 headers["Nats-Expected-Last-Msg-Id"] = str(previous)
             futures.append(await js.publish_async(subject_for(event.group_id, event.type), bytes(event.data),

@@ -29,6 +29,15 @@ from shared.runtime.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 
+_HEAD = "SELECT coalesce(max(position), 0) FROM log"
+# Any event of these types in a stretch of positions: a walk of that stretch of ``log`` by its key
+_ANY_OF_TYPES = (
+    "SELECT EXISTS (SELECT 1 FROM log l JOIN events e ON e.seq = l.seq"
+    " WHERE l.position > $1 AND l.position <= $2 AND e.type = ANY($3::text[]))"
+)
+# A stretch that applied nothing moves the stored cursor, never back (another replica may be further on)
+_SKIP = "UPDATE projection_cursors SET position = $2 WHERE name = $1 AND position < $2"
+
 Progress = Callable[[int, int], None]
 
 
@@ -39,6 +48,12 @@ class Projection(Protocol):
     @property
     def tables(self) -> Mapping[str, str]:
         """Logical table name -> DDL with ``{table}`` standing for the physical name."""
+        ...
+
+    @property
+    def types(self) -> frozenset[str]:
+        """The event types ``apply`` acts on: a stretch of the log with none of them costs the runner one
+        query, no transaction (most events, ballots say, concern no read model of another service)."""
         ...
 
     async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None: ...
@@ -89,6 +104,8 @@ class ProjectionRunner:
         # one transaction instead of one transaction per seal (read models lag by at most this much more)
         self.gather = gather
         self.position = 0
+        self.save_every = 5.0
+        self._saved_at = 0.0
         self._wake = asyncio.Event()
         self.condition = Condition(log, f"projection {projection.name}")
 
@@ -96,19 +113,39 @@ class ProjectionRunner:
         self._wake.set()
 
     async def step(self, conn: asyncpg.Connection) -> int:
-        """Apply one batch in one transaction with its cursor; returns events applied."""
+        """Apply the next batch; returns how far the cursor moved. A stretch with no event of the projection's
+        types moves only the cursor, without a transaction; the stored cursor follows every few seconds (a
+        restart re-reads at most that stretch, which applies nothing)."""
+        head: int = await conn.fetchval(_HEAD)
+        PROJECTION_LAG.labels(self.projection.name).set(max(0, head - self.position))
+        if head <= self.position:
+            return 0
+        upto = min(head, self.position + self.batch)
+        if not await conn.fetchval(_ANY_OF_TYPES, self.position, upto, list(self.projection.types)):
+            moved, self.position = upto - self.position, upto
+            loop = asyncio.get_running_loop()
+            if loop.time() - self._saved_at > self.save_every:
+                await conn.execute(_SKIP, self.projection.name, upto)
+                self._saved_at = loop.time()
+            return moved
+        return await self._apply(conn)
+
+    async def _apply(self, conn: asyncpg.Connection) -> int:
+        """Apply one batch in one transaction with its cursor; returns how far the cursor moved."""
         live = {t: t for t in self.projection.tables}
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(self.projection.name))
-            before: int = await conn.fetchval(
+            stored: int = await conn.fetchval(
                 "SELECT position FROM projection_cursors WHERE name = $1", self.projection.name
             )
+            # past what another replica applied, and past what this one skipped (nothing there to apply)
+            before = max(stored, self.position)
             after = await _apply_batch(conn, self.store, self.projection, live, before, self.batch)
-            if after != before:
+            if after != stored:
                 await _save_position(conn, self.projection, after)
-        self.position = after
-        PROJECTION_LAG.labels(self.projection.name).set(max(0, await self.store.head_position() - after))
-        return after - before
+        moved, self.position = after - self.position, after
+        self._saved_at = asyncio.get_running_loop().time()
+        return moved
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the read model current until ``stop`` is set, resuming after any outage."""
@@ -118,6 +155,8 @@ class ProjectionRunner:
                 conn = await asyncpg.connect(self.store.url)
                 await conn.add_listener(SEALED_CHANNEL, self._on_notify)
                 await ensure_tables(conn, self.projection)
+                self.position = await conn.fetchval(
+                    "SELECT position FROM projection_cursors WHERE name = $1", self.projection.name)
                 while not stop.is_set():
                     self._wake.clear()
                     applied = await self.step(conn)

@@ -37,6 +37,11 @@ _HOLDERS = (
     " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = "
     "(SELECT oid FROM pg_database WHERE datname = current_database())"
 )
+_HELD = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    " AND ((classid::bigint << 32) | objid::bigint) = $1"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+)
 ROLES = {Lock.SEALER: "sealer", Lock.RELAY: "relay", Lock.WEBHOOK_DELIVERY: "webhook delivery"}
 
 
@@ -70,21 +75,39 @@ async def still_leading(conn: asyncpg.Connection) -> None:
 class Leadership:
     """Runs ``work`` while this process holds the advisory lock ``key``."""
 
-    def __init__(self, url: str, key: int, name: str, server_settings: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, key: int, name: str, server_settings: dict[str, str] | None = None,
+                 standby: float = 0.0) -> None:
         self.url = url
+        self.standby = standby
         self.key = key
         self.name = name
         self.server_settings = {"application_name": holder_name(name), **(server_settings or {})}
         self.is_leader = False
         self.condition = Condition(log, name)
 
+    async def _take(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        """Wait for the lock. A standby (``standby`` > 0) tries only once the lock has stayed free that long,
+        so the process meant to lead (the log process under ``copro up``) takes it back after a restart and
+        the services' request loops keep the work only while it is down."""
+        free_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            if self.standby <= 0 or (free_since is not None and loop.time() - free_since >= self.standby):
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
+                    return
+                free_since = None
+            elif await conn.fetchval(_HELD, self.key):
+                free_since = None
+            elif free_since is None:
+                free_since = loop.time()
+            await pause(stop, min(1.0, self.standby / 4) if self.standby > 0 else 1.0)
+
     async def run(self, work: Work, stop: asyncio.Event) -> None:
         while not stop.is_set():
             conn: asyncpg.Connection | None = None
             try:
                 conn = await asyncpg.connect(self.url, server_settings=self.server_settings)
-                while not stop.is_set() and not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
-                    await pause(stop, 1.0)
+                await self._take(conn, stop)
                 self.condition.working()
                 if stop.is_set():
                     return

@@ -15,6 +15,7 @@ import msgspec
 SERVICE_NAMES = ("decisions", "scheduling", "publishing")
 DEFAULT_PORTS = {"decisions": 8101, "scheduling": 8102, "publishing": 8103}
 WEB_PORT = 8100
+LOG_PORT = 8104
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +53,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Where people reach the web app (sign-in links point there); by default http://host:web_port."""
     time_zone: str = "Europe/London"
     """The IANA time zone the web app shows times in, for groups that do not name their own."""
+    log_port: int = LOG_PORT
+    """The log process's health and metrics (``copro serve log``: the sealer, the relay, the signer)."""
+    log_roles_standby: float = 0.0
+    """Seconds the sealer's and relay's lock must stay free before this process takes it: 0 leads at once;
+    under ``copro up`` the services stand by for the log process, which leads."""
 
     @property
     def operator_token_path(self) -> Path:
@@ -108,6 +114,8 @@ def load_settings() -> Settings:
         tls_cert=_path("COPRO_TLS_CERT"),
         tls_key=_path("COPRO_TLS_KEY"),
         web_port=_int("COPRO_WEB_PORT", WEB_PORT),
+        log_port=_int("COPRO_LOG_PORT", LOG_PORT),
+        log_roles_standby=float(os.environ.get("COPRO_LOG_ROLES_STANDBY") or 0.0),
         web_url=os.environ.get("COPRO_WEB_URL") or None,
         time_zone=os.environ.get("COPRO_TIME_ZONE") or "Europe/London",
     )

@@ -1,6 +1,7 @@
 """What keeps ``copro up`` serving: its processes and embedded servers, restarted when they die.
 
-``copro up`` runs each service and the web app in its own process. The
+``copro up`` runs the log process (sealer, relay, signer), each service and the
+web app in its own process. The
 supervisor looks at them a few times a second: a process that exited is
 started again after a back-off (a quarter of a second, doubling per failure
 in a row up to ten seconds; a process that ran for a minute starts the count
@@ -8,7 +9,8 @@ afresh) while the others go on serving. The embedded PostgreSQL and NATS it
 uses are started again the same way when they stop (their data is on disk:
 PostgreSQL recovers from its write-ahead log, JetStream from its store); the
 services wait an outage out, and background leadership (sealer, relay,
-webhook delivery) moves to a live process when its holder's connection ends.
+webhook delivery) moves to a live process when its holder's connection ends
+(the services stand by for the log process, see ``shared/web/log_process.py``).
 
 One ``copro up`` per home: it holds ``<home>/up.lock`` while it runs and
 writes the process ids it supervises to ``<home>/up.json`` (for ``copro
@@ -109,7 +111,8 @@ class HomeLock:
 
 
 def _ports(settings: Settings, names: tuple[str, ...]) -> list[tuple[str, int]]:
-    return [(name, settings.web_port if name == "web" else settings.ports[name]) for name in names]
+    ports = {"web": settings.web_port, "log": settings.log_port}
+    return [(name, ports.get(name) or settings.ports[name]) for name in names]
 
 
 @dataclass

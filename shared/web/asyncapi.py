@@ -49,7 +49,7 @@ CLOUDEVENT_HEADERS = {
     "type": "object",
     "properties": {
         name: {"type": "string", "description": description} for name, description in {
-            "ce-id": "the event id (a UUIDv7), also Nats-Msg-Id", "ce-source": "the publishing copro service",
+            "ce-id": "the event id (a UUIDv7), also Nats-Msg-Id", "ce-source": "the copro service that recorded the event",
             "ce-specversion": "1.0", "ce-type": "the event type", "ce-subject": "the stream id",
             "ce-time": "when it was recorded (RFC 3339, UTC)", "ce-groupid": "the working group",
             "ce-streamid": "the stream", "ce-streamversion": "the event's version in its stream",

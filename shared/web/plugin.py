@@ -74,7 +74,7 @@ async def _listen_for_forget(url: str, kernel: Kernel) -> asyncpg.Connection:
     return conn
 
 
-async def _sign_checkpoints(store: EventStore, key: Ed25519PrivateKey, stop: asyncio.Event) -> None:
+async def sign_checkpoints(store: EventStore, key: Ed25519PrivateKey, stop: asyncio.Event) -> None:
     """Every service signs new checkpoints with copro's key; duplicates are ignored."""
     while not stop.is_set():
         with contextlib.suppress(*DATABASE_AWAY, asyncpg.PostgresError):
@@ -142,7 +142,8 @@ def service_app(
             await kernel.relay_bus.connected.wait()
             assert kernel.relay_bus.client is not None
             kernel.relay = Relay(kernel.store, kernel.relay_bus.client, stream=settings.nats_stream,
-                                 replicas=settings.nats_replicas, source=f"/copro/{service}")
+                                 replicas=settings.nats_replicas,
+                                 standby=settings.log_roles_standby)
             work.append(kernel.relay.run(kernel.stop))
         kernel.consumers = [
             Consumer(kernel.store, client, name=f"{service}-{r.name}", subjects=r.subjects,
@@ -164,11 +165,12 @@ def service_app(
             relay_bus.start()
         members = Members(store)
         kernel = Kernel(name=service, settings=settings, store=store, bus=bus, relay_bus=relay_bus, members=members,
-                        sealer=Sealer(servers.database_url), signing_key=signing_key(settings.home))
+                        sealer=Sealer(servers.database_url, standby=settings.log_roles_standby),
+                        signing_key=signing_key(settings.home))
         kernel.install(app.state)
         kernel.on_forget.append(members.cache.clear)
         kernel.run(kernel.sealer.run(kernel.stop), "sealer")
-        kernel.run(_sign_checkpoints(store, kernel.signing_key, kernel.stop), "signer")
+        kernel.run(sign_checkpoints(store, kernel.signing_key, kernel.stop), "signer")
         for projection in projections:
             kernel.run(ProjectionRunner(store, projection).run(kernel.stop), projection.name)
         forgetting = await _listen_for_forget(servers.database_url, kernel)

@@ -13,7 +13,7 @@ import time
 import uuid
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from shared.domain.ids import new_id
 from shared.eventlog import trace
@@ -56,7 +56,6 @@ def trace_requests(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         correlation, request_id = correlation_of(dict(scope["headers"]))
-        trace.begin(Metadata(correlation_id=correlation))
         echoed = request_id.encode("latin-1", "replace")
         started, status = time.perf_counter(), 500
 
@@ -68,7 +67,12 @@ def trace_requests(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            route = scope.get("route_handler")
+            if route is not None and route.opt.get(DECIDES_ON_CACHE):
+                await _decided_on_the_log(app, scope, receive, send_with_id, Metadata(correlation_id=correlation))
+            else:
+                trace.begin(Metadata(correlation_id=correlation))
+                await app(scope, receive, send_with_id)
         finally:
             elapsed = round((time.perf_counter() - started) * 1000, 1)
             access.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, request_id,
@@ -76,3 +80,41 @@ def trace_requests(app: ASGIApp) -> ASGIApp:
                                "status": status, "ms": elapsed})
 
     return middleware
+
+
+DECIDES_ON_CACHE = "decides_on_cache"
+"""A route's ``opt`` flag: its only effect is what it appends to the log (no mail, no webhook call, no
+table of its own), so it may decide on cached state and, when that state proves stale, run again."""
+
+
+async def _decided_on_the_log(app: ASGIApp, scope: Scope, receive: Receive, send: Send, metadata: Metadata) -> None:
+    """Run a route flagged ``DECIDES_ON_CACHE`` deciding on cached state its append checks
+    (``trace.assume``): one round trip less for most requests (a ballot: the group's roster). When that
+    run's assumption was not checked by an append (the log had moved on, or nothing was appended, or it
+    was refused on what it assumed), it appended nothing: its answer is dropped and the request runs
+    again, reading everything, on its recorded body."""
+    received: list[ReceiveMessage] = []
+
+    async def recording() -> ReceiveMessage:
+        message = await receive()
+        received.append(message)
+        return message
+
+    answer: list[Message] = []
+
+    async def holding(message: Message) -> None:
+        answer.append(message)
+
+    first = trace.begin(metadata, may_assume=True)
+    await app(scope, recording, holding)
+    if first.assumed is None or first.checked:
+        for message in answer:
+            await send(message)
+        return
+    replay = iter(received)
+
+    async def replaying() -> ReceiveMessage:
+        return next(replay, None) or await receive()
+
+    trace.begin(metadata)
+    await app(scope, replaying, send)

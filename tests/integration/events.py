@@ -35,6 +35,7 @@ class StreamTotals:
     """Per stream: how many events, the sum of their n, the last position seen."""
 
     name = "stream_totals"
+    types = frozenset({"test.Noted"})
     tables = MappingProxyType({
         "stream_totals": "CREATE TABLE {table} (stream_id text PRIMARY KEY, events int NOT NULL,"
         " total bigint NOT NULL, last_position bigint NOT NULL);"

@@ -20,6 +20,8 @@ from shared.domain.ids import new_id
 from shared.eventlog import sealer
 from shared.eventlog import store as store_module
 from shared.eventlog.store import EventStore
+from shared.readmodels import projections
+from shared.runtime import leader
 from tests.conftest import wait_sealed
 from tests.integration.events import noted
 
@@ -57,6 +59,9 @@ def hot(group: uuid.UUID, stream: str, event: uuid.UUID, xid: int, seq: int) -> 
             (group, now, "tests.Noted")),
         "position as of (auditing, replay)": (store_module.POSITION_AS_OF, (now,)),
         "trace: caused by": ("SELECT count(*) FROM events WHERE correlation_id = $1", (event,)),
+        "projection: any of its types in a stretch": (projections._ANY_OF_TYPES, (TOTAL - 500, TOTAL, ["tests.Noted"])),
+        "projection: cursor moved over a stretch": (projections._SKIP, ("stream_totals", TOTAL)),
+        "leadership: is the lock held (standby)": (leader._HELD, (1,)),
     }
 
 

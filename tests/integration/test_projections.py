@@ -13,14 +13,16 @@ import asyncpg
 import pytest
 
 from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
+from shared.eventlog.locks import projection_lock
 from shared.eventlog.migrate import migrate_url
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
-from shared.readmodels.projections import ProjectionRunner, rebuild
+from shared.readmodels.projections import ProjectionRunner, ensure_tables, rebuild
 from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedPostgres, free_port
 from tests.conftest import eventually, wait_sealed
-from tests.integration.events import StreamTotals, noted
+from tests.integration.events import Noted, StreamTotals, noted
 
 
 async def rows(conn: asyncpg.Pool | asyncpg.Connection) -> list[tuple[object, ...]]:
@@ -71,6 +73,41 @@ async def test_a_rebuilt_projection_equals_the_live_one_row_by_row(store: EventS
     assert await rows(store.pool) == after
     stop.set()
     await task
+
+
+async def test_a_stretch_without_the_projections_types_costs_no_transaction(store: EventStore) -> None:
+    """Ballots concern no other service's read model: the runner moves over them without taking its lock
+    (so without a transaction), and takes it as soon as an event of its types is in the stretch."""
+    projection = StreamTotals()
+    runner = ProjectionRunner(store, projection)
+    async with store.pool.acquire() as conn:
+        await ensure_tables(conn, projection)
+    runner.position = await store.head_position()
+    group = new_id()
+    others = [NewEvent(id=new_id(), type="test.Other", data=Noted(n=1)) for _ in range(30)]
+    await store.append(group_id=group, stream_id=f"other-{group}", events=others, expected_version=0)
+    await wait_sealed(store, runner.position + 30)
+    holder = await asyncpg.connect(store.url)
+    await holder.execute("SELECT pg_advisory_lock($1)", projection_lock(projection.name))
+    try:
+        async with store.pool.acquire() as conn:
+            assert await asyncio.wait_for(runner.step(conn), 30) == 30
+            assert runner.position == await store.head_position()
+            await store.append(group_id=group, stream_id=f"tot-{group}", events=[noted(5)], expected_version=0)
+            await wait_sealed(store, runner.position + 1)
+            step = asyncio.create_task(runner.step(conn))
+
+            async def waiting_for_the_lock() -> bool:
+                return bool(await holder.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+
+            await eventually(waiting_for_the_lock, 30, "the runner waiting for the projection's lock")
+            await holder.execute("SELECT pg_advisory_unlock($1)", projection_lock(projection.name))
+            assert await asyncio.wait_for(step, 30) == 1
+        assert await store.pool.fetchval(
+            "SELECT total FROM stream_totals WHERE stream_id = $1", f"tot-{group}") == 5
+    finally:
+        await holder.close()
 
 
 async def _at(runner: ProjectionRunner, position: int) -> bool:

@@ -13,6 +13,7 @@ from services.decisions.http.schemas import BallotIn, BallotOut, CommentIn, Comm
 from shared.access.principals import Authenticated
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import Idempotency
+from shared.web.tracing import DECIDES_ON_CACHE
 
 TAGS = ["proposals"]
 
@@ -21,7 +22,7 @@ class BallotController(Controller):
     path = "/groups/{group_id:uuid}/proposals/{proposal_id:uuid}/ballots"
     tags = TAGS
 
-    @post("/", summary="Cast or change your own ballot")
+    @post("/", summary="Cast or change your own ballot", opt={DECIDES_ON_CACHE: True})
     async def cast_ballot(
         self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: BallotIn,
@@ -35,7 +36,7 @@ class BallotController(Controller):
         return BallotOut(ballot_id=ballot.event_id, proposal_id=proposal_id, member_id=ballot.member_id,
                          choice=ballot.choice, reason=ballot.reason, at=ballot.at)
 
-    @delete("/", status_code=204, summary="Retract your own ballot")
+    @delete("/", status_code=204, summary="Retract your own ballot", opt={DECIDES_ON_CACHE: True})
     async def retract_ballot(
         self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID,
@@ -49,7 +50,7 @@ class CommentController(Controller):
     path = "/groups/{group_id:uuid}/proposals/{proposal_id:uuid}/comments"
     tags = TAGS
 
-    @post("/", summary="Comment on a proposal")
+    @post("/", summary="Comment on a proposal", opt={DECIDES_ON_CACHE: True})
     async def comment_on_proposal(
         self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
         proposal_id: uuid.UUID, data: CommentIn,

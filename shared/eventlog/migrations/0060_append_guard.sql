@@ -1,4 +1,4 @@
--- An append may be guarded by another stream's version: it is refused (CP409, a conflict) when
+-- An append may be guarded by another stream's version: it is refused (CP412: the state a request decided on is stale) when
 -- stream p_guard_stream is not at p_guard_version (0: it does not exist). The ballot path uses it
 -- to record a ballot only while the proposal it counts on is still as the ballot's decision read
 -- it. The check runs inside the append's own call, so it costs no extra round trip. Both functions
@@ -45,7 +45,7 @@ BEGIN
         SELECT coalesce(max(e.stream_version), 0) INTO v_guard FROM events e WHERE e.stream_id = p_guard_stream;
         IF v_guard <> coalesce(p_guard_version, 0) THEN
             RAISE EXCEPTION 'stream % is at version %, the append is guarded by version %',
-                p_guard_stream, v_guard, coalesce(p_guard_version, 0) USING ERRCODE = 'CP409';
+                p_guard_stream, v_guard, coalesce(p_guard_version, 0) USING ERRCODE = 'CP412';
         END IF;
     END IF;
 

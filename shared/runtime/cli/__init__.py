@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--replicas", type=int, default=2, help="replicas of each service with --cluster (default 2)")
     sub.add_parser("migrate", help="apply database migrations")
     serve = sub.add_parser("serve", help="run one service, or the web app, in the foreground")
-    serve.add_argument("service", choices=(*SERVICE_NAMES, "web"))
+    serve.add_argument("service", choices=(*SERVICE_NAMES, "log", "web"))
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("status", help="show the servers and the services' health")

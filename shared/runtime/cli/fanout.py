@@ -89,7 +89,7 @@ async def _rebuild(settings: Settings) -> int:
     nc = await _connect(settings, servers.nats_url, servers.nats_credentials)
     js = nc.jetstream()
     stop = asyncio.Event()
-    relay = Relay(store, nc, stream=settings.nats_stream, replicas=settings.nats_replicas, source="/copro/fanout")
+    relay = Relay(store, nc, stream=settings.nats_stream, replicas=settings.nats_replicas)
     task: asyncio.Task[None] | None = None
     try:
         head = await store.head_position()

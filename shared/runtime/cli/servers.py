@@ -53,7 +53,7 @@ def prepare(settings: Settings) -> Servers:
 def service_env(settings: Settings, servers: Servers) -> dict[str, str]:
     """The services' environment: the app role's URL and the NATS users' file, never the owner's URL."""
     env = dict(os.environ, COPRO_DATABASE_URL=servers.database_url, COPRO_NATS_URL=servers.nats_url,
-               COPRO_HOME=str(settings.home))
+               COPRO_HOME=str(settings.home), COPRO_LOG_ROLES_STANDBY=str(STANDBY))
     env.pop("COPRO_DATABASE_OWNER_URL", None)
     if servers.nats_credentials is not None:
         env["COPRO_NATS_CREDENTIALS"] = str(servers.nats_credentials)
@@ -68,12 +68,22 @@ def _healthy(url: str) -> bool:
         return False
 
 
-PROCESSES = (*SERVICE_NAMES, "web")
-"""What ``copro up`` runs, each in its own process: the three services and the members' web app."""
+PROCESSES = ("log", *SERVICE_NAMES, "web")
+"""What ``copro up`` runs, each in its own process: the log's sealer and relay, the three services and the
+members' web app."""
+
+STANDBY = 3.0
+"""Under ``copro up`` a service takes the sealer's or relay's lock only after it stayed free this long."""
+
+APPS = {"web": "web.app:create_app", "log": "shared.web.log_process:create_app"}
+
+
+def _port(settings: Settings, name: str) -> int:
+    return {"web": settings.web_port, "log": settings.log_port}.get(name) or settings.ports[name]
 
 
 def _base(settings: Settings, name: str) -> str:
-    return f"http://{settings.host}:{settings.web_port if name == 'web' else settings.ports[name]}"
+    return f"http://{settings.host}:{_port(settings, name)}"
 
 
 def cmd_up(settings: Settings) -> int:
@@ -121,6 +131,7 @@ def _up(settings: Settings, lock: HomeLock) -> int:
         for name in SERVICE_NAMES:
             base = f"http://{settings.host}:{settings.ports[name]}"
             print(f"  {name:<11} {base}   (API docs {base}/schema)")
+        print(f"  log         {_base(settings, 'log')}   (sealer, relay, checkpoint signer; /readyz, /metrics)")
         print(f"  database    {masked(servers.database_url)}")
         print(f"  nats        {masked(servers.nats_url)}")
         if settings.database_url is None or servers.nats_credentials is not None:
@@ -144,10 +155,10 @@ def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) 
     import uvicorn
 
     uvicorn.run(
-        "web.app:create_app" if service == "web" else f"services.{service}.app:create_app",
+        APPS.get(service, f"services.{service}.app:create_app"),
         factory=True,
         host=settings.host,
-        port=port or (settings.web_port if service == "web" else settings.ports[service]),
+        port=port or _port(settings, service),
         workers=workers,
         loop="uvloop",
         http=GuardedHttpToolsProtocol,  # httptools, with a deadline for request headers
@@ -182,9 +193,11 @@ def cmd_status(settings: Settings) -> int:
         ready = up and _healthy(base + "/readyz")
         all_up = all_up and ready
         print(f"{name:<11} {base}  {'ready' if ready else 'up, not ready' if up else 'down'}")
+    log_ready = _healthy(_base(settings, "log") + "/readyz")
+    print(f"{'log':<11} {_base(settings, 'log')}  {'ready' if log_ready else 'down or not ready'}")
     web = _healthy(_base(settings, "web") + "/healthz")
     print(f"{'web':<11} {_base(settings, 'web')}  {'up' if web else 'down'}")
-    return 0 if all_up and web else 3
+    return 0 if all_up and log_ready and web else 3
 
 
 def cmd_migrate(settings: Settings) -> int:
