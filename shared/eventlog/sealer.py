@@ -65,6 +65,7 @@ class Sealer:
         safety_poll: float = 1.0,
         retry_blocked: float = 0.002,
         gather: float = 0.002,
+        awake: float = 0.05,
         standby: float = 0.0,
     ) -> None:
         self.url = url
@@ -73,6 +74,7 @@ class Sealer:
         self.safety_poll = safety_poll
         self.retry_blocked = retry_blocked
         self.gather = gather
+        self.awake = awake
         self._leadership = Leadership(url, Lock.SEALER, "sealer", {"synchronous_commit": "off"}, standby)
         self._wake = asyncio.Event()
         self._position = 0
@@ -127,11 +129,16 @@ class Sealer:
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         await conn.add_listener(APPENDED_CHANNEL, self._on_notify)
         await self._load_head(conn)
+        loop = asyncio.get_running_loop()
+        awake_until = 0.0
         while not stop.is_set():
             self._wake.clear()
             sealed = await self.seal_once(conn)
             if sealed:
-                # let a few more commits gather: fewer, larger seals under load
+                awake_until = loop.time() + self.awake
+            if sealed or loop.time() < awake_until:
+                # let a few more commits gather: fewer, larger seals under load; and while appends keep
+                # coming, look again without waiting to be woken (writers signal at most every 20 ms)
                 await asyncio.sleep(self.gather)
                 continue
             # Committed events held back by an older running transaction are

@@ -21,7 +21,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ControllerRouterHandler
 
 from shared.access.roster import Members
@@ -197,11 +197,10 @@ def service_app(
             await store.close()
 
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
-    prometheus = PrometheusConfig(app_name=f"copro-{service}", prefix="copro_http", group_path=True)
     app = Litestar(
         route_handlers=[healthz, readyz, PrometheusController, latest_checkpoint, checkpoint_key, trace_event,
                         *asyncapi_routes(service, VERSION, event_types, contracts()), *route_handlers],
-        middleware=[trace_requests, prometheus.middleware],
+        middleware=[trace_requests(f"copro-{service}")],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,

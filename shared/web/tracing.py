@@ -11,6 +11,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
@@ -18,6 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 from shared.domain.ids import new_id
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata
+from shared.runtime.metrics import HTTP_DURATION, HTTP_ERRORS, HTTP_REQUESTS
 
 REQUEST_ID = "x-request-id"
 access = logging.getLogger("copro.access")
@@ -48,9 +51,26 @@ def correlation_of(headers: dict[bytes, bytes]) -> tuple[uuid.UUID, str]:
     return correlation, str(correlation)
 
 
-def trace_requests(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: begin each HTTP request's trace and echo its request id."""
+def trace_requests(app_name: str) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: begin each HTTP request's trace, echo its request id, log its access line and count
+    it in ``/metrics`` (by route template and status)."""
+    timed: dict[tuple[str, str, int], tuple[Callable[[], None], Callable[[float], None]]] = {}
 
+    def record(method: str, path: str, status: int, seconds: float) -> None:
+        found = timed.get((method, path, status))
+        if found is None:
+            labels = (app_name, method, path, str(status))
+            found = timed[(method, path, status)] = (HTTP_REQUESTS.labels(*labels).inc,
+                                                     HTTP_DURATION.labels(*labels).observe)
+        found[0]()
+        found[1](seconds)
+        if status >= 500:
+            HTTP_ERRORS.labels(app_name, method, path, str(status)).inc()
+
+    return partial(_traced, record=record)
+
+
+def _traced(app: ASGIApp, record: Callable[[str, str, int, float], None]) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -74,7 +94,9 @@ def trace_requests(app: ASGIApp) -> ASGIApp:
                 trace.begin(Metadata(correlation_id=correlation))
                 await app(scope, receive, send_with_id)
         finally:
-            elapsed = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            record(scope["method"], scope.get("path_template", "?"), status, seconds)
+            elapsed = round(seconds * 1000, 1)
             access.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, request_id,
                         extra={"request_id": request_id, "method": scope["method"], "path": scope["path"],
                                "status": status, "ms": elapsed})

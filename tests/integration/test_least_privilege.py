@@ -18,7 +18,7 @@ from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedPostgres, Servers, free_port
 from shared.runtime.pg_roles import APP_ROLE, OWNER_ROLE
 from shared.runtime.settings import Settings
-from tests.conftest import wait_sealed
+from tests.conftest import eventually, wait_sealed
 from tests.integration.events import noted
 
 LOG_TABLES = ("events", "log", "checkpoints", "checkpoint_signatures")
@@ -93,12 +93,21 @@ async def test_services_under_test_run_as_the_app_role(
     _embedded(servers)
     assert (await api.get("/readyz")).status_code in (200, 503)  # the service is up, its connections open
     owner = await asyncpg.connect(owner_database_url)
-    try:
+    logins: set[str] = set()
+
+    async def only_the_app_role() -> bool:  # the migrations' own session may still be on its way out
+        nonlocal logins
         logins = {r["usename"] for r in await owner.fetch(
             "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")}
+        return logins == {APP_ROLE}
+
+    try:
+        await eventually(only_the_app_role, 30, "only app-role sessions")
+    except AssertionError:
+        raise AssertionError(f"sessions of {logins} on the services' database") from None
     finally:
         await owner.close()
-    assert logins == {APP_ROLE}  # the service's pool, sealer, relay, projections, listeners: all the app role
+    # the service's pool, sealer, relay, projections, listeners: all the app role
     # its read models are its own (a rebuild replaces them); the log is not
     owners = dict(await store.pool.fetch(
         "SELECT tablename, tableowner FROM pg_tables WHERE tablename IN ('decisions_proposals', 'events')"))
