@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import msgspec
 import nats
@@ -34,6 +33,7 @@ from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
 from shared.fanout.cloudevents import headers_for, subject_for
 from shared.fanout.relay import Relay, last_published
+from shared.runtime.credentials import masked
 
 BATCH = 500
 
@@ -164,7 +164,7 @@ async def main(quick: bool) -> None:
             relay, total = await relay_throughput(store, nats_server.admin_url, 5_000 if quick else 20_000)
             raw = await raw_throughput(store, nats_server.admin_url, total)
             await store.close()
-    print(f"\ncopro fan-out, one run (PostgreSQL {urlsplit(url).netloc}, NATS {nats_server.url})")
+    print(f"\ncopro fan-out, one run (PostgreSQL {masked(url)}, NATS {nats_server.url})")
     print(f"end-to-end latency, append commit -> JetStream consumer, {count:,} events at {rate}/s:")
     print(f"  p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   max {times[-1]:6.2f} ms")
     print(f"{'throughput (' + format(total, ',') + ' events, batches of ' + str(BATCH) + ')':<46} {'events/s':>10}")

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,10 +18,12 @@ import pytest
 
 from shared.runtime.credentials import user_of, with_user
 from shared.runtime.embedded import free_port
+from shared.runtime.leader import leaders
 
 PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
 WEB_PORT = free_port()
-SERVER_PORTS = {"COPRO_EMBEDDED_PG_PORT": str(free_port()), "COPRO_EMBEDDED_NATS_PORT": str(free_port())}
+SERVER_PORTS = {"COPRO_EMBEDDED_PG_PORT": str(free_port()), "COPRO_EMBEDDED_NATS_PORT": str(free_port()),
+                "COPRO_LOG_PORT": str(free_port())}
 
 
 def _get(url: str) -> int:
@@ -107,6 +110,16 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await conn.execute(statement)
                 counts.append(await conn.fetchval("SELECT count(*) FROM events"))
+                # the log process leads the sealer and the relay; the services stand by for it
+                log_pid = json.loads((home / "up.json").read_text())["log"]
+                for _ in range(300):
+                    held = await leaders(conn)
+                    expected = {f"copro {role} {socket.gethostname()}:{log_pid}"[:63] for role in ("sealer", "relay")}
+                    if {held.get("sealer"), held.get("relay")} == expected:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise AssertionError(f"leaders {held}, not the log process {log_pid}")
             finally:
                 await conn.close()
         finally:

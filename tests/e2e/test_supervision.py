@@ -16,11 +16,12 @@ from tests.e2e.test_copro_up import _get
 
 PORTS = {name: free_port() for name in ("decisions", "scheduling", "publishing")}
 WEB_PORT = free_port()
+LOG_PORT = free_port()
 
 
 def _env(home: Path) -> dict[str, str]:
     env = dict(os.environ, COPRO_HOME=str(home), COPRO_EMBEDDED_PG_PORT=str(free_port()),
-               COPRO_EMBEDDED_NATS_PORT=str(free_port()), COPRO_WEB_PORT=str(WEB_PORT))
+               COPRO_EMBEDDED_NATS_PORT=str(free_port()), COPRO_WEB_PORT=str(WEB_PORT), COPRO_LOG_PORT=str(LOG_PORT))
     env.pop("COPRO_DATABASE_URL", None)
     env.pop("COPRO_NATS_URL", None)
     for name, port in PORTS.items():
@@ -64,7 +65,8 @@ def test_up_restarts_what_dies_and_a_second_up_refuses(tmp_path: Path) -> None:
         assert "copro is up" not in second.stdout
 
         recovered: dict[str, float] = {}
-        for victim, port in (("decisions", PORTS["decisions"]), ("web", WEB_PORT), ("nats", None), ("postgres", None)):
+        for victim, port in (("decisions", PORTS["decisions"]), ("log", LOG_PORT), ("web", WEB_PORT), ("nats", None),
+                             ("postgres", None)):
             old = _pids(home)[victim]
             os.kill(old, signal.SIGKILL)
 
