@@ -3,9 +3,9 @@ already in the log, in one run.
 
 For each size: a fresh database whose history is appended through the real store (``copro_append``:
 stream chains, content hashes, then the sealer's positions and global chain) in appends of 1,000
-events from 4 concurrent writers, over 500 streams in 50 groups; then the decisions service, as
-``copro serve`` runs it, catches up (its relay publishes the history to JetStream, its read models
-read it), and the database is vacuumed and analysed, before anything is measured. Then:
+events from 4 concurrent writers, over 500 streams in 50 groups, and the database is vacuumed and
+analysed; then the whole system, as ``copro up`` starts it, catches up (the log process's relay
+publishes the history to JetStream, the read models read it) before anything is measured. Then:
 - ballots over HTTP with wrk (as in ``bench/decisions.py``: 16 connections, 16 proposals);
 - appends: one event per append from 8 concurrent writers, beside the running service;
 - end-to-end: an append's return (committed) to its delivery by a JetStream consumer, 100/s.

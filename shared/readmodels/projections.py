@@ -106,6 +106,7 @@ class ProjectionRunner:
         self.position = 0
         self.save_every = 5.0
         self._saved_at = 0.0
+        self._stored = 0
         self._wake = asyncio.Event()
         self.condition = Condition(log, f"projection {projection.name}")
 
@@ -114,21 +115,25 @@ class ProjectionRunner:
 
     async def step(self, conn: asyncpg.Connection) -> int:
         """Apply the next batch; returns how far the cursor moved. A stretch with no event of the projection's
-        types moves only the cursor, without a transaction; the stored cursor follows every few seconds (a
-        restart re-reads at most that stretch, which applies nothing)."""
+        types moves only the cursor, without a transaction; the stored cursor follows every few seconds and
+        when the runner has caught up (a restart re-reads at most that stretch, which applies nothing)."""
         head: int = await conn.fetchval(_HEAD)
         PROJECTION_LAG.labels(self.projection.name).set(max(0, head - self.position))
         if head <= self.position:
+            if self.position > self._stored:
+                await self._store_skip(conn)
             return 0
         upto = min(head, self.position + self.batch)
         if not await conn.fetchval(_ANY_OF_TYPES, self.position, upto, list(self.projection.types)):
             moved, self.position = upto - self.position, upto
-            loop = asyncio.get_running_loop()
-            if loop.time() - self._saved_at > self.save_every:
-                await conn.execute(_SKIP, self.projection.name, upto)
-                self._saved_at = loop.time()
+            if asyncio.get_running_loop().time() - self._saved_at > self.save_every:
+                await self._store_skip(conn)
             return moved
         return await self._apply(conn)
+
+    async def _store_skip(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(_SKIP, self.projection.name, self.position)
+        self._stored, self._saved_at = self.position, asyncio.get_running_loop().time()
 
     async def _apply(self, conn: asyncpg.Connection) -> int:
         """Apply one batch in one transaction with its cursor; returns how far the cursor moved."""
@@ -144,7 +149,7 @@ class ProjectionRunner:
             if after != stored:
                 await _save_position(conn, self.projection, after)
         moved, self.position = after - self.position, after
-        self._saved_at = asyncio.get_running_loop().time()
+        self._stored, self._saved_at = after, asyncio.get_running_loop().time()
         return moved
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -155,7 +160,7 @@ class ProjectionRunner:
                 conn = await asyncpg.connect(self.store.url)
                 await conn.add_listener(SEALED_CHANNEL, self._on_notify)
                 await ensure_tables(conn, self.projection)
-                self.position = await conn.fetchval(
+                self.position = self._stored = await conn.fetchval(
                     "SELECT position FROM projection_cursors WHERE name = $1", self.projection.name)
                 while not stop.is_set():
                     self._wake.clear()

@@ -93,6 +93,13 @@ async def test_a_stretch_without_the_projections_types_costs_no_transaction(stor
         async with store.pool.acquire() as conn:
             assert await asyncio.wait_for(runner.step(conn), 30) == 30
             assert runner.position == await store.head_position()
+            more = [NewEvent(id=new_id(), type="test.Other", data=Noted(n=2)) for _ in range(10)]
+            await store.append(group_id=group, stream_id=f"other-{group}", events=more, expected_version=30)
+            await wait_sealed(store, runner.position + 10)
+            assert await asyncio.wait_for(runner.step(conn), 30) == 10  # too soon after the last to store it
+            assert await asyncio.wait_for(runner.step(conn), 30) == 0  # caught up: the stored cursor follows
+            assert await store.pool.fetchval(
+                "SELECT position FROM projection_cursors WHERE name = $1", projection.name) == runner.position
             await store.append(group_id=group, stream_id=f"tot-{group}", events=[noted(5)], expected_version=0)
             await wait_sealed(store, runner.position + 1)
             step = asyncio.create_task(runner.step(conn))
