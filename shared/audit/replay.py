@@ -18,6 +18,7 @@ from typing import Protocol
 
 import asyncpg
 
+from shared.audit.collecting import fewer_collections
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.store import POSITION_AS_OF, EventStore
 from shared.readmodels.projections import Projection
@@ -116,7 +117,8 @@ async def replay(
         # own names there, while the log is still read from the public schema
         await conn.execute(f'SET search_path TO "{schema}", public')
         try:
-            count = await _rebuild(store, conn, projections, checkers, last, group_id, page, progress)
+            with fewer_collections():
+                count = await _rebuild(store, conn, projections, checkers, last, group_id, page, progress)
         finally:
             await conn.execute("RESET search_path")
     for projection in projections:
