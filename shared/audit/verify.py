@@ -151,7 +151,7 @@ class Verifier:
             if e.streamversion == version + 1:
                 content = integrity.canonical_hash(
                     e.id, e.groupid, e.streamid, e.type, (e.actorid, e.actororg, e.causationid, e.correlationid),
-                    e.time, e.data,  # type: ignore[arg-type]  # a Raw is hashed as its bytes, without a copy
+                    e.time, e.data,  # a Raw is hashed as its bytes, without a copy
                 )
                 link = integrity.chain(previous, content)
                 chained = integrity.chain(self._global, link)
