@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
 import pytest
@@ -15,7 +15,7 @@ from services.decisions.domain.proposal import Cast, Close, OpenProposal, Voter,
 from services.decisions.domain.rules import Rule
 from services.decisions.events import Choice, Option
 from shared.audit.collecting import fewer_collections
-from shared.audit.export import ExportedCheckpoint, ExportHeader
+from shared.audit.export import ExportedCheckpoint, ExportHeader, utc_text
 from shared.audit.verify import Report, Verifier, verify_lines
 from shared.domain.decider import event_type_name
 from shared.eventlog import integrity
@@ -149,3 +149,10 @@ def test_the_collector_runs_less_often_only_inside_the_fold() -> None:
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("a failed fold restores it too")
     assert gc.get_threshold() == before
+
+
+def test_the_exports_time_is_the_text_every_hash_uses() -> None:
+    times = [AT + timedelta(microseconds=7919 * n) for n in range(1000)]
+    times += [datetime(2026, 5, 1, 12, tzinfo=UTC), datetime(999, 1, 1, tzinfo=UTC),
+              datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=timezone(timedelta(hours=-3)))]
+    assert [utc_text(t) for t in times] == [integrity.timestamp(t) for t in times]
