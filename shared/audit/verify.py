@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from hashlib import sha256
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class _Checked(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 _NEW_STREAM = (0, integrity.GENESIS)
 _EVENT_LINE = b'{"specversion"'
+_encode = msgspec.json.Encoder().encode
 
 
 class _Line(msgspec.Struct, kw_only=True):
@@ -149,12 +151,12 @@ class Verifier:
         if not self.partial and e.position == self._expected and e.id not in self._seen:
             version, previous = self._streams.get(e.streamid, _NEW_STREAM)
             if e.streamversion == version + 1:
-                content = integrity.canonical_hash(
-                    e.id, e.groupid, e.streamid, e.type, (e.actorid, e.actororg, e.causationid, e.correlationid),
-                    e.time, e.data,  # a Raw is hashed as its bytes, without a copy
-                )
-                link = integrity.chain(previous, content)
-                chained = integrity.chain(self._global, link)
+                # integrity.canonical_hash and integrity.chain written out: a third of the time they took
+                # here was their calls (tests/unit/test_audit_fast_paths.py holds the two paths equal)
+                content = sha256(_encode([e.id, e.groupid, e.streamid, e.type, e.actorid, e.actororg,
+                                          e.causationid, e.correlationid, e.time, e.data])).digest()
+                link = sha256(previous + content).digest()
+                chained = sha256(self._global + link).digest()
                 if content.hex() == e.contenthash and link.hex() == e.chainhash and chained.hex() == e.globalhash:
                     self.report.events += 1
                     self._seen.add(e.id)
