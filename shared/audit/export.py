@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import asyncpg
 import msgspec
 
 from shared.audit.signing import b64
@@ -59,21 +60,13 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
     encode = encoder.encode
     head = await store.head_position()
     yield encoder.encode(ExportHeader(group_id=group_id, head=head, exported_at=utc_now())) + b"\n"
-    checkpoints = {
-        r["position"]: r for r in await store.pool.fetch(
-            "SELECT position, global_hash, sealed_at FROM checkpoints WHERE position <= $1", head)
-    }
-    signatures: dict[int, list[ExportedSignature]] = {}
-    for r in await store.pool.fetch(
-            "SELECT position, signer, public_key, signature FROM checkpoint_signatures WHERE position <= $1"
-            " ORDER BY position, signer", head):
-        signatures.setdefault(r["position"], []).append(ExportedSignature(
-            signature=r["position"], signer=r["signer"], public_key=b64(r["public_key"]), value=b64(r["signature"])))
     position = 0
     while position < head:
         rows = await store.pool.fetch(_EVENTS, position, page, group_id)
         if not rows:
             break
+        checkpoints, signatures = ({}, {}) if group_id is not None else await _sealed(
+            store, position, min(rows[-1]["position"], head))
         lines = []
         for (at, global_hash, id_, group, stream_id, version, type_, payload, actor_id, actor_org, causation_id,
              correlation_id, recorded_at, content_hash, chain_hash) in rows:
@@ -92,6 +85,24 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
         position = rows[-1]["position"]
         lines.append(b"")  # the chunk ends with a newline, without copying it once more
         yield b"\n".join(lines)
+
+
+async def _sealed(store: EventStore, after: int, last: int) -> tuple[
+        dict[int, asyncpg.Record], dict[int, list[ExportedSignature]]]:
+    """The checkpoints in (after, last] with their signatures: read with each page, so an export's memory
+    does not grow with the log."""
+    checkpoints = {r["position"]: r for r in await store.pool.fetch(
+        "SELECT position, global_hash, sealed_at FROM checkpoints WHERE position > $1 AND position <= $2",
+        after, last)}
+    signatures: dict[int, list[ExportedSignature]] = {}
+    if checkpoints:
+        for r in await store.pool.fetch(
+                "SELECT position, signer, public_key, signature FROM checkpoint_signatures"
+                " WHERE position > $1 AND position <= $2 ORDER BY position, signer", after, last):
+            signatures.setdefault(r["position"], []).append(ExportedSignature(
+                signature=r["position"], signer=r["signer"], public_key=b64(r["public_key"]),
+                value=b64(r["signature"])))
+    return checkpoints, signatures
 
 
 def utc_text(value: datetime) -> str:

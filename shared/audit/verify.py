@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from hashlib import sha256
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Literal
 
 import msgspec
