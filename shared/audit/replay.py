@@ -146,11 +146,14 @@ async def _rebuild(
         position = events[-1].position or 0
         # read the next page while this one is applied: the database works while Python folds
         upcoming = asyncio.ensure_future(page_after(position)) if position < last else None
-        async with conn.transaction():
-            for projection in projections:
-                mapping = {t: t for t in projection.tables}
-                for event in events:
-                    await projection.apply(conn, mapping, event)
+        # each projection gets only the events of its types: most of a log (ballots, say) concerns few read models
+        applied = [(p, [e for e in events if e.type in p.types]) for p in projections]
+        if any(mine for _, mine in applied):
+            async with conn.transaction():
+                for projection, mine in applied:
+                    mapping = {t: t for t in projection.tables}
+                    for event in mine:
+                        await projection.apply(conn, mapping, event)
         for checker in checkers:
             for event in events:
                 checker.observe(event)
