@@ -44,7 +44,9 @@ class OutcomeCheck:
         if event.type not in _PROPOSAL_TYPES:
             return
         data = proposal_decider.decode(event)
-        state = self.proposals.get(event.stream_id, Proposal())
+        state = self.proposals.get(event.stream_id)
+        if state is None:  # not as get's default: that would build a Proposal for every event
+            state = Proposal()
         if isinstance(data, ProposalOpened):
             self.summary_.counts["proposals"] += 1
         if isinstance(data, ProposalClosed):
