@@ -21,6 +21,7 @@ from shared.eventlog.envelope import RecordedEvent
 
 _GROUP_CREATED = type_name(GroupCreated)
 _PROPOSAL_TYPES = frozenset(type_name(t) for t in get_args(ProposalEvent))
+_ENDINGS = (ProposalClosed, ProposalWithdrawn)
 
 
 class OutcomeCheck:
@@ -52,7 +53,7 @@ class OutcomeCheck:
         if isinstance(data, ProposalClosed):
             self._check(event, state, data)
         state = proposal_decider.evolve(state, data)
-        if isinstance(data, ProposalClosed | ProposalWithdrawn):
+        if isinstance(data, _ENDINGS):
             # the decider refuses every command once a proposal is closed or withdrawn: its ballots were
             # recounted (a closing's outcome is kept) and are dropped, so the checker's memory grows with the
             # proposals still open, not with every ballot in the history
