@@ -65,13 +65,18 @@ def own_nats() -> Iterator[EmbeddedNats]:
         server.stop()
 
 
+def owner_url(url: str) -> str:
+    """The database ``url`` names, logged in as its owner (what a replay's scratch schema and VACUUM need)."""
+    settings = load_settings()
+    owner = settings.database_owner_url or settings.database_url
+    if owner is None:
+        owner = EmbeddedPostgres(settings.home, settings.embedded_pg_port).owner_url
+    return on_database(owner, urlsplit(url).path.lstrip("/"))
+
+
 async def vacuum(url: str) -> None:
     """VACUUM ANALYZE the database ``url`` names, as its owner: a history at rest, as autovacuum leaves it."""
-    settings = load_settings()
-    owner_url = settings.database_owner_url or settings.database_url
-    if owner_url is None:
-        owner_url = EmbeddedPostgres(settings.home, settings.embedded_pg_port).owner_url
-    conn = await asyncpg.connect(on_database(owner_url, urlsplit(url).path.lstrip("/")))
+    conn = await asyncpg.connect(owner_url(url))
     try:
         await conn.execute("VACUUM ANALYZE")
     finally:

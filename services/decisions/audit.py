@@ -6,19 +6,22 @@ Sealed ballots arrive opened: the closing that is recounted released their key i
 from __future__ import annotations
 
 import uuid
-from typing import Any, get_args
+from typing import get_args
 
 import msgspec
+from immutables import Map
+from msgspec.structs import replace
 
 from services.decisions.domain.proposal import Proposal, proposal_decider
 from services.decisions.domain.tally import count
-from services.decisions.events import GroupCreated, ProposalClosed, ProposalEvent, ProposalOpened
+from services.decisions.events import GroupCreated, ProposalClosed, ProposalEvent, ProposalOpened, ProposalWithdrawn
 from shared.audit.replay import CheckSummary, Decision, Mismatch
 from shared.domain.contract import type_name
 from shared.eventlog.envelope import RecordedEvent
 
 _GROUP_CREATED = type_name(GroupCreated)
 _PROPOSAL_TYPES = frozenset(type_name(t) for t in get_args(ProposalEvent))
+_ENDINGS = (ProposalClosed, ProposalWithdrawn)
 
 
 class OutcomeCheck:
@@ -29,7 +32,6 @@ class OutcomeCheck:
     def __init__(self) -> None:
         self.proposals: dict[str, Proposal] = {}
         self.summary_ = CheckSummary(self.name, counts={"proposals": 0, "outcomes recomputed": 0})
-        self._opened: dict[str, Any] = {}
         self._caused: dict[uuid.UUID | None, list[str]] = {}
         """What each closing caused, by the closing's event id: a later event that names it as its cause."""
         self._groups: dict[uuid.UUID, str] = {}
@@ -43,18 +45,29 @@ class OutcomeCheck:
         if event.type not in _PROPOSAL_TYPES:
             return
         data = proposal_decider.decode(event)
-        state = self.proposals.get(event.stream_id, Proposal())
+        state = self.proposals.get(event.stream_id)
+        if state is None:  # not as get's default: that would build a Proposal for every event
+            state = Proposal()
         if isinstance(data, ProposalOpened):
             self.summary_.counts["proposals"] += 1
         if isinstance(data, ProposalClosed):
             self._check(event, state, data)
-        self.proposals[event.stream_id] = proposal_decider.evolve(state, data)
+        state = proposal_decider.evolve(state, data)
+        if isinstance(data, _ENDINGS):
+            # the decider refuses every command once a proposal is closed or withdrawn: its ballots were
+            # recounted (a closing's outcome is kept) and are dropped, so the checker's memory grows with the
+            # proposals still open, not with every ballot in the history
+            state = replace(state, ballots=Map())
+        self.proposals[event.stream_id] = state
 
     def _check(self, event: RecordedEvent, state: Proposal, closed: ProposalClosed) -> None:
         self.summary_.counts["outcomes recomputed"] += 1
         assert state.opened is not None
-        current = {b.event_id for b in state.ballots.values()}
-        named = set(closed.outcome.counted_ballots)
+        # ballot ids compared as integers: a set of uuid.UUID hashes and compares in Python, a set of int in C
+        current = {b.event_id.int for b in state.ballots.values()}
+        named = {ballot.int for ballot in closed.outcome.counted_ballots}
+        if state.outcome is not None:  # a second closing (only a forgery: the decider refuses it) repeats the first
+            current = {ballot.int for ballot in state.outcome.counted_ballots}
         problems = []
         if named != current:
             problems.append(f"{len(named ^ current)} ballot(s) counted that were not current, or the reverse")
@@ -64,7 +77,8 @@ class OutcomeCheck:
         if sealed:
             problems.append(f"{sealed} ballot(s) are still sealed: the closing did not release their key")
         else:
-            recount = count(state.question(), [b for b in state.ballots.values() if b.event_id in named])
+            recount = state.outcome or count(
+                state.question(), [b for b in state.ballots.values() if b.event_id.int in named])
             if recount != closed.outcome:
                 problems.append(f"recounting gives {recount.result} ({recount.explanation}), "
                                 f"the log says {closed.outcome.result}")

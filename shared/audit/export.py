@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
+import asyncpg
 import msgspec
 
 from shared.audit.signing import b64
@@ -56,38 +57,57 @@ _EVENTS = (
 async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, page: int = 5000) -> AsyncIterator[bytes]:
     """The export, line by line, in constant memory (one page at a time)."""
     encoder = msgspec.json.Encoder()
+    encode = encoder.encode
     head = await store.head_position()
     yield encoder.encode(ExportHeader(group_id=group_id, head=head, exported_at=utc_now())) + b"\n"
-    checkpoints = {
-        r["position"]: r for r in await store.pool.fetch(
-            "SELECT position, global_hash, sealed_at FROM checkpoints WHERE position <= $1", head)
-    }
-    signatures: dict[int, list[ExportedSignature]] = {}
-    for r in await store.pool.fetch(
-            "SELECT position, signer, public_key, signature FROM checkpoint_signatures WHERE position <= $1"
-            " ORDER BY position, signer", head):
-        signatures.setdefault(r["position"], []).append(ExportedSignature(
-            signature=r["position"], signer=r["signer"], public_key=b64(r["public_key"]), value=b64(r["signature"])))
     position = 0
     while position < head:
         rows = await store.pool.fetch(_EVENTS, position, page, group_id)
         if not rows:
             break
+        checkpoints, signatures = ({}, {}) if group_id is not None else await _sealed(
+            store, position, min(rows[-1]["position"], head))
         lines = []
-        for r in rows:
-            if r["position"] > head:
+        for (at, global_hash, id_, group, stream_id, version, type_, payload, actor_id, actor_org, causation_id,
+             correlation_id, recorded_at, content_hash, chain_hash) in rows:
+            if at > head:
                 break
-            lines.append(encoder.encode(StructuredEvent(
-                id=r["id"], type=r["type"], subject=r["stream_id"], time=integrity.timestamp(r["recorded_at"]),
-                data=msgspec.Raw(r["payload"]), groupid=r["group_id"], streamid=r["stream_id"],
-                streamversion=r["stream_version"], position=r["position"], actorid=r["actor_id"],
-                actororg=r["actor_org"], causationid=r["causation_id"], correlationid=r["correlation_id"],
-                contenthash=r["content_hash"].hex(), chainhash=r["chain_hash"].hex(),
-                globalhash=r["global_hash"].hex(),
+            lines.append(encode(StructuredEvent(
+                id=id_, type=type_, subject=stream_id, time=utc_text(recorded_at), data=msgspec.Raw(payload),
+                groupid=group, streamid=stream_id, streamversion=version, position=at, actorid=actor_id,
+                actororg=actor_org, causationid=causation_id, correlationid=correlation_id,
+                contenthash=content_hash.hex(), chainhash=chain_hash.hex(), globalhash=global_hash.hex(),
             )))
-            if group_id is None and (cp := checkpoints.get(r["position"])) is not None:
-                lines.append(encoder.encode(ExportedCheckpoint(
+            if group_id is None and (cp := checkpoints.get(at)) is not None:
+                lines.append(encode(ExportedCheckpoint(
                     checkpoint=cp["position"], global_hash=cp["global_hash"].hex(), sealed_at=cp["sealed_at"])))
-                lines.extend(encoder.encode(signed) for signed in signatures.get(cp["position"], ()))
+                lines.extend(encode(signed) for signed in signatures.get(cp["position"], ()))
         position = rows[-1]["position"]
-        yield b"\n".join(lines) + b"\n"
+        lines.append(b"")  # the chunk ends with a newline, without copying it once more
+        yield b"\n".join(lines)
+
+
+async def _sealed(store: EventStore, after: int, last: int) -> tuple[
+        dict[int, asyncpg.Record], dict[int, list[ExportedSignature]]]:
+    """The checkpoints in (after, last] with their signatures: read with each page, so an export's memory
+    does not grow with the log."""
+    checkpoints = {r["position"]: r for r in await store.pool.fetch(
+        "SELECT position, global_hash, sealed_at FROM checkpoints WHERE position > $1 AND position <= $2",
+        after, last)}
+    signatures: dict[int, list[ExportedSignature]] = {}
+    if checkpoints:
+        for r in await store.pool.fetch(
+                "SELECT position, signer, public_key, signature FROM checkpoint_signatures"
+                " WHERE position > $1 AND position <= $2 ORDER BY position, signer", after, last):
+            signatures.setdefault(r["position"], []).append(ExportedSignature(
+                signature=r["position"], signer=r["signer"], public_key=b64(r["public_key"]),
+                value=b64(r["signature"])))
+    return checkpoints, signatures
+
+
+def utc_text(value: datetime) -> str:
+    """``integrity.timestamp(value)``, the text every hash uses, three times faster for the UTC times
+    PostgreSQL returns (the export formats one per event; measured, it was a third of the export's time)."""
+    if value.tzinfo is UTC and value.year >= 1000:
+        return value.isoformat(timespec="microseconds")[:-6] + "Z"
+    return integrity.timestamp(value)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import asyncpg
 
+from shared.audit.collecting import fewer_collections
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.store import POSITION_AS_OF, EventStore
 from shared.readmodels.projections import Projection
@@ -116,7 +117,8 @@ async def replay(
         # own names there, while the log is still read from the public schema
         await conn.execute(f'SET search_path TO "{schema}", public')
         try:
-            count = await _rebuild(store, conn, projections, checkers, last, group_id, page, progress)
+            with fewer_collections():
+                count = await _rebuild(store, conn, projections, checkers, last, group_id, page, progress)
         finally:
             await conn.execute("RESET search_path")
     for projection in projections:
@@ -144,11 +146,14 @@ async def _rebuild(
         position = events[-1].position or 0
         # read the next page while this one is applied: the database works while Python folds
         upcoming = asyncio.ensure_future(page_after(position)) if position < last else None
-        async with conn.transaction():
-            for projection in projections:
-                mapping = {t: t for t in projection.tables}
-                for event in events:
-                    await projection.apply(conn, mapping, event)
+        # each projection gets only the events of its types: most of a log (ballots, say) concerns few read models
+        applied = [(p, [e for e in events if e.type in p.types]) for p in projections]
+        if any(mine for _, mine in applied):
+            async with conn.transaction():
+                for projection, mine in applied:
+                    mapping = {t: t for t in projection.tables}
+                    for event in mine:
+                        await projection.apply(conn, mapping, event)
         for checker in checkers:
             for event in events:
                 checker.observe(event)

@@ -13,10 +13,12 @@ import binascii
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Literal
 
 import msgspec
 
+from shared.audit.collecting import fewer_collections
 from shared.audit.export import ExportedCheckpoint, ExportedSignature, ExportHeader, export_lines
 from shared.audit.signing import fingerprint, valid
 from shared.eventlog import integrity
@@ -58,8 +60,9 @@ class Trust:
         return cls(keys)
 
 
-class _Checked(msgspec.Struct, frozen=True, kw_only=True):
-    """An exported event as the verifier reads it: ids kept as text, exactly as they were hashed."""
+class _Checked(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """An exported event as the verifier reads it: ids kept as text, exactly as they were hashed
+    (text and numbers only, never a cycle: the garbage collector need not track it)."""
 
     id: str
     type: str
@@ -76,6 +79,11 @@ class _Checked(msgspec.Struct, frozen=True, kw_only=True):
     contenthash: str
     chainhash: str
     globalhash: str
+
+
+_NEW_STREAM = (0, integrity.GENESIS)
+_EVENT_LINE = b'{"specversion"'
+_encode = msgspec.json.Encoder().encode
 
 
 class _Line(msgspec.Struct, kw_only=True):
@@ -138,8 +146,30 @@ class Verifier:
         self.report.findings.append(Finding(position, problem, detail))
 
     def event(self, e: _Checked) -> None:
-        """Check one event. After a finding the verifier takes the event's stated chains as given, so one
-        change to the log is one finding, not a cascade over everything after it."""
+        """Check one event: the common case (the next position, the next version of its stream, every
+        hash as stated) in as few steps as Python allows, anything else in detail."""
+        if not self.partial and e.position == self._expected and e.id not in self._seen:
+            version, previous = self._streams.get(e.streamid, _NEW_STREAM)
+            if e.streamversion == version + 1:
+                # integrity.canonical_hash and integrity.chain written out: a third of the time they took
+                # here was their calls (tests/unit/test_audit_fast_paths.py holds the two paths equal)
+                content = sha256(_encode([e.id, e.groupid, e.streamid, e.type, e.actorid, e.actororg,
+                                          e.causationid, e.correlationid, e.time, e.data])).digest()
+                link = sha256(previous + content).digest()
+                chained = sha256(self._global + link).digest()
+                if content.hex() == e.contenthash and link.hex() == e.chainhash and chained.hex() == e.globalhash:
+                    self.report.events += 1
+                    self._seen.add(e.id)
+                    self._streams[e.streamid] = (e.streamversion, link)
+                    self._expected = e.position + 1
+                    self._global = chained
+                    self._last = (e.position, chained)
+                    return
+        self._event_in_detail(e)
+
+    def _event_in_detail(self, e: _Checked) -> None:
+        """Check one event, naming what is wrong. After a finding the verifier takes the event's stated chains
+        as given, so one change to the log is one finding, not a cascade over everything after it."""
         self.report.events += 1
         if e.id in self._seen:
             self._find(self._expected, "inserted", f"event {e.id} appears a second time (as position {e.position})")
@@ -252,7 +282,7 @@ class LineVerifier:
         if self.broken is not None or not line.strip():
             return
         try:
-            if self.verifier is not None and line.startswith(b'{"specversion"'):  # the common case, decoded once
+            if self.verifier is not None and line.startswith(_EVENT_LINE):  # the common case, decoded once
                 self.verifier.event(self._event(line))
                 return
             kind = self._line(line)
@@ -269,8 +299,25 @@ class LineVerifier:
             else:
                 self.verifier.event(self._event(line))
         except (msgspec.DecodeError, ValueError) as exc:
-            position = self.verifier._expected if self.verifier else 0
-            self.broken = Finding(position, "altered", f"line {self.number} cannot be read: {exc}")
+            self._unreadable(exc)
+
+    def feed_all(self, lines: Iterable[bytes]) -> None:
+        """Feed every line: an event line (nearly all of them) goes straight to the verifier."""
+        decode = self._event
+        for line in lines:
+            verifier = self.verifier
+            if verifier is not None and self.broken is None and line.startswith(_EVENT_LINE):
+                self.number += 1
+                try:
+                    verifier.event(decode(line))
+                except (msgspec.DecodeError, ValueError) as exc:
+                    self._unreadable(exc)
+            else:
+                self.feed(line)
+
+    def _unreadable(self, exc: Exception) -> None:
+        position = self.verifier._expected if self.verifier else 0
+        self.broken = Finding(position, "altered", f"line {self.number} cannot be read: {exc}")
 
     def finish(self) -> Report:
         if self.verifier is None:
@@ -284,15 +331,15 @@ class LineVerifier:
 def verify_lines(lines: Iterable[bytes], trust: Trust | None = None) -> Report:
     """Verify an export, line by line (constant memory but for one hash per stream)."""
     checker = LineVerifier(trust)
-    for line in lines:
-        checker.feed(line)
+    with fewer_collections():
+        checker.feed_all(lines)
     return checker.finish()
 
 
 async def verify_live(store: EventStore, page: int = 5000, trust: Trust | None = None) -> Report:
     """Verify the log as stored, with the same checks as an export, page by page."""
     checker = LineVerifier(trust)
-    async for chunk in export_lines(store, None, page):
-        for line in chunk.splitlines():
-            checker.feed(line)
+    with fewer_collections():
+        async for chunk in export_lines(store, None, page):
+            checker.feed_all(chunk.splitlines())
     return checker.finish()
