@@ -41,6 +41,8 @@ class Keyring:
             " SELECT key FROM made UNION ALL SELECT key FROM data_keys WHERE subject_id = $1 LIMIT 1",
             subject, personal.new_key(),
         )
+        if row is None:  # another writer made it meanwhile: this statement's snapshot cannot see it, the next can
+            row = await self.pool.fetchrow("SELECT key FROM data_keys WHERE subject_id = $1", subject)
         if row is None or row["key"] is None:
             raise PersonForgotten(f"person {subject} was forgotten: their personal data cannot be recorded again")
         self._people[subject] = bytes(row["key"])
@@ -70,6 +72,8 @@ class Keyring:
             " SELECT key FROM made UNION ALL SELECT key FROM seal_keys WHERE seal_id = $1 LIMIT 1",
             seal, sealing.new_key(),
         )
+        if found is None:  # made by another writer meanwhile (see ``person``)
+            found = await self.pool.fetchval("SELECT key FROM seal_keys WHERE seal_id = $1", seal)
         self._seals[seal] = bytes(found)
         return self._seals[seal]
 
