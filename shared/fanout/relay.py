@@ -158,6 +158,7 @@ class Relay:
         self._leadership = Leadership(store.url, Lock.RELAY, "relay", standby=standby)
         self.problem: str | None = None
         self.recheck = 5.0
+        self.gather = 0.003
 
     @property
     def is_leader(self) -> bool:
@@ -226,6 +227,10 @@ class Relay:
                 await pause(stop, 0.5)
                 continue
             if published < self.batch:
+                if published:
+                    # under load, what is sealed meanwhile goes in the next round: one read of the log and
+                    # one cursor write per few milliseconds, not per seal
+                    await pause(stop, self.gather)
                 await wait_any(stop, self._wake, self.safety_poll)
 
     async def publish_once(self, conn: asyncpg.Connection, js: JetStreamContext) -> int:
