@@ -14,10 +14,14 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
+import msgspec
 
 from shared.domain.errors import PersonForgotten
 from shared.eventlog import personal, sealing
 from shared.eventlog.envelope import NewEvent
+
+_PLAIN: dict[type, bool] = {}
+_encode = msgspec.json.Encoder().encode
 
 
 class Keyring:
@@ -101,6 +105,16 @@ class Keyring:
         return {s: cache[s] for s in seals if s in cache}
 
     # -- payloads -------------------------------------------------------------------
+
+    def plain(self, data: object) -> bytes | None:
+        """The stored bytes of a payload whose type has no personal, sealed or releasing field (most events),
+        without a coroutine per event; None for the others, which ``stored`` writes."""
+        kind = type(data)
+        simple = _PLAIN.get(kind)
+        if simple is None:
+            simple = _PLAIN[kind] = not (getattr(kind, "__personal__", ()) or getattr(kind, "__sealed__", ())
+                                         or getattr(kind, "__unseals__", None))
+        return _encode(data) if simple else None
 
     async def stored(self, event: NewEvent) -> bytes:
         """A new event's stored bytes."""

@@ -179,7 +179,7 @@ class EventStore:
         guard = guard or trace.guard(stream_id)
         meta = trace.complete(metadata)  # who acted and why, from the work in progress where not given
         at = recorded_at or utc_now()
-        payloads = [await self.keys.stored(event) for event in events]
+        payloads = [self.keys.plain(event.data) or await self.keys.stored(event) for event in events]
         hasher = integrity.content_hasher(
             group_id=group_id, stream_id=stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
             causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
