@@ -7,7 +7,8 @@ transactions older than the oldest still running one
 (``tx_id < pg_snapshot_xmin(pg_current_snapshot())``), in (transaction,
 insert) order; nothing can commit into that range any more. It appends them
 to ``log`` with contiguous positions, extends the global hash chain, records
-a checkpoint every ``checkpoint_every`` positions and NOTIFYs readers.
+a checkpoint every ``checkpoint_every`` positions and NOTIFYs readers, all
+inside one call of ``copro_seal`` (migration 0061).
 
 Every service process runs one; a session advisory lock elects the single
 active sealer, and when its connection dies another takes over.
@@ -35,6 +36,8 @@ from shared.runtime.waiting import wait_any
 log = logging.getLogger(__name__)
 
 
+# What is safely committed past the cursor, as ``copro_seal`` (migration 0061) reads it; kept here for
+# tests/integration/test_hot_queries.py, which plans it.
 _PENDING = (
     "SELECT seq, tx_id, chain_hash FROM events"
     " WHERE (tx_id, seq) > ($1::xid8, $2) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
@@ -44,15 +47,8 @@ _LAST = "SELECT position, seq, tx_id, global_hash FROM log ORDER BY position DES
 # Is any event past the cursor, committed or not? The first one in index order: an EXISTS would be
 # planned generically as a sequential scan of the whole log (PostgreSQL drops ORDER BY/LIMIT there).
 _BLOCKED = "SELECT seq FROM events WHERE (tx_id, seq) > ($1::xid8, $2) ORDER BY tx_id, seq LIMIT 1"
-# One seal is one statement in its own implicit transaction: the log rows, the checkpoints among them
-# and the readers' notice travel in one round trip (not BEGIN, INSERT, INSERT, NOTIFY, COMMIT: the
-# sealer shares the writers' two cores, and at one writer it seals every few appends).
-_SEAL = (
-    "WITH sealed AS (INSERT INTO log (position, seq, tx_id, global_hash)"
-    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::xid8[], $4::bytea[])),"
-    " marked AS (INSERT INTO checkpoints (position, global_hash) SELECT * FROM unnest($5::bigint[], $6::bytea[]))"
-    " SELECT pg_notify($7, $8)"
-)
+# One seal, one round trip: read, chain, append to the log, checkpoints, notice (migration 0061).
+_SEAL = "SELECT sealed, last_position, last_hash, last_tx, last_seq FROM copro_seal($1, $2, $3::xid8, $4, $5, $6, $7)"
 
 
 class Sealer:
@@ -95,27 +91,13 @@ class Sealer:
 
     async def seal_once(self, conn: asyncpg.Connection) -> int:
         """Seal what is safely committed; returns how many events were sealed."""
-        rows = await conn.fetch(_PENDING, self._cursor[0], self._cursor[1], self.batch)
-        if not rows:
-            return 0
-        positions, seqs, txs, hashes = [], [], [], []
-        position, chained = self._position, self._hash
-        marks: list[int] = []
-        marked: list[bytes] = []
-        for seq, tx_id, chain_hash in rows:
-            position += 1
-            chained = integrity.chain(chained, chain_hash)
-            positions.append(position)
-            seqs.append(seq)
-            txs.append(tx_id)
-            hashes.append(chained)
-            if position % self.checkpoint_every == 0:
-                marks.append(position)
-                marked.append(chained)
-        await conn.execute(_SEAL, positions, seqs, txs, hashes, marks, marked, SEALED_CHANNEL, str(position))
-        self._position, self._hash = position, chained
-        self._cursor = (txs[-1], seqs[-1])
-        return len(rows)
+        sealed, position, chained, tx_id, seq = await conn.fetchrow(
+            _SEAL, self._position, self._hash, self._cursor[0], self._cursor[1], self.batch, self.checkpoint_every,
+            SEALED_CHANNEL,
+        )
+        if sealed:
+            self._position, self._hash, self._cursor = position, bytes(chained), (tx_id, seq)
+        return int(sealed)
 
     @property
     def is_leader(self) -> bool:
