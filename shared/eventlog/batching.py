@@ -64,6 +64,38 @@ class Outcome(NamedTuple):
 _BATCH = "SELECT * FROM copro_append_batch(" + ", ".join(f"${i}" for i in range(1, 19)) + ")"
 
 
+class Held:
+    """A pool connection kept by one user that runs one call at a time (the append that goes alone, each
+    flusher): a pool acquire and release cost as much Python time as an append's call. A connection
+    found closed, or dropped after a failure that means the database is away, is taken again."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._conn: asyncpg.Connection | None = None
+
+    async def get(self) -> asyncpg.Connection:
+        if self._conn is not None and not self._usable(self._conn):
+            await self.drop()
+        if self._conn is None:
+            self._conn = await self.pool.acquire()
+        return self._conn
+
+    @staticmethod
+    def _usable(conn: asyncpg.Connection) -> bool:
+        """Open and still ours: the pool takes back a connection whose server went away (its proxy then
+        refuses every call)."""
+        try:
+            return not conn.is_closed()
+        except asyncpg.InterfaceError:
+            return False
+
+    async def drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(OSError, asyncpg.InterfaceError, asyncpg.PostgresError):
+                await self.pool.release(conn)
+
+
 @dataclass
 class Request:
     append: PreparedAppend
@@ -98,6 +130,13 @@ class Batcher:
         return await request.result
 
     async def _flush(self) -> None:
+        held = Held(self.pool)
+        try:
+            await self._flush_with(held)
+        finally:
+            await held.drop()
+
+    async def _flush_with(self, held: Held) -> None:
         while True:
             await self._wanted.wait()
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
@@ -107,8 +146,10 @@ class Batcher:
                 continue
             self.busy += 1
             try:
-                rows = await self.pool.fetch(_BATCH, *_columns(batch))
+                rows = await (await held.get()).fetch(_BATCH, *_columns(batch))
             except Exception as exc:  # the whole round trip failed: every writer in it hears why
+                if not isinstance(exc, asyncpg.PostgresError):  # the connection itself may be broken
+                    await held.drop()
                 for request in batch:
                     if not request.result.done():
                         request.result.set_exception(exc)

@@ -8,7 +8,6 @@ a read by stream also shows events that are not sealed yet.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ import msgspec
 from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity, trace
-from shared.eventlog.batching import Batcher, PreparedAppend
+from shared.eventlog.batching import Batcher, Held, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.eventlog.keys import Keyring
 from shared.eventlog.signal import AppendSignal
@@ -129,7 +128,7 @@ class EventStore:
         self.signal = AppendSignal(url)
         self.batcher = Batcher(pool)
         self.keys = Keyring(pool)
-        self._solo: asyncpg.Connection | None = None
+        self._solo = Held(pool)  # the connection of appends that go alone: one at a time (``Batcher.idle``)
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> EventStore:
@@ -139,9 +138,7 @@ class EventStore:
     async def close(self) -> None:
         await self.batcher.close()
         await self.signal.close()
-        if self._solo is not None:
-            await self.pool.release(self._solo)
-            self._solo = None
+        await self._solo.drop()
         await self.pool.close()
 
     def forget_cached_key(self, subject: uuid.UUID) -> None:
@@ -211,9 +208,12 @@ class EventStore:
         if self.batcher.idle:
             self.batcher.busy += 1
             try:
-                return await self._call_append(await self._solo_connection(), prepared)
-            except DATABASE_AWAY:
-                await self._drop_solo()
+                return await self._call_append(await self._solo.get(), prepared)
+            except (ConcurrencyConflict, IdempotencyMismatch, Forbidden, asyncpg.PostgresError):
+                raise  # the database answered: the connection is fine
+            except BaseException:
+                # away, broken, or left mid-call by a cancelled caller: the pool resets or closes it
+                await self._solo.drop()
                 raise
             finally:
                 self.batcher.busy -= 1
@@ -225,21 +225,6 @@ class EventStore:
             raise refused
         async with self.pool.acquire() as conn:  # CP409 and unique violations: the exact answer, alone
             return await self._call_append(conn, prepared)
-
-    async def _solo_connection(self) -> asyncpg.Connection:
-        """The connection of appends that go alone, held from the pool: only one goes alone at a time
-        (``Batcher.idle``), and a pool acquire and release cost as much Python time as the append's call."""
-        if self._solo is not None and self._solo.is_closed():
-            await self._drop_solo()
-        if self._solo is None:
-            self._solo = await self.pool.acquire()
-        return self._solo
-
-    async def _drop_solo(self) -> None:
-        solo, self._solo = self._solo, None
-        if solo is not None:
-            with contextlib.suppress(*DATABASE_AWAY):
-                await self.pool.release(solo)
 
     async def _call_append(
         self, conn: asyncpg.Connection, prepared: PreparedAppend

@@ -14,7 +14,7 @@ from shared.domain.ids import new_id
 from shared.eventlog.batching import PreparedAppend
 from shared.eventlog.follow import follow
 from shared.eventlog.store import EventStore
-from tests.conftest import wait_sealed
+from tests.conftest import Servers, _admin_url, wait_sealed
 from tests.integration.events import Noted, noted
 
 
@@ -179,3 +179,57 @@ def test_a_prepared_append_passes_every_field_in_order() -> None:
     """``PreparedAppend.args`` is written out by hand (for speed): it must still be every field, in order."""
     values = {f.name: object() for f in fields(PreparedAppend)}
     assert PreparedAppend(**values).args() == tuple(values.values())  # type: ignore[arg-type]
+
+
+async def test_appends_go_on_after_their_held_connections_are_killed(store: EventStore, servers: Servers) -> None:
+    """The connection an append takes alone and the flushers' ones are held from the pool: one killed
+    under them is taken again, and at most the appends in flight on it fail."""
+    group, stream = new_id(), f"held-{new_id()}"
+    await store.append(group_id=group, stream_id=stream, events=[noted(0)], expected_version=0)
+    store.batcher.busy += 1  # a batch too, so that a flusher holds its connection
+    try:
+        await asyncio.gather(*(store.append(group_id=group, stream_id=f"{stream}-{i}", events=[noted(i)],
+                                            expected_version=0) for i in range(4)))
+    finally:
+        store.batcher.busy -= 1
+    database, app = await store.pool.fetchrow("SELECT current_database(), current_user")
+    admin = await asyncpg.connect(_admin_url(servers))
+    try:  # every connection of the app role to this database: the store's, the signal's, the sealer's
+        killed = await admin.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                      " WHERE datname = $1 AND usename = $2", database, app)
+    finally:
+        await admin.close()
+    assert killed >= 2
+    # each connection the kill left in the pool may fail one append (asyncpg finds out by using it), then
+    # the store takes a new one: appends succeed again, three in a row
+    version, failures, in_a_row = 1, 0, 0
+    while in_a_row < 3:
+        try:
+            await store.append(group_id=group, stream_id=stream, events=[noted(version)], expected_version=version)
+            version, in_a_row = version + 1, in_a_row + 1
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresConnectionError, OSError):
+            failures, in_a_row = failures + 1, 0
+            assert failures <= killed, "a dead connection is used again"
+    store.batcher.busy += 1
+    try:
+        await asyncio.gather(*(store.append(group_id=group, stream_id=f"{stream}-b{i}", events=[noted(i)],
+                                            expected_version=0) for i in range(4)), return_exceptions=True)
+        results = await asyncio.gather(*(store.append(group_id=group, stream_id=f"{stream}-c{i}", events=[noted(i)],
+                                                      expected_version=0) for i in range(4)))
+    finally:
+        store.batcher.busy -= 1
+    assert [r.stream_version for r in results] == [1] * 4
+    assert len(await store.read_stream(stream, unsealed=True)) == version
+
+
+async def test_a_cancelled_append_leaves_the_next_one_a_working_connection(store: EventStore) -> None:
+    """An append cancelled mid-call (a caller that gave up) must not hand its half-used connection on."""
+    group = new_id()
+    for i in range(20):
+        task = asyncio.ensure_future(store.append(group_id=group, stream_id=f"cancelled-{group}-{i}",
+                                                  events=[noted(i)], expected_version=0))
+        await asyncio.sleep(random.uniform(0, 0.002))
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        done = await store.append(group_id=group, stream_id=f"after-{group}-{i}", events=[noted(i)], expected_version=0)
+        assert done.stream_version == 1
