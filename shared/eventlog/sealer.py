@@ -44,11 +44,15 @@ _PENDING = (
     " ORDER BY tx_id, seq LIMIT $3"
 )
 _LAST = "SELECT position, seq, tx_id, global_hash FROM log ORDER BY position DESC LIMIT 1"
-# Is any event past the cursor, committed or not? The first one in index order: an EXISTS would be
-# planned generically as a sequential scan of the whole log (PostgreSQL drops ORDER BY/LIMIT there).
+# Is any event past the cursor, committed or not? As ``copro_seal`` asks it when it seals nothing (kept
+# here for the hot-query test). The first one in index order: an EXISTS would be planned generically as
+# a sequential scan of the whole log (PostgreSQL drops ORDER BY/LIMIT there).
 _BLOCKED = "SELECT seq FROM events WHERE (tx_id, seq) > ($1::xid8, $2) ORDER BY tx_id, seq LIMIT 1"
 # One seal, one round trip: read, chain, append to the log, checkpoints, notice (migration 0061).
-_SEAL = "SELECT sealed, last_position, last_hash, last_tx, last_seq FROM copro_seal($1, $2, $3::xid8, $4, $5, $6, $7)"
+_SEAL = (
+    "SELECT sealed, last_position, last_hash, last_tx, last_seq, blocked"
+    " FROM copro_seal($1, $2, $3::xid8, $4, $5, $6, $7)"
+)
 
 
 class Sealer:
@@ -91,13 +95,17 @@ class Sealer:
 
     async def seal_once(self, conn: asyncpg.Connection) -> int:
         """Seal what is safely committed; returns how many events were sealed."""
-        sealed, position, chained, tx_id, seq = await conn.fetchrow(
+        return (await self._seal(conn))[0]
+
+    async def _seal(self, conn: asyncpg.Connection) -> tuple[int, bool]:
+        """How many events were sealed, and (when none) whether a committed one is held back."""
+        sealed, position, chained, tx_id, seq, blocked = await conn.fetchrow(
             _SEAL, self._position, self._hash, self._cursor[0], self._cursor[1], self.batch, self.checkpoint_every,
             SEALED_CHANNEL,
         )
         if sealed:
             self._position, self._hash, self._cursor = position, bytes(chained), (tx_id, seq)
-        return int(sealed)
+        return int(sealed), bool(blocked)
 
     @property
     def is_leader(self) -> bool:
@@ -115,7 +123,7 @@ class Sealer:
         awake_until = 0.0
         while not stop.is_set():
             self._wake.clear()
-            sealed = await self.seal_once(conn)
+            sealed, blocked = await self._seal(conn)
             if sealed:
                 awake_until = loop.time() + self.awake
             if sealed or loop.time() < awake_until:
@@ -125,5 +133,4 @@ class Sealer:
                 continue
             # Committed events held back by an older running transaction are
             # retried soon; otherwise wait for a writer's signal.
-            blocked = await conn.fetchval(_BLOCKED, *self._cursor) is not None
             await wait_any(stop, self._wake, self.retry_blocked if blocked else self.safety_poll)

@@ -233,3 +233,4 @@ async def test_a_cancelled_append_leaves_the_next_one_a_working_connection(store
         await asyncio.gather(task, return_exceptions=True)
         done = await store.append(group_id=group, stream_id=f"after-{group}-{i}", events=[noted(i)], expected_version=0)
         assert done.stream_version == 1
+

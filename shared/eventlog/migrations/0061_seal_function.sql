@@ -5,12 +5,13 @@
 -- readers, all in one round trip and one transaction. Done in Python, the step cost as much CPU per
 -- event as the append itself (the rows there and back, a hash and four array elements per event);
 -- here it is a loop over rows PostgreSQL already holds. The chain's head and the cursor stay the
--- caller's (the elected sealer keeps them), so a function that seals nothing reads no more than
--- the pending query.
+-- caller's (the elected sealer keeps them). When there is nothing to seal it answers whether
+-- something committed is held back (the sealer then retries soon rather than waiting for a writer).
 CREATE FUNCTION copro_seal(
     p_position bigint, p_hash bytea, p_tx xid8, p_seq bigint, p_limit integer, p_checkpoint_every integer,
     p_channel text
-) RETURNS TABLE (sealed integer, last_position bigint, last_hash bytea, last_tx xid8, last_seq bigint)
+) RETURNS TABLE (sealed integer, last_position bigint, last_hash bytea, last_tx xid8, last_seq bigint,
+                blocked boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     r record;
@@ -44,6 +45,13 @@ BEGIN
             SELECT u.p, u.h FROM unnest(v_positions, v_hashes) AS u (p, h) WHERE u.p % p_checkpoint_every = 0;
         PERFORM pg_notify(p_channel, v_position::text);
     END IF;
-    RETURN QUERY SELECT n, v_position, v_hash, v_tx, v_seq;
+    -- Nothing to seal: is an event past the cursor held back by an older running transaction? (The
+    -- first one in index order: an EXISTS would be planned generically as a scan of the whole log.)
+    IF n = 0 THEN
+        PERFORM 1 FROM events WHERE (tx_id, seq) > (p_tx, p_seq) ORDER BY tx_id, seq LIMIT 1;
+        RETURN QUERY SELECT n, v_position, v_hash, v_tx, v_seq, FOUND;
+    ELSE
+        RETURN QUERY SELECT n, v_position, v_hash, v_tx, v_seq, false;
+    END IF;
 END;
 $$;
