@@ -1,5 +1,5 @@
-"""The sealer's hold-back, in a database of its own where no other sealer runs: a committed event behind a
-still-running older transaction is not sealed, and the sealer knows it is held back."""
+"""The sealer in a database of its own, where no other sealer runs: its hold-back (a committed event behind a
+still-running older transaction is not sealed, and the sealer knows it is held back) and its checkpoints."""
 
 from __future__ import annotations
 
@@ -39,4 +39,33 @@ async def test_the_sealer_holds_back_what_an_older_transaction_may_precede(datab
         assert await sealer._seal(sealer_conn) == (0, False)
     finally:
         await sealer_conn.close()
+        await store.close()
+
+
+async def test_checkpoints_fall_on_every_multiple_across_seals(database_url: str) -> None:
+    """Seals of 7 events with a checkpoint every 5 positions: one checkpoint on each multiple, holding the
+    log's global hash there, whichever seal reached it."""
+    store = await EventStore.connect(database_url)
+    conn = await asyncpg.connect(database_url)
+    sealer = Sealer(database_url, batch=7, checkpoint_every=5)
+    try:
+        await sealer._load_head(conn)
+        while (await sealer._seal(conn))[0]:
+            pass
+        start = sealer._position
+        group = new_id()
+        for i in range(8):
+            await store.append(group_id=group, stream_id=f"marks-{group}-{i}", events=[noted(k) for k in range(5)],
+                               expected_version=0)
+        sizes = []
+        while (sealed := (await sealer._seal(conn))[0]):
+            sizes.append(sealed)
+        assert sizes == [7, 7, 7, 7, 7, 5]
+        marks = await conn.fetch(
+            "SELECT c.position, c.global_hash = l.global_hash AS same FROM checkpoints c JOIN log l USING (position)"
+            " WHERE c.position > $1 ORDER BY c.position", start)
+        assert [m["position"] for m in marks] == [p for p in range(start + 1, start + 41) if p % 5 == 0]
+        assert all(m["same"] for m in marks)
+    finally:
+        await conn.close()
         await store.close()
