@@ -65,9 +65,11 @@ _BATCH = "SELECT * FROM copro_append_batch(" + ", ".join(f"${i}" for i in range(
 
 
 class Held:
-    """A pool connection kept by one user that runs one call at a time (the append that goes alone, each
-    flusher): a pool acquire and release cost as much Python time as an append's call. A connection
-    found closed, or dropped after a failure that means the database is away, is taken again."""
+    """A pool connection kept by one user that runs one call at a time (the append that goes alone): a pool
+    acquire and release cost as much Python time as an append's call. A connection found closed, or dropped
+    after a failure that means the database is away, is taken again. (The flushers take theirs from the pool
+    for each batch, which the batch shares: one held by each would leave the pool two fewer for every other
+    reader and writer of the process.)"""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -130,13 +132,6 @@ class Batcher:
         return await request.result
 
     async def _flush(self) -> None:
-        held = Held(self.pool)
-        try:
-            await self._flush_with(held)
-        finally:
-            await held.drop()
-
-    async def _flush_with(self, held: Held) -> None:
         while True:
             await self._wanted.wait()
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
@@ -146,10 +141,8 @@ class Batcher:
                 continue
             self.busy += 1
             try:
-                rows = await (await held.get()).fetch(_BATCH, *_columns(batch))
+                rows = await self.pool.fetch(_BATCH, *_columns(batch))
             except Exception as exc:  # the whole round trip failed: every writer in it hears why
-                if not isinstance(exc, asyncpg.PostgresError):  # the connection itself may be broken
-                    await held.drop()
                 for request in batch:
                     if not request.result.done():
                         request.result.set_exception(exc)
