@@ -10,18 +10,15 @@ DROP FUNCTION copro_append(uuid, text, integer, uuid[], text[], bytea[], bytea[]
                            text, text, bytea);
 
 -- As in 0001, plus the guard; the idempotency answer comes first (a repeat answers the first
--- result whatever the guard stream did since). Leaner than 0001 where it costs nothing: one result
--- row through OUT parameters rather than a set, the chain array filled by index, and a one-event
--- append (most of them) inserted from its values, without unnest.
+-- result whatever the guard stream did since).
 CREATE FUNCTION copro_append(
     p_group uuid, p_stream text, p_expected integer,
     p_ids uuid[], p_types text[], p_payloads bytea[], p_content_hashes bytea[],
     p_actor uuid, p_actor_org uuid, p_causation uuid, p_correlation uuid,
     p_recorded_at timestamptz,
     p_idem_scope text, p_idem_key text, p_request_hash bytea,
-    p_guard_stream text DEFAULT NULL, p_guard_version integer DEFAULT NULL,
-    OUT duplicate boolean, OUT stream_version integer, OUT event_ids uuid[]
-) RETURNS record
+    p_guard_stream text DEFAULT NULL, p_guard_version integer DEFAULT NULL
+) RETURNS TABLE (duplicate boolean, stream_version integer, event_ids uuid[])
 LANGUAGE plpgsql AS $$
 DECLARE
     v_head integer;
@@ -39,9 +36,7 @@ BEGIN
                 RAISE EXCEPTION 'idempotency key % was used for a different request', p_idem_key
                     USING ERRCODE = 'CP422';
             END IF;
-            duplicate := true;
-            stream_version := v_prior.stream_version;
-            event_ids := v_prior.event_ids;
+            RETURN QUERY SELECT true, v_prior.stream_version, v_prior.event_ids;
             RETURN;
         END IF;
     END IF;
@@ -67,31 +62,23 @@ BEGIN
             USING ERRCODE = 'CP409';
     END IF;
 
-    IF cardinality(p_ids) = 1 THEN
-        INSERT INTO events (id, group_id, stream_id, stream_version, type, payload, actor_id, actor_org,
-                            causation_id, correlation_id, recorded_at, content_hash, chain_hash)
-        VALUES (p_ids[1], p_group, p_stream, v_head + 1, p_types[1], p_payloads[1], p_actor, p_actor_org,
-                p_causation, p_correlation, p_recorded_at, p_content_hashes[1], sha256(v_hash || p_content_hashes[1]));
-    ELSE
-        FOR i IN 1 .. cardinality(p_ids) LOOP
-            v_hash := sha256(v_hash || p_content_hashes[i]);
-            v_chain[i] := v_hash;
-        END LOOP;
-        INSERT INTO events (id, group_id, stream_id, stream_version, type, payload, actor_id, actor_org,
-                            causation_id, correlation_id, recorded_at, content_hash, chain_hash)
-        SELECT u.id, p_group, p_stream, v_head + u.n::integer, u.type, u.payload, p_actor, p_actor_org,
-               p_causation, p_correlation, p_recorded_at, u.content_hash, u.chain
-          FROM unnest(p_ids, p_types, p_payloads, p_content_hashes, v_chain)
-               WITH ORDINALITY AS u (id, type, payload, content_hash, chain, n);
-    END IF;
+    FOR i IN 1 .. cardinality(p_ids) LOOP
+        v_hash := sha256(v_hash || p_content_hashes[i]);
+        v_chain[i] := v_hash;
+    END LOOP;
+
+    INSERT INTO events (id, group_id, stream_id, stream_version, type, payload, actor_id, actor_org,
+                        causation_id, correlation_id, recorded_at, content_hash, chain_hash)
+    SELECT u.id, p_group, p_stream, v_head + u.n::integer, u.type, u.payload, p_actor, p_actor_org,
+           p_causation, p_correlation, p_recorded_at, u.content_hash, u.chain
+      FROM unnest(p_ids, p_types, p_payloads, p_content_hashes, v_chain)
+           WITH ORDINALITY AS u (id, type, payload, content_hash, chain, n);
 
     IF p_idem_key IS NOT NULL THEN
         INSERT INTO idempotency (scope, key, request_hash, stream_id, stream_version, event_ids)
         VALUES (p_idem_scope, p_idem_key, p_request_hash, p_stream, v_head + cardinality(p_ids), p_ids);
     END IF;
-    duplicate := false;
-    stream_version := v_head + cardinality(p_ids);
-    event_ids := NULL;
+    RETURN QUERY SELECT false, v_head + cardinality(p_ids), NULL::uuid[];
 END;
 $$;
 
