@@ -55,12 +55,16 @@ _COLUMNS = (
     "e.id, e.group_id, e.stream_id, e.stream_version, e.type, e.payload, e.actor_id, e.actor_org,"
     " e.causation_id, e.correlation_id, e.recorded_at, e.content_hash, e.chain_hash"
 )
+# Each log row's event by its key (a LATERAL with LIMIT cannot become a hash join): a follower's long-lived
+# prepared statement keeps the plan it made when the log was small, and a plan that scans ``events`` then
+# would cost the whole log on every page as it grows (seen under load before this form)
+EVENT_OF = "CROSS JOIN LATERAL (SELECT * FROM events WHERE events.seq = l.seq LIMIT 1) e"
 _READ_ALL = (
-    f"SELECT l.position, l.global_hash, {_COLUMNS} FROM log l JOIN events e ON e.seq = l.seq"
+    f"SELECT l.position, l.global_hash, {_COLUMNS} FROM log l {EVENT_OF}"
     " WHERE l.position > $1 ORDER BY l.position LIMIT $2"
 )
 _READ_ALL_GROUP = (
-    f"SELECT l.position, l.global_hash, {_COLUMNS} FROM log l JOIN events e ON e.seq = l.seq"
+    f"SELECT l.position, l.global_hash, {_COLUMNS} FROM log l {EVENT_OF}"
     " WHERE l.position > $1 AND e.group_id = $3 ORDER BY l.position LIMIT $2"
 )
 _READ_STREAM = (

@@ -22,7 +22,7 @@ import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.locks import projection_lock
-from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+from shared.eventlog.store import DATABASE_AWAY, EVENT_OF, SEALED_CHANNEL, EventStore
 from shared.runtime.logs import Condition
 from shared.runtime.metrics import PROJECTION_LAG
 from shared.runtime.waiting import pause, wait_any
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _HEAD = "SELECT coalesce(max(position), 0) FROM log"
 # Any event of these types in a stretch of positions: a walk of that stretch of ``log`` by its key
 _ANY_OF_TYPES = (
-    "SELECT EXISTS (SELECT 1 FROM log l JOIN events e ON e.seq = l.seq"
+    f"SELECT EXISTS (SELECT 1 FROM log l {EVENT_OF}"
     " WHERE l.position > $1 AND l.position <= $2 AND e.type = ANY($3::text[]))"
 )
 # A stretch that applied nothing moves the stored cursor, never back (another replica may be further on)
