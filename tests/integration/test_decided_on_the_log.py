@@ -201,3 +201,30 @@ async def test_the_second_run_records_the_requests_correlation_id(
     [comment] = await events_of(database_url, pid, "decisions.CommentAdded")
     assert str(comment["correlation_id"]) == request_id
     assert str(comment["actor_id"]) == group.members["newcomer"]
+
+
+@pytest.mark.parametrize("change", ["signed-out", "made-observer", "removed"])
+async def test_a_change_recorded_by_another_replica_stops_every_flagged_route_here(
+    api: AsyncTestClient, replica: AsyncTestClient, operator: dict[str, str],  # type: ignore[type-arg]
+    database_url: str, change: str,
+) -> None:
+    group = await make_group(api, operator)
+    pid = await proposal(api, group)
+    assert (await vote(api, group, "member", pid)).status_code == 201  # cached here: roster, group, proposal
+    member = group.members["member"]
+    if change == "signed-out":
+        done = await replica.post(f"{group.base}/sign-out", headers=group.tokens["member"])
+    elif change == "made-observer":
+        done = await replica.patch(f"{group.base}/members/{member}", headers=operator, json={"roles": ["observer"]})
+    else:
+        done = await replica.delete(f"{group.base}/members/{member}", headers=operator)
+    assert done.status_code in (200, 201, 204), done.text
+    refused = 403 if change == "made-observer" else 401
+    base = f"{group.base}/proposals/{pid}"
+    headers = group.tokens["member"]
+    assert (await vote(api, group, "member", pid, "park")).status_code == refused
+    assert (await api.post(f"{base}/comments", headers=headers, json={"text": "x"})).status_code == refused
+    assert (await api.delete(f"{base}/ballots", headers=headers)).status_code == refused
+    assert await ballots(database_url, pid) == 1
+    assert await events_of(database_url, pid, "decisions.CommentAdded") == []
+    assert await events_of(database_url, pid, "decisions.BallotRetracted") == []
