@@ -47,9 +47,11 @@ class InMemoryEventStore(EventLog):
             raise ValueError("append needs at least one event")
         if idempotency_key is not None and (prior := await self.idempotent_result(
                 idempotency_scope, idempotency_key, request_hash)) is not None:
+            trace.appended(checked=False)  # answered before the guard, as ``copro_append`` does: it checked nothing
             return prior
         if (first := self._by_id.get(events[0].id)) is not None:
             ids = [e.id for e in events]
+            trace.appended()
             return AppendResult(stream_id=first.stream_id, stream_version=max(self._by_id[i].stream_version for i in ids
                                 if i in self._by_id), event_ids=ids, duplicate=True)
         guard = guard or trace.guard(stream_id)
@@ -67,6 +69,7 @@ class InMemoryEventStore(EventLog):
             )
             stream.append(recorded)
             self._by_id[event.id] = recorded
+        trace.appended()
         result = AppendResult(stream_id=stream_id, stream_version=len(stream), event_ids=[e.id for e in events])
         if idempotency_key is not None:
             self._keys[(idempotency_scope, idempotency_key)] = (request_hash, msgspec.structs.replace(result, duplicate=True))

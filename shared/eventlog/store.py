@@ -195,8 +195,18 @@ class EventStore:
             idempotency_scope=idempotency_scope, idempotency_key=idempotency_key, request_hash=request_hash,
             guard_stream=None if guard is None else guard[0], guard_version=None if guard is None else guard[1],
         )
-        duplicate, version, first_ids = await self._submit(prepared)
-        trace.appended()
+        try:
+            duplicate, version, first_ids = await self._submit(prepared)
+        except (ConcurrencyConflict, IdempotencyMismatch, Forbidden):
+            raise  # refused, nothing stored (a guard that moved: StaleState, and the request may run again)
+        except BaseException:
+            # the answer was lost (the connection dropped, the caller was cancelled): the events may be stored,
+            # so this work must not be run again as if it had appended nothing
+            trace.appended()
+            raise
+        # a known idempotency key is answered before the guard is looked at: another request's answer checked
+        # nothing this work assumed (its own events found stored did: its guard passed when they were)
+        trace.appended(checked=not duplicate or first_ids is None or set(first_ids) == set(ids))
         if not duplicate:
             self.signal.poke()
             APPENDS.inc(len(events))

@@ -42,7 +42,8 @@ class _Trace:
     ``assumed`` (the first run of a write request, ``may_assume``): the one stream this request decided on
     from a cached state without reading it (the group, for the token's roster), and that version; never
     after the request appended anything. The next append checks it in the same round trip (``guard``), and
-    ``checked`` says one did. A run whose assumption no append checked (it was refused as stale, or the
+    ``checked`` says one did (or that an append's answer was lost: its events may be stored, so the run's
+    answer stands). A run whose assumption no append checked (it was refused as stale, or the
     request appended nothing) appended nothing, and ``shared.web.tracing`` runs it again on fresh state:
     what the client sees was always decided on the log as it is."""
 
@@ -106,12 +107,15 @@ def guard(appending_to: str) -> tuple[str, int] | None:
     return found.assumed
 
 
-def appended() -> None:
-    """This work appended: its assumption, if any, is checked, and it makes no new one."""
+def appended(*, checked: bool = True) -> None:
+    """This work appended, or may have (an append whose answer was lost): it makes no new assumption, and
+    its assumption, if any, is settled (``checked``: its answer stands, the request is not run again) unless
+    the log answered without looking at it (``checked=False``: another request's answer to the same
+    idempotency key)."""
     found = _current.get()
     if found is not None:
         found.appended = True
-        found.checked = found.assumed is not None
+        found.checked = found.checked or (checked and found.assumed is not None)
 
 
 def stale(why: str) -> StaleState:

@@ -16,6 +16,7 @@ from functools import partial
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from shared.domain.ids import new_id
 from shared.eventlog import trace
@@ -138,5 +139,9 @@ async def _decided_on_the_log(app: ASGIApp, scope: Scope, receive: Receive, send
     async def replaying() -> ReceiveMessage:
         return next(replay, None) or await receive()
 
+    # the first run's answer went through the route's own exception middleware, which marked the scope's response
+    # as started: left so, an error in the second run (the member was removed meanwhile: 401) would be taken for
+    # one raised mid-response and the request would end in a 500 with no answer of its own
+    ScopeState.from_scope(scope).response_started = False
     trace.begin(metadata)
     await app(scope, replaying, send)

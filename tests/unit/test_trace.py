@@ -34,3 +34,25 @@ def test_metadata_is_completed_from_the_trace_and_explicit_fields_win() -> None:
 
 def test_system_actors_have_fixed_distinct_ids() -> None:
     assert trace.system_actor("closer") == trace.system_actor("closer") != trace.system_actor("operator")
+
+
+async def test_an_idempotent_answer_checks_no_assumption_and_a_stored_append_does() -> None:
+    """The in-memory store settles a request's assumption as ``copro_append`` does: a known key is answered
+    before the guard (nothing checked: the request runs again on fresh state), a stored append checked it."""
+    from shared.eventlog.envelope import NewEvent
+    from shared.eventlog.memory import InMemoryEventStore
+
+    store, group = InMemoryEventStore(), uuid.uuid4()
+
+    async def append(key: str) -> None:
+        await store.append(group_id=group, stream_id="p", events=[NewEvent(id=uuid.uuid4(), type="T", data={})],
+                           expected_version=None, idempotency_key=key, idempotency_scope="s", request_hash=b"h")
+
+    first = trace.begin(Metadata(), may_assume=True)
+    assert trace.assume("g", 0)
+    await append("k")
+    assert first.checked
+    again = trace.begin(Metadata(), may_assume=True)
+    assert trace.assume("g", 0)
+    await append("k")
+    assert again.appended and not again.checked
