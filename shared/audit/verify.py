@@ -222,11 +222,15 @@ class Verifier:
             self._global = bytes.fromhex(e.globalhash)
             self._last = (e.position, self._global)
 
-    def signature(self, s: ExportedSignature) -> None:
+    def signature(self, s: ExportedSignature, verdict: bool | None = None) -> None:
+        """Count and check one signature; ``verdict`` is whether it verifies when a worker process checked it
+        already over the same checkpoint (an Ed25519 check costs more than everything else done here)."""
         self.report.signatures[s.signer] = self.report.signatures.get(s.signer, 0) + 1
         checkpoint = self._checkpoints.get(s.signature)
         key = base64.b64decode(s.public_key)
-        if checkpoint is None or not valid(key, base64.b64decode(s.value), s.signature, checkpoint):
+        if verdict is None:
+            verdict = checkpoint is not None and valid(key, base64.b64decode(s.value), s.signature, checkpoint)
+        if not verdict:
             self._find(s.signature, "altered", f"{s.signer}'s signature over checkpoint {s.signature} does not verify")
             return
         named = self.trust.names.get(key, s.signer) if self.trust is not None else s.signer

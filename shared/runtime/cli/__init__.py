@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--trust", metavar="FILE", default=None,
                         help="accept only signatures by these pinned keys (see copro audit keys); exit 0 verified, "
                              "1 tampered, 2 unusable input")
+    verify.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="processes verifying an export at once (default: one per core; 1: a single process)")
     audit_sub.add_parser("keys", help="the checkpoint signing keys and their fingerprints, as a trust file")
     replaying = audit_sub.add_parser("replay", help="rebuild read models as of a point and recompute every outcome")
     replaying.add_argument("--until", default=None, help="a global position or an ISO time (default: now)")
@@ -119,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         if (args.file is None) == (not args.live):
             print("copro: give an export file or --live", file=sys.stderr)
             return 2
-        return cmd_audit_verify(settings, args.file, args.trust)
+        return cmd_audit_verify(settings, args.file, args.trust, args.jobs)
     if args.command == "invite":
         return cmd_invite(settings, args.member)
     if args.command == "forget":

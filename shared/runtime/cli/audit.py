@@ -17,7 +17,8 @@ from shared.audit.replay import drop_scratch, replay
 from shared.audit.report import html_report
 from shared.audit.signing import b64, fingerprint, public_bytes, signing_key
 from shared.audit.trace import Step, actor_names, chain
-from shared.audit.verify import Report, Trust, verify_lines, verify_live
+from shared.audit.verify import Report, Trust, verify_live
+from shared.audit.verify_parallel import verify_file
 from shared.domain.errors import NotFound
 from shared.eventlog.forgetting import forget
 from shared.eventlog.store import EventStore
@@ -93,7 +94,7 @@ def _print_report(report: Report, trust: Trust | None) -> int:
     return TAMPERED
 
 
-def cmd_audit_verify(settings: Settings, path: str | None, trust_file: str | None) -> int:
+def cmd_audit_verify(settings: Settings, path: str | None, trust_file: str | None, jobs: int | None = None) -> int:
     try:
         trust = Trust.parse(Path(trust_file).read_text()) if trust_file else None
     except (OSError, ValueError) as exc:
@@ -101,8 +102,7 @@ def cmd_audit_verify(settings: Settings, path: str | None, trust_file: str | Non
         return UNUSABLE
     if path is not None:
         try:
-            with open(path, "rb") as handle:
-                return _print_report(verify_lines(handle, trust), trust)
+            return _print_report(verify_file(path, trust, jobs), trust)
         except OSError as exc:
             print(f"copro: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
             return UNUSABLE

@@ -1,0 +1,233 @@
+"""Verify an export on every core, with the same report as one process.
+
+One process verifies about 300,000 events a second: decoding a line, rebuilding
+the text its content hash covers and three SHA-256 cost over 3 µs, most of it
+work that does not depend on any other line. So the export is cut into chunks
+(by byte offset, each starting just after an event line) that worker processes
+check at once, each from the state the line before its chunk states (its
+position and global hash): content hashes, the global chain, positions,
+stream links whose predecessor is in the chunk, and the signatures over
+checkpoints in the chunk. What crosses chunks the parent stitches in order:
+each stream's first link in a chunk onto its last link in the chunks before,
+event ids seen twice, and the checkpoints and signatures in line order.
+
+Workers only confirm the common case, a log as recorded. A chunk that leaves it
+anywhere (a finding, a line that cannot be read, a second header), or a stitch
+that fails, sends the whole export through the one-process verifier, so every
+report (its findings and their order, the counts, the exit code) is that
+verifier's by construction; a tampered export costs a second pass, a clean one
+does not.
+"""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import os
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+from shared.audit.collecting import fewer_collections
+from shared.audit.export import ExportedCheckpoint, ExportedSignature
+from shared.audit.signing import valid
+from shared.audit.verify import (
+    _EVENT_LINE,
+    _NEW_STREAM,
+    LineVerifier,
+    Report,
+    Trust,
+    Verifier,
+    _Checked,
+    _encode,
+    verify_lines,
+)
+
+CHUNK = 16 << 20
+"""Bytes a worker takes at a time: enough to make a task's overhead vanish, few enough to keep memory flat."""
+
+Note = tuple[ExportedCheckpoint, tuple[int, bytes]] | tuple[ExportedSignature, bool | None]
+"""A checkpoint with the last event before it, or a signature with its verdict (None: its checkpoint
+lies in an earlier chunk, the parent checks it)."""
+
+
+class _Unclean(Exception):
+    """The chunk leaves the common case: the parent verifies the export in one process."""
+
+
+@dataclass
+class _Chunk:
+    """What a worker found in a chunk whose every event is as recorded, for the parent to stitch."""
+
+    events: int
+    expected: int
+    opened: dict[str, tuple[int, bytes, bytes]]
+    """Per stream first seen in the chunk: its version, content hash and stated chain hash there."""
+    streams: dict[str, tuple[int, bytes]]
+    """Per stream: its last version and chain hash in the chunk."""
+    ids: set[int]
+    """Each event id as a number (equal ids, equal numbers; an id that is no UUID text is no common case)."""
+    notes: list[Note]
+
+
+class _ChunkVerifier(Verifier):
+    """The common case of ``Verifier.event`` from the state after the line before the chunk; anything else
+    raises ``_Unclean``. A stream's first event in the chunk is taken at its stated chain hash, which the
+    parent checks against the stream's last link in the chunks before."""
+
+    def __init__(self, previous: bytes | None) -> None:
+        super().__init__()
+        if previous is not None:
+            before = msgspec.json.decode(previous, type=_Checked)
+            self._expected = before.position + 1
+            self._global = bytes.fromhex(before.globalhash)
+            self._last = (before.position, self._global)
+        self.opened: dict[str, tuple[int, bytes, bytes]] = {}
+        self.ids: set[int] = set()
+        self.notes: list[Note] = []
+
+    def event(self, e: _Checked) -> None:
+        key = int(e.id.replace("-", ""), 16)
+        if e.position != self._expected or key in self.ids:
+            raise _Unclean
+        content = sha256(_encode([e.id, e.groupid, e.streamid, e.type, e.actorid, e.actororg,
+                                  e.causationid, e.correlationid, e.time, e.data])).digest()
+        stream = self._streams.get(e.streamid)
+        if stream is None:
+            link = bytes.fromhex(e.chainhash)
+            self.opened[e.streamid] = (e.streamversion, content, link)
+        elif e.streamversion == stream[0] + 1:
+            link = sha256(stream[1] + content).digest()
+        else:
+            raise _Unclean
+        chained = sha256(self._global + link).digest()
+        if content.hex() != e.contenthash or link.hex() != e.chainhash or chained.hex() != e.globalhash:
+            raise _Unclean
+        self.report.events += 1
+        self.ids.add(key)
+        self._streams[e.streamid] = (e.streamversion, link)
+        self._expected = e.position + 1
+        self._global = chained
+        self._last = (e.position, chained)
+
+    def checkpoint(self, c: ExportedCheckpoint) -> None:
+        self._checkpoints[c.checkpoint] = bytes.fromhex(c.global_hash)
+        self.notes.append((c, self._last))
+
+    def signature(self, s: ExportedSignature, verdict: bool | None = None) -> None:
+        checkpoint = self._checkpoints.get(s.signature)  # the latest checkpoint at that position, as the parent's
+        if checkpoint is not None:
+            verdict = valid(base64.b64decode(s.public_key), base64.b64decode(s.value), s.signature, checkpoint)
+        self.notes.append((s, verdict))
+
+    def chunk(self) -> _Chunk:
+        return _Chunk(self.report.events, self._expected, self.opened, self._streams, self.ids, self.notes)
+
+
+def _verify_chunk(task: tuple[Path, int, int, bytes | None]) -> _Chunk | None:
+    """A worker: the chunk's common case, or None. Any exception means None: the one-process verifier then
+    meets the same line and reports it (or fails) as it always has."""
+    path, start, end, previous = task
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    try:
+        with fewer_collections():
+            verifier = _ChunkVerifier(previous)
+            checker = LineVerifier()
+            checker.verifier = verifier
+            checker.feed_all(data.split(b"\n"))
+    except Exception:
+        return None
+    if checker.verifier is not verifier or checker.broken is not None:  # a second header, an unreadable line
+        return None
+    return verifier.chunk()
+
+
+def _stitch(verifier: Verifier, ids: set[int], chunk: _Chunk) -> bool:
+    """Add a chunk to the whole, in order; False if the whole is no longer the common case."""
+    for stream, (version, content, link) in chunk.opened.items():
+        known, previous = verifier._streams.get(stream, _NEW_STREAM)
+        if version != known + 1 or sha256(previous + content).digest() != link:
+            return False
+    before = len(ids)
+    ids |= chunk.ids
+    if len(ids) != before + len(chunk.ids):
+        return False
+    verifier._streams.update(chunk.streams)
+    verifier.report.events += chunk.events
+    for thing, detail in chunk.notes:
+        if isinstance(thing, ExportedCheckpoint):
+            verifier._last = detail  # type: ignore[assignment]  # a checkpoint's note is (position, hash)
+            verifier.checkpoint(thing)
+        else:
+            verifier.signature(thing, detail)  # type: ignore[arg-type]  # a signature's note is its verdict
+    verifier._expected = chunk.expected
+    return True
+
+
+def _split(handle: BinaryIO, start: int, size: int, step: int) -> list[tuple[int, bytes | None]]:
+    """Chunk starts about ``step`` bytes apart, each just after an event line, with that line."""
+    starts: list[tuple[int, bytes | None]] = [(start, None)]
+    target = start + step
+    while target < size:
+        handle.seek(target - 1)
+        handle.readline()  # to the start of the next line
+        while (line := handle.readline()) and not (line.startswith(_EVENT_LINE) and line.endswith(b"\n")):
+            pass
+        boundary = handle.tell()
+        if not line or boundary >= size:
+            break
+        starts.append((boundary, line))
+        target = boundary + step
+    return starts
+
+
+def _in_parallel(path: Path, trust: Trust | None, jobs: int, chunk: int) -> Report | None:
+    """The common case verified by ``jobs`` processes, or None when the export is not the common case."""
+    size = path.stat().st_size
+    checker = LineVerifier(trust)
+    with path.open("rb") as handle:
+        header = handle.readline()
+        if header.startswith(_EVENT_LINE):
+            return None
+        checker.feed(header)
+        if checker.verifier is None or checker.verifier.partial or checker.broken is not None:
+            return None  # no header on the first line, or a one-group export: nothing global to split
+        step = max(1, min(chunk, -(-(size - len(header)) // jobs)))
+        starts = _split(handle, len(header), size, step)
+    if len(starts) < 2:
+        return None
+    ends = [start for start, _ in starts[1:]] + [size]
+    tasks = [(path, start, end, previous) for (start, previous), end in zip(starts, ends, strict=True)]
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    verifier, ids = checker.verifier, set[int]()
+    with context.Pool(min(jobs, len(tasks))) as pool, fewer_collections():
+        for found in pool.imap(_verify_chunk, tasks):
+            try:
+                if found is None or not _stitch(verifier, ids, found):
+                    return None
+            except ValueError:  # a signature the parent checks cannot be read: the one process says where
+                return None
+    return checker.finish()
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def verify_file(path: str | os.PathLike[str], trust: Trust | None = None, jobs: int | None = None,
+                chunk: int = CHUNK) -> Report:
+    """Verify an export file with ``jobs`` processes (default: one per core; 1: this process alone).
+    The report is always the one-process verifier's: see the module's docstring."""
+    path = Path(path)
+    if (jobs or default_jobs()) > 1:
+        report = _in_parallel(path, trust, jobs or default_jobs(), chunk)
+        if report is not None:
+            return report
+    with path.open("rb") as handle:
+        return verify_lines(handle, trust)
