@@ -15,9 +15,11 @@ copro) and keeps its best time, so neither always meets a cold cache:
   file (copro also writes the header, the checkpoints and their signatures in
   between);
 - verify floor: reading the export line by line and decoding each event line
-  into a struct with the same fields (copro also recomputes every content
-  hash, stream chain and the global chain, checks every checkpoint and
-  signature);
+  into a struct with the same fields, in one process (copro also recomputes
+  every content hash, stream chain and the global chain, checks every
+  checkpoint and signature). The floor is the plain single-process read;
+  copro verifies with one process per core (``copro audit verify``'s
+  default, as on an auditor's machine), and the run prints how many;
 - replay floor: reading the log in position order and decoding every event's
   payload into its struct (copro also opens seals and personal fields,
   rebuilds the read model in a scratch schema and recounts every outcome).
@@ -50,7 +52,7 @@ from services.decisions.events import Choice, Option, ProposalEvent
 from services.decisions.projections import ProposalList
 from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
-from shared.audit.verify import verify_lines
+from shared.audit.verify_parallel import default_jobs, verify_file
 from shared.domain.decider import event_type_name
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent
@@ -213,8 +215,7 @@ async def measure(url: str, total: int, proposals: int, folder: Path) -> list[tu
                     handle.write(chunk)
 
         async def verify() -> None:
-            with export_file.open("rb") as handle:
-                report = verify_lines(handle)
+            report = verify_file(export_file)  # one process per core
             assert report.ok and report.events == total, report.findings[:3]
 
         async def replayed() -> None:
@@ -228,8 +229,8 @@ async def measure(url: str, total: int, proposals: int, folder: Path) -> list[tu
         rows = [
             ("export (CloudEvents JSON lines with integrity fields)",
              await paired(export, lambda: export_floor(url, floor_file)), "same rows encoded as the same lines"),
-            ("verify offline (every content hash, chain, checkpoint)",
-             await paired(verify, verify_plain), "reading and decoding the export"),
+            (f"verify offline (every hash, chain, checkpoint; {default_jobs()} jobs)",
+             await paired(verify, verify_plain), "reading and decoding the export, one process"),
             ("replay (read model rebuilt, every outcome recomputed)",
              await paired(replayed, lambda: replay_floor(url)), "ordered read, every payload decoded"),
         ]

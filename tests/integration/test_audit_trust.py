@@ -106,6 +106,9 @@ def test_the_command_line_pins_keys_and_exits_zero_one_or_two(lines: list[bytes]
     good = _cli("verify", str(export), "--trust", str(trusted), env_home=settings.home)
     assert good.returncode == 0, good.stdout + good.stderr
     assert fingerprint(key) in good.stdout and "signed by copro" in good.stdout
+    for jobs in ("1", "2"):  # one process or two (the default here: one per core), the same report
+        same = _cli("verify", str(export), "--trust", str(trusted), "--jobs", jobs, env_home=settings.home)
+        assert (same.returncode, same.stdout) == (good.returncode, good.stdout)
     other = tmp_path / "other.keys"
     other.write_text(f"partner {base64.b64encode(public_bytes(Ed25519PrivateKey.generate())).decode()}\n")
     bad = _cli("verify", str(export), "--trust", str(other), env_home=settings.home)

@@ -152,7 +152,7 @@ def test_a_clean_export_is_verified_in_chunks_without_the_one_process_pass(
     chunks = []
     real = verify_parallel._verify_chunk
 
-    def counted(task: tuple[Path, int, int, bytes | None]) -> verify_parallel._Chunk | None:
+    def counted(task: tuple[Path, int, int, bytes | None, bool]) -> verify_parallel._Chunk | None:
         found = real(task)
         chunks.append(found is not None)
         return found
