@@ -3,7 +3,10 @@ with the export cut in 2, 3 or a chunk after every event line; and a clean expor
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -171,14 +174,20 @@ def test_a_clean_export_is_verified_in_chunks_without_the_one_process_pass(
 class _InProcess:
     """A pool that runs its tasks here, so the test can count them (the real one is tested above)."""
 
-    def Pool(self, processes: int) -> _InProcess:
+    def Pool(self, processes: int, initializer: Callable[..., None], initargs: tuple[object, ...]) -> _InProcess:
         return self
 
-    def __enter__(self) -> _InProcess:
-        return self
+    def Event(self) -> threading.Event:
+        return threading.Event()
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    def imap(self, work: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
+        return map(work, tasks)
 
-    def imap(self, work: object, tasks: list[object]) -> object:
-        return map(work, tasks)  # type: ignore[call-overload]
+    def close(self) -> None:
+        pass
+
+    def join(self) -> None:
+        pass
+
+    def terminate(self) -> None:
+        pass
