@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from shared.audit import export
 from shared.domain.ids import new_id
 from shared.eventlog import sealer
 from shared.eventlog import store as store_module
@@ -62,10 +63,14 @@ def hot(group: uuid.UUID, stream: str, event: uuid.UUID, xid: int, seq: int) -> 
         "projection: any of its types in a stretch": (projections._ANY_OF_TYPES, (TOTAL - 500, TOTAL, ["tests.Noted"])),
         "projection: cursor moved over a stretch": (projections._SKIP, ("stream_totals", TOTAL)),
         "leadership: is the lock held (standby)": (leader._HELD, (1,)),
+        "export: a page of the log (export, verify --live)": (export._EVENTS, (TOTAL - 50, 500, None)),
+        "export: a page of a group's events": (export._EVENTS, (TOTAL - 50, 500, group)),
     }
 
 
 def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
     if isinstance(value, list):
         value = "{" + ",".join(str(v) for v in value) + "}"
     elif isinstance(value, datetime):
