@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import nats
 import pytest
+from nats.js.errors import ServiceUnavailableError
 
 from shared.runtime.cluster import Replica
 from shared.runtime.embedded import free_port
@@ -241,7 +242,20 @@ async def _stream_has(js: nats.js.JetStreamContext, head: int) -> bool:
 
 
 async def _stream_ids(js: nats.js.JetStreamContext, count: int) -> list[uuid.UUID]:
-    """Every message of the stream, in stream order, as event ids (an ephemeral pull consumer)."""
+    """Every message of the stream, in stream order, as event ids. A consumer made just after the R3 stream
+    was created again may answer "unavailable" while its placement settles: the read then starts over."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        try:
+            return await _read_ids(js, count)
+        except ServiceUnavailableError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _read_ids(js: nats.js.JetStreamContext, count: int) -> list[uuid.UUID]:
+    """The stream's messages as event ids, through an ephemeral pull consumer."""
     sub = await js.pull_subscribe("copro.>", stream="COPRO")
     ids: list[uuid.UUID] = []
     for _ in range(count // 100 + 10):

@@ -41,7 +41,8 @@ def cmd_up_cluster(settings: Settings, replicas: int) -> int:
         servers = prepare(clustered)
         started = servers.started
         database_url, nats_url = masked(servers.database_url), servers.nats_url
-        env = dict(service_env(clustered, servers), COPRO_NATS_REPLICAS=str(CLUSTER_SIZE))
+        # no log process here: the replicas themselves lead the sealer and relay, taking over at once
+        env = dict(service_env(clustered, servers), COPRO_NATS_REPLICAS=str(CLUSTER_SIZE), COPRO_LOG_ROLES_STANDBY="0")
         group = Replicas(env, replica_ports(settings.ports, replicas), settings.home / "logs")
         group.start_all()
         group.wait_ready()
