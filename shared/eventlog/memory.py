@@ -14,7 +14,7 @@ from datetime import datetime
 
 import msgspec
 
-from shared.domain.errors import ConcurrencyConflict, IdempotencyMismatch
+from shared.domain.errors import ConcurrencyConflict, IdempotencyMismatch, StaleState
 from shared.domain.ids import utc_now
 from shared.eventlog import trace
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
@@ -56,7 +56,7 @@ class InMemoryEventStore(EventLog):
                                 if i in self._by_id), event_ids=ids, duplicate=True)
         guard = guard or trace.guard(stream_id)
         if guard is not None and (at_guard := len(self.streams.get(guard[0], []))) != guard[1]:
-            raise trace.stale(f"stream {guard[0]} is at version {at_guard}, the append is guarded by {guard[1]}")
+            raise StaleState(f"stream {guard[0]} is at version {at_guard}, the append is guarded by {guard[1]}")
         stream = self.streams.setdefault(stream_id, [])
         if expected_version is not None and expected_version != len(stream):
             raise ConcurrencyConflict(f"stream {stream_id} is at version {len(stream)}, not {expected_version}")

@@ -17,7 +17,7 @@ from typing import Protocol
 import asyncpg
 import msgspec
 
-from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch
+from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, StaleState
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity, trace
 from shared.eventlog.batching import Batcher, Held, PreparedAppend
@@ -40,6 +40,8 @@ class _PoolFloorRetries(logging.Filter):
 logging.getLogger("asyncpg.pool").addFilter(_PoolFloorRetries())
 
 SEALED_CHANNEL = "copro_sealed"
+HEAD = "SELECT coalesce(max(position), 0) FROM log"
+"""The last sealed global position (0 for an empty log)."""
 
 # Failures that mean "the database is away for now", not "this work is wrong".
 DATABASE_AWAY = (
@@ -97,7 +99,7 @@ def _refusal(sqlstate: str | None, message: str) -> Exception | None:
     in a batch: an idempotency key reused for another request, a stream of another group, or a guard
     stream that moved (the state the request decided on is stale: it runs again, see ``trace.assume``)."""
     if sqlstate == "CP412":
-        return trace.stale(message)
+        return StaleState(message)
     if sqlstate == "CP422":
         return IdempotencyMismatch(message, field="Idempotency-Key")
     if sqlstate == "CP403":
@@ -354,5 +356,5 @@ class EventStore:
 
     async def head_position(self) -> int:
         """The last sealed global position (0 for an empty log)."""
-        value = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM log")
+        value = await self.pool.fetchval(HEAD)
         return int(value)

@@ -118,12 +118,6 @@ def appended(*, checked: bool = True) -> None:
         found.checked = found.checked or (checked and found.assumed is not None)
 
 
-def stale(why: str) -> StaleState:
-    """The error for an assumption the log contradicts: nothing was appended, and the request runs again
-    on fresh state."""
-    return StaleState(why)
-
-
 HEAD_FRESH_FOR = 0.1  # seconds
 
 
@@ -143,7 +137,7 @@ def saw_head(stream_id: str, version: int) -> None:
         found.heads[stream_id] = (version, time.monotonic())
         if (found.assumed is not None and not found.checked and found.assumed[0] == stream_id
                 and found.assumed[1] != version):
-            raise stale(f"stream {stream_id} moved on while this request was decided")
+            raise StaleState(f"stream {stream_id} moved on while this request was decided")
 
 
 def update(**fields: uuid.UUID | None) -> None:

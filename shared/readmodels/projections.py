@@ -22,14 +22,14 @@ import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.locks import projection_lock
-from shared.eventlog.store import DATABASE_AWAY, EVENT_OF, SEALED_CHANNEL, EventStore
+from shared.eventlog.store import DATABASE_AWAY, EVENT_OF, HEAD, SEALED_CHANNEL, EventStore
 from shared.runtime.logs import Condition
 from shared.runtime.metrics import PROJECTION_LAG
 from shared.runtime.waiting import pause, wait_any
 
 log = logging.getLogger(__name__)
 
-_HEAD = "SELECT coalesce(max(position), 0) FROM log"
+_CURSOR = "SELECT position FROM projection_cursors WHERE name = $1"
 # Any event of these types in a stretch of positions: a walk of that stretch of ``log`` by its key
 _ANY_OF_TYPES = (
     f"SELECT EXISTS (SELECT 1 FROM log l {EVENT_OF}"
@@ -117,7 +117,7 @@ class ProjectionRunner:
         """Apply the next batch; returns how far the cursor moved. A stretch with no event of the projection's
         types moves only the cursor, without a transaction; the stored cursor follows every few seconds and
         when the runner has caught up (a restart re-reads at most that stretch, which applies nothing)."""
-        head: int = await conn.fetchval(_HEAD)
+        head: int = await conn.fetchval(HEAD)
         PROJECTION_LAG.labels(self.projection.name).set(max(0, head - self.position))
         if head <= self.position:
             if self.position > self._stored:
@@ -140,9 +140,7 @@ class ProjectionRunner:
         live = {t: t for t in self.projection.tables}
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(self.projection.name))
-            stored: int = await conn.fetchval(
-                "SELECT position FROM projection_cursors WHERE name = $1", self.projection.name
-            )
+            stored: int = await conn.fetchval(_CURSOR, self.projection.name)
             # past what another replica applied, and past what this one skipped (nothing there to apply)
             before = max(stored, self.position)
             after = await _apply_batch(conn, self.store, self.projection, live, before, self.batch)
@@ -160,8 +158,7 @@ class ProjectionRunner:
                 conn = await asyncpg.connect(self.store.url)
                 await conn.add_listener(SEALED_CHANNEL, self._on_notify)
                 await ensure_tables(conn, self.projection)
-                self.position = self._stored = await conn.fetchval(
-                    "SELECT position FROM projection_cursors WHERE name = $1", self.projection.name)
+                self.position = self._stored = await conn.fetchval(_CURSOR, self.projection.name)
                 while not stop.is_set():
                     self._wake.clear()
                     applied = await self.step(conn)

@@ -31,17 +31,13 @@ log = logging.getLogger(__name__)
 
 Work = Callable[[asyncpg.Connection], Awaitable[None]]
 
-_HOLDERS = (
-    "SELECT (l.classid::bigint << 32) | l.objid::bigint AS key, a.application_name AS holder"
-    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = "
-    "(SELECT oid FROM pg_database WHERE datname = current_database())"
-)
-_HELD = (
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-    " AND ((classid::bigint << 32) | objid::bigint) = $1"
-    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
-)
+# A granted session advisory lock of this database (``pg_locks l``), and its 64-bit key
+_GRANTED = ("l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+_KEY = "((l.classid::bigint << 32) | l.objid::bigint)"
+_HOLDERS = (f"SELECT {_KEY} AS key, a.application_name AS holder"
+            f" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {_GRANTED}")
+_HELD = f"SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {_GRANTED} AND {_KEY} = $1)"
 ROLES = {Lock.SEALER: "sealer", Lock.RELAY: "relay", Lock.WEBHOOK_DELIVERY: "webhook delivery"}
 
 
@@ -61,9 +57,7 @@ async def restart_leader(conn: asyncpg.Connection, key: int) -> bool:
     """End the session of whoever holds ``key``: the role starts over in whichever replica takes the lock next
     (for a relay: from the stream's own last message). True if there was a leader."""
     ended = await conn.fetchval(
-        "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
-        " AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1"
-        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())", key)
+        f"SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l WHERE {_GRANTED} AND {_KEY} = $1", key)
     return bool(ended)
 
 

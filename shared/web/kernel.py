@@ -61,6 +61,15 @@ class Kernel:
         """Background work that lives as long as the process and is cancelled at shutdown."""
         self.tasks.append(asyncio.create_task(work, name=name))
 
+    async def stop_work(self) -> None:
+        """At shutdown: background work told to stop and cancelled, then the ``on_stop`` hooks."""
+        self.stop.set()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for stop_hook in self.on_stop:
+            await stop_hook()
+
     def install(self, state: State) -> None:
         state[_KERNEL] = self
 

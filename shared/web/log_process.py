@@ -12,7 +12,6 @@ and ``/metrics`` make it as observable as a service.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -24,16 +23,13 @@ from shared.access.roster import Members
 from shared.audit.signing import signing_key
 from shared.eventlog.sealer import Sealer
 from shared.eventlog.store import EventStore
-from shared.fanout.bus import Bus
 from shared.fanout.relay import Relay
-from shared.runtime.credentials import read_passwords
 from shared.runtime.embedded import ensure_servers
-from shared.runtime.nats_auth import RELAY_USER
 from shared.runtime.settings import load_settings
 from shared.runtime.tls import nats_tls
 from shared.web.health import healthz, readyz
 from shared.web.kernel import Kernel, provide_kernel
-from shared.web.plugin import migrate_or_check, sign_checkpoints
+from shared.web.plugin import migrate_or_check, relay_link, sign_checkpoints
 from shared.web.problems import EXCEPTION_HANDLERS
 
 NAME = "log"
@@ -47,11 +43,9 @@ def create_app() -> Litestar:
         servers = ensure_servers(settings)
         await migrate_or_check(servers)
         store = await EventStore.connect(servers.database_url, min_size=1, max_size=4)
-        if servers.nats_credentials is None:
-            bus = Bus(servers.nats_url, "copro-log-relay", tls=nats_tls(settings))
-        else:
-            password = read_passwords(servers.nats_credentials)[RELAY_USER]
-            bus = Bus(servers.nats_url, "copro-log-relay", user=RELAY_USER, password=password, tls=nats_tls(settings))
+        bus = relay_link(servers, "copro-log-relay", nats_tls(settings))
+        if bus is None:
+            raise RuntimeError(f"{servers.nats_credentials} has no NATS password for the relay")
         bus.start()
         kernel = Kernel(name=NAME, settings=settings, store=store, bus=bus, relay_bus=bus, members=Members(store),
                         sealer=Sealer(servers.database_url), signing_key=signing_key(settings.home))
@@ -69,10 +63,7 @@ def create_app() -> Litestar:
         try:
             yield
         finally:
-            kernel.stop.set()
-            for task in kernel.tasks:
-                task.cancel()
-            await asyncio.gather(*kernel.tasks, return_exceptions=True)
+            await kernel.stop_work()
             await bus.close()
             await store.close()
 

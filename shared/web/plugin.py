@@ -110,9 +110,16 @@ def nats_links(servers: Servers, service: str, tls: ssl.SSLContext | None = None
     if service not in known:
         raise RuntimeError(f"{servers.nats_credentials} has no NATS password for user {service!r}")
     bus = Bus(servers.nats_url, name, user=service, password=known[service], tls=tls)
-    relay = known.get(RELAY_USER)  # a process without the relay's password runs no relay
-    return bus, None if relay is None else Bus(servers.nats_url, f"{name}-relay", user=RELAY_USER, password=relay,
-                                                  tls=tls)
+    return bus, relay_link(servers, f"{name}-relay", tls)
+
+
+def relay_link(servers: Servers, name: str, tls: ssl.SSLContext | None = None) -> Bus | None:
+    """The relay's NATS connection, as the relay user (the only one that may publish events); None when the
+    credentials file has no relay password (that process runs no relay); without a file, as the URL says."""
+    if servers.nats_credentials is None:
+        return Bus(servers.nats_url, name, tls=tls)
+    relay = read_passwords(servers.nats_credentials).get(RELAY_USER)
+    return None if relay is None else Bus(servers.nats_url, name, user=RELAY_USER, password=relay, tls=tls)
 
 
 def service_app(
@@ -184,12 +191,7 @@ def service_app(
         try:
             yield
         finally:
-            kernel.stop.set()
-            for task in kernel.tasks:
-                task.cancel()
-            await asyncio.gather(*kernel.tasks, return_exceptions=True)
-            for stop_hook in kernel.on_stop:
-                await stop_hook()
+            await kernel.stop_work()
             await forgetting.close()
             if relay_bus is not None and relay_bus is not bus:
                 await relay_bus.close()

@@ -41,7 +41,7 @@ def hot(group: uuid.UUID, stream: str, event: uuid.UUID, xid: int, seq: int) -> 
         "read all (relay, projections, log route)": (store_module._READ_ALL, (TOTAL - 50, 500)),
         "read all of a group (webhooks, follow)": (store_module._READ_ALL_GROUP, (TOTAL - 50, 500, group)),
         "read a stream": (store_module._READ_STREAM, (stream, 0)),
-        "head position": ("SELECT coalesce(max(position), 0) FROM log", ()),
+        "head position (store, projections)": (store_module.HEAD, ()),
         "stored ids": ("SELECT max(stream_version) FROM events WHERE id = ANY($1)", ([event],)),
         "append: stream head (copro_append)": (
             "SELECT e.stream_version, e.chain_hash, e.group_id FROM events e WHERE e.stream_id = $1"
