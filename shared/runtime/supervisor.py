@@ -12,6 +12,7 @@ services wait an outage out, and background leadership (sealer, relay,
 webhook delivery) moves to a live process when its holder's connection ends
 (the services stand by for the log process, see ``shared/web/log_process.py``).
 
+Its processes end with it, even when it is killed outright (``follow_supervisor``).
 One ``copro up`` per home: it holds ``<home>/up.lock`` while it runs and
 writes the process ids it supervises to ``<home>/up.json`` (for ``copro
 status``, operators and the chaos suite). A second one refuses at once.
@@ -24,6 +25,7 @@ import ctypes
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +44,9 @@ STEADY_AFTER = 60.0
 """A process that ran this long before it died is restarted after the first delay again."""
 
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_PDEATHSIG = 1
+SUPERVISOR_PID = "COPRO_SUPERVISOR_PID"
+"""Set in the environment of each process ``copro up`` starts: the process id it must not outlive."""
 
 
 def _say(line: str) -> None:
@@ -53,6 +58,20 @@ def become_subreaper() -> None:
     and its process id does not linger as a zombie that would stop a restart (Linux only)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def follow_supervisor() -> None:
+    """End with the ``copro up`` that started this process, even one killed with SIGKILL (it then has no
+    chance to stop its children, which would keep the ports and refuse the next ``copro up``): the kernel
+    sends this process SIGTERM, and the server stops as on Ctrl-C (Linux only). Started by a ``copro up``
+    that is already gone, it stops at once."""
+    supervisor = os.environ.get(SUPERVISOR_PID)
+    if not supervisor:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(supervisor):
+        raise SystemExit("copro: the copro up that started this process has stopped")
 
 
 class AlreadyRunning(RuntimeError):
@@ -181,7 +200,7 @@ class Supervisor:
 
     def _spawn(self, name: str) -> None:
         self.children[name] = subprocess.Popen(
-            [sys.executable, "-m", "shared.runtime.cli", "serve", name], env=self.env)
+            [sys.executable, "-m", "shared.runtime.cli", "serve", name], env={**self.env, SUPERVISOR_PID: str(os.getpid())})
 
     def _pid(self, name: str) -> int | None:
         child = self.children.get(name)

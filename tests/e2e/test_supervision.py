@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -84,3 +85,37 @@ def test_up_restarts_what_dies_and_a_second_up_refuses(tmp_path: Path) -> None:
         assert up.wait(timeout=60) == 0, log.read_text()
     assert "copro stopped." in log.read_text()
     assert not (home / "up.json").exists()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit is reaped by whoever adopts it, maybe never here)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_processes_end_with_a_killed_up(tmp_path: Path) -> None:
+    """``copro up`` killed outright (SIGKILL: no chance to stop anything) leaves no service behind holding its
+    port, so the next ``copro up`` on the same ports starts."""
+    home, log = tmp_path / "home", tmp_path / "up.log"
+    env = _env(home)
+    up = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "up"], env=env,
+                          stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    children: dict[str, int] = {}
+    try:
+        _until(_ready, 120, "ready", log)
+        children = {name: pid for name, pid in _pids(home).items() if name not in ("up", "postgres", "nats")}
+        assert set(children) == {"log", "web", *PORTS}, children
+        os.kill(up.pid, signal.SIGKILL)
+        up.wait(timeout=10)
+        _until(lambda: not any(_running(pid) for pid in children.values()), 30, "every process gone", log)
+        _until(lambda: all(_get(f"http://127.0.0.1:{p}/healthz") == 0 for p in (*PORTS.values(), WEB_PORT, LOG_PORT)),
+               10, "every port free", log)
+    finally:
+        if up.poll() is None:
+            up.kill()
+        for pid in children.values():  # should this fail, nothing it left holds a port for the next run
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        subprocess.run([sys.executable, "-m", "shared.runtime.cli", "down"], env=env, capture_output=True, timeout=60)

@@ -20,7 +20,7 @@ from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, Servers, ens
 from shared.runtime.logs import log_config
 from shared.runtime.protocol import GuardedHttpToolsProtocol
 from shared.runtime.settings import SERVICE_NAMES, Settings
-from shared.runtime.supervisor import AlreadyRunning, HomeLock, Supervisor, become_subreaper
+from shared.runtime.supervisor import AlreadyRunning, HomeLock, Supervisor, become_subreaper, follow_supervisor
 
 
 def prepare(settings: Settings) -> Servers:
@@ -153,6 +153,8 @@ def _up(settings: Settings, lock: HomeLock) -> int:
 
 def cmd_serve(settings: Settings, service: str, port: int | None, workers: int) -> int:
     import uvicorn
+
+    follow_supervisor()
 
     uvicorn.run(
         APPS.get(service, f"services.{service}.app:create_app"),
