@@ -1,5 +1,5 @@
 """Speed against history: ballots, appends and end-to-end fan-out with 10,000 and 1,000,000 events
-already in the log, in one run.
+already in the log, in one run, both systems up at once and measured in turns (median of --rounds).
 
 For each size: a fresh database whose history is appended through the real store (``copro_append``:
 stream chains, content hashes, then the sealer's positions and global chain) in appends of 1,000
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -133,30 +134,55 @@ async def end_to_end(store: EventStore, nats_admin_url: str, count: int = 300, r
     return statistics.median(latencies), latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
 
 
-async def one_size(size: int) -> dict[str, float]:
-    with own_nats() as server:
-        async with fresh_database(f"scale{size}") as url:
-            loaded = await load_history(url, size)
-            await vacuum(url)  # at rest, as autovacuum would have left a log that grew over months
-            print(f"{size:>9,} events: history appended and sealed in {loaded:,.1f} s ({size / loaded:,.0f} events/s)",
-                  flush=True)
-            async with decisions.decisions(url, server) as (base, home):
-                store = await EventStore.connect(url)
-                try:
-                    print(f"           the service caught up with it in {await caught_up(store):,.1f} s", flush=True)
-                    _, _, _, requests = await decisions.ballots(base, home)
-                    ballots = decisions.measure(base, requests, 5)
-                    rate = await appends(store)
-                    p50, p99 = await end_to_end(store, server.admin_url)
-                finally:
-                    await store.close()
-    return {"ballots/s": ballots.rate, "ballot p50 ms": ballots.p50, "ballot p99 ms": ballots.p99,
-            "appends/s (8 writers)": rate, "end-to-end p50 ms": p50, "end-to-end p99 ms": p99}
+async def prepared(stack: contextlib.AsyncExitStack, size: int) -> Sized:
+    """A database with ``size`` events of history and the whole system on it, caught up."""
+    server = stack.enter_context(own_nats())
+    url = await stack.enter_async_context(fresh_database(f"scale{size}"))
+    loaded = await load_history(url, size)
+    await vacuum(url)  # at rest, as autovacuum would have left a log that grew over months
+    print(f"{size:>9,} events: history appended and sealed in {loaded:,.1f} s ({size / loaded:,.0f} events/s)",
+          flush=True)
+    base, home = await stack.enter_async_context(decisions.decisions(url, server))
+    store = await EventStore.connect(url)
+    stack.push_async_callback(store.close)
+    print(f"           the service caught up with it in {await caught_up(store):,.1f} s", flush=True)
+    _, _, _, requests = await decisions.ballots(base, home)
+    return Sized(size, base, requests, store, server.admin_url)
 
 
-async def main(sizes: list[int]) -> None:
-    results = {size: await one_size(size) for size in sizes}
-    print(f"\nspeed against history, one run; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+class Sized(msgspec.Struct):
+    """One size's system, ready to measure."""
+
+    size: int
+    base: str
+    requests: list[tuple[str, str, str]]
+    store: EventStore
+    nats_admin_url: str
+
+    async def measure(self) -> dict[str, float]:
+        ballots = decisions.measure(self.base, self.requests, 5)
+        rate = await appends(self.store)
+        p50, p99 = await end_to_end(self.store, self.nats_admin_url)
+        return {"ballots/s": ballots.rate, "ballot p50 ms": ballots.p50, "ballot p99 ms": ballots.p99,
+                "appends/s (8 writers)": rate, "end-to-end p50 ms": p50, "end-to-end p99 ms": p99}
+
+
+async def main(sizes: list[int], rounds: int) -> None:
+    """Every size's system is up at once and the sizes take turns, round after round, so that each figure
+    meets the same machine; each one's median is compared (a busy moment lands in one round, not one size)."""
+    async with contextlib.AsyncExitStack() as stack:
+        systems = [await prepared(stack, size) for size in sizes]
+        runs: dict[int, list[dict[str, float]]] = {size: [] for size in sizes}
+        for r in range(rounds):
+            for system in systems:
+                runs[system.size].append(await system.measure())
+                figures = runs[system.size][-1]
+                print(f"  round {r + 1}, {system.size:>9,}: " + ", ".join(f"{k} {v:,.1f}" for k, v in figures.items()),
+                      flush=True)
+    results = {size: {key: statistics.median(run[key] for run in runs[size]) for key in runs[size][0]}
+               for size in sizes}
+    print(f"\nspeed against history, one run, median of {rounds} alternating rounds;"
+          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'':<24}" + "".join(f"{size:>12,}" for size in sizes) + "   last/first")
     for key in results[sizes[0]]:
         values = [results[size][key] for size in sizes]
@@ -166,4 +192,6 @@ async def main(sizes: list[int]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000], help="events already in the log")
-    asyncio.run(main(parser.parse_args().sizes))
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; each figure is their median")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.sizes, arguments.rounds))
