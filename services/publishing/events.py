@@ -3,9 +3,10 @@
 Items (resources and reflections) move from draft to publication by the
 group's consent: ``PublicationRequested`` is read by decisions, which opens
 the consent proposal; its outcome comes back as ``ItemPublished`` or
-``PublicationRefused``. Webhook events record partner subscriptions; the
-signing secret is never in an event (it is kept encrypted in a table, shown
-once at creation): an event carries only its fingerprint.
+``PublicationRefused``. Webhook events record partner subscriptions; neither
+the signing secret nor the partner's URL is in an event (both are kept
+encrypted in tables; the secret is shown once at creation, the URL to
+facilitators): an event carries only their fingerprints.
 
 Stored type names and JSON are part of the log: change them only by adding
 optional fields or a new version of a type.
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-from shared.domain.contract import EventContract, Versioned
+from shared.domain.contract import EventContract, Upcaster, Versioned
+from shared.domain.fingerprints import fingerprint
 
 Kind = Literal["resource", "reflection"]
 Attribution = Literal["full_name", "first_name", "anonymous"]
@@ -134,18 +136,32 @@ ITEM_EVENTS: tuple[type[ItemEvent], ...] = (
 # -- webhooks -------------------------------------------------------------------------------------
 
 
+def _endpoint_left_the_log(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 held the partner's URL; version 2 holds its fingerprint (publishing keeps the URL)."""
+    rest = {k: v for k, v in payload.items() if k != "url"}
+    return {**rest, "endpoint_fingerprint": fingerprint(str(payload["url"]))}
+
+
 class WebhookRegistered(Versioned, frozen=True, kw_only=True, tag="publishing.WebhookRegistered"):
     """A facilitator registered a partner webhook; deliveries start after start_after (a global position).
 
-    ``secret_fingerprint`` names the signing secret without giving it away. Registrations recorded
+    ``endpoint_fingerprint`` and ``secret_fingerprint`` name the partner's URL and the signing
+    secret without giving them away: the events reach every partner and every audit export, the
+    URL is shown to facilitators only (it may carry the partner's own token), and nothing in the
+    log can be erased. Version 1 registrations hold the URL in a field ``url`` (it stays in
+    those stored events; readers of this version see its fingerprint). Registrations recorded
     before the secret left the log hold it in a field ``secret``, encrypted with a key of the
     subscription's own that publishing destroyed once it kept the secret in its table: it reads
     as ``null`` everywhere.
     """
 
+    __version__ = 2
+    __upcasters__ = (Upcaster(2, stored_before=lambda payload: "url" in payload, upcast=_endpoint_left_the_log),)
+
     subscription_id: uuid.UUID
     group_id: uuid.UUID
-    url: str
+    endpoint_fingerprint: str | None = None
+    """Always set when recorded; None only where a reader without the upcaster meets a version 1 payload."""
     event_types: tuple[str, ...]
     secret_fingerprint: str | None = None
     start_after: int

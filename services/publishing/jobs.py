@@ -41,8 +41,9 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from services.publishing.events import WebhookRegistered
-from shared.access.secrets import SecretBox, fingerprint
+from shared.access.secrets import SecretBox
 from shared.domain.contract import type_name
+from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import utc_now
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata, RecordedEvent
@@ -82,9 +83,11 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 
 class _Legacy(msgspec.Struct):
-    """A registration recorded while the secret still travelled in the event (encrypted per subscription)."""
+    """A registration recorded while the secret (encrypted per subscription) or the URL (version 1) still
+    travelled in the event."""
 
     secret: str | None = None
+    url: str | None = None
 
 
 @dataclass
@@ -122,6 +125,7 @@ class Delivery:
         self.store = store
         self.box = box
         self._secrets: dict[uuid.UUID, str] = {}
+        self._endpoints: dict[uuid.UUID, str] = {}
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
@@ -139,6 +143,7 @@ class Delivery:
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         await self.adopt_legacy_secrets()
+        await self.adopt_legacy_endpoints()
         await conn.add_listener(SEALED_CHANNEL, lambda *_: self._wake.set())
         while not stop.is_set():
             self._wake.clear()
@@ -201,6 +206,50 @@ class Delivery:
         await forget(self.store, subscription_id)
         return secret
 
+    # -- partner URLs ------------------------------------------------------------------------------
+
+    async def keep_endpoint(self, subscription_id: uuid.UUID, url: str) -> None:
+        await self.store.pool.execute(
+            "INSERT INTO webhook_endpoints (subscription_id, url, fingerprint) VALUES ($1, $2, $3)"
+            " ON CONFLICT (subscription_id) DO NOTHING",
+            subscription_id, self.box.seal(subscription_id, url), fingerprint(url))
+        self._endpoints[subscription_id] = url
+
+    async def drop_endpoint(self, subscription_id: uuid.UUID) -> None:
+        await self.store.pool.execute("DELETE FROM webhook_endpoints WHERE subscription_id = $1", subscription_id)
+        self._endpoints.pop(subscription_id, None)
+
+    async def endpoint(self, subscription_id: uuid.UUID) -> str | None:
+        """The partner's URL: kept in ``webhook_endpoints``, or, for a version 1 registration not yet
+        adopted, in its event."""
+        if (known := self._endpoints.get(subscription_id)) is not None:
+            return known
+        sealed = await self.store.pool.fetchval(
+            "SELECT url FROM webhook_endpoints WHERE subscription_id = $1", subscription_id)
+        if sealed is None:
+            return await self._adopt_endpoint(subscription_id)
+        try:
+            self._endpoints[subscription_id] = self.box.open(subscription_id, bytes(sealed))
+        except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
+            log.error("webhook %s: its URL does not open with this secrets key", subscription_id)
+            return None
+        return self._endpoints[subscription_id]
+
+    async def adopt_legacy_endpoints(self) -> int:
+        """Keep the URLs of webhooks registered while the URL travelled in the event (version 1); how many."""
+        rows = await self.store.pool.fetch(
+            "SELECT c.subscription_id FROM webhook_cursors c WHERE NOT EXISTS"
+            " (SELECT 1 FROM webhook_endpoints e WHERE e.subscription_id = c.subscription_id)")
+        return sum([await self._adopt_endpoint(r["subscription_id"]) is not None for r in rows])
+
+    async def _adopt_endpoint(self, subscription_id: uuid.UUID) -> str | None:
+        stored = await self.store.read_stream(webhook_stream(subscription_id))
+        url = next((msgspec.json.decode(e.data, type=_Legacy).url for e in stored
+                    if e.type == type_name(WebhookRegistered)), None)
+        if url is not None:
+            await self.keep_endpoint(subscription_id, url)
+        return url
+
     # -- delivering -------------------------------------------------------------------------------
 
     async def post(self, webhook: Webhook, event: RecordedEvent) -> Attempt:
@@ -209,6 +258,9 @@ class Delivery:
         secret = await self.secret(registered.subscription_id)
         if secret is None:
             return Attempt(False, None, "no signing secret is kept for this webhook", None)
+        url = await self.endpoint(registered.subscription_id)
+        if url is None:
+            return Attempt(False, None, "no URL is kept for this webhook", None)
         body = body_of(event)
         now = utc_now()
         headers = {
@@ -219,7 +271,7 @@ class Delivery:
             "webhook-signature": Signer(secret).sign(str(event.id), now, body.decode()),
         }
         try:
-            response = await self.client.post(registered.url, content=body, headers=headers)
+            response = await self.client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return Attempt(False, None, f"{type(exc).__name__}: {exc}", None)
         ok = 200 <= response.status_code < 300

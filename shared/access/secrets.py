@@ -11,12 +11,15 @@ owner's id, so a copy of the database alone does not give it away. Events carry 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.domain.fingerprints import fingerprint
+
+__all__ = ["KEY_FILE", "SecretBox", "fingerprint", "secrets_key"]
 
 KEY_FILE = "secrets.key"
 
@@ -35,11 +38,6 @@ def secrets_key(home: Path) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key
-
-
-def fingerprint(secret: str) -> str:
-    """What may be shown of a secret: the start of its SHA-256 (the secret has 192 random bits)."""
-    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 class SecretBox:

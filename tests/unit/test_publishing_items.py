@@ -258,7 +258,8 @@ def test_whatever_authors_do_to_a_draft_its_revisions_count_one_up(steps: list[s
 HOOK = uid(400)
 REGISTER = Register(subscription_id=HOOK, group_id=GROUP, url="https://crm.example.org/hooks", event_types=("*",),
                     secret_fingerprint=fingerprint("whsec_abc"), start_after=42, by=ADA, at=T0)
-REGISTERED = WebhookRegistered(subscription_id=HOOK, group_id=GROUP, url="https://crm.example.org/hooks",
+REGISTERED = WebhookRegistered(subscription_id=HOOK, group_id=GROUP,
+                               endpoint_fingerprint=fingerprint("https://crm.example.org/hooks"),
                                event_types=("*",), secret_fingerprint=fingerprint("whsec_abc"), start_after=42,
                                by=ADA, at=T0)
 DISABLED = WebhookDisabled(subscription_id=HOOK, reason="the endpoint answered 410 Gone", at=T0)
@@ -267,6 +268,12 @@ DISABLED = WebhookDisabled(subscription_id=HOOK, reason="the endpoint answered 4
 def test_a_facilitator_registers_a_webhook() -> None:
     done = webhooks.given().when(REGISTER).then(REGISTERED)
     assert done.state.status == "active" and done.state.live
+
+
+def test_the_registration_names_the_partners_url_by_its_fingerprint_only() -> None:
+    """The event reaches every partner and every audit export, and the URL may carry the partner's token."""
+    (registered,) = webhooks.given().when(REGISTER).events
+    assert b"crm.example.org" not in msgspec.json.encode(registered)
 
 
 def test_a_webhook_is_registered_once() -> None:
@@ -314,7 +321,9 @@ def test_stored_item_events_keep_their_type_names_and_json() -> None:
         "publishing.PublicationRequested", "publishing.ItemPublished", "publishing.PublicationRefused",
         "publishing.ItemWithdrawn", "publishing.WebhookRegistered", "publishing.WebhookDisabled",
         "publishing.WebhookRemoved"]
-    assert all(t.__version__ == 1 for t in CONTRACT.types)
+    assert {t.__struct_config__.tag: t.__version__ for t in CONTRACT.types if t.__version__ != 1} == {
+        "publishing.WebhookRegistered": 2}  # version 2: the partner's URL left the event
+    assert "url" not in WebhookRegistered.__struct_fields__
     # the signing secret is in no event, not even encrypted: only its fingerprint, which cannot sign
     assert "secret" not in WebhookRegistered.__struct_fields__ and b"whsec_abc" not in msgspec.json.encode(REGISTERED)
     assert REGISTERED.secret_fingerprint == "sha256:" + hashlib.sha256(b"whsec_abc").hexdigest()[:16]

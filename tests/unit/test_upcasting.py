@@ -25,6 +25,7 @@ from services.publishing.events import WebhookRegistered
 from services.scheduling.events import AttendeeRegistered
 from shared.domain.contract import EventContract, Upcaster, Versioned, decoder_for
 from shared.domain.decider import Decider
+from shared.domain.fingerprints import fingerprint
 from shared.eventlog.envelope import Metadata, RecordedEvent
 from shared.runtime.discovery import contracts
 
@@ -76,6 +77,13 @@ def test_a_webhook_that_held_its_secret_decodes_without_it() -> None:
     registered = webhook_decider.decode(stored("publishing.WebhookRegistered.with-secret"))
     assert isinstance(registered, WebhookRegistered) and registered.secret_fingerprint is None
     assert webhook_decider.fold([registered]).live
+
+
+def test_a_version_1_registration_reads_with_its_urls_fingerprint_not_the_url() -> None:
+    registered = webhook_decider.decode(stored("publishing.WebhookRegistered.with-url"))
+    assert isinstance(registered, WebhookRegistered)
+    assert registered.endpoint_fingerprint == fingerprint("https://partner.example.org/copro?token=partners-own")
+    assert "url" not in msgspec.structs.asdict(registered) and webhook_decider.fold([registered]).live
 
 
 def test_a_registration_from_before_registrants_has_no_owner() -> None:

@@ -131,6 +131,7 @@ class WebhookOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     last_error: str | None
     secret: str | None = None
     secret_fingerprint: str | None = None
+    endpoint_fingerprint: str | None = None
 
 
 class WebhookIn(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -16,6 +16,7 @@ from msgspec.structs import replace
 from services.publishing.events import WebhookDisabled, WebhookEvent, WebhookRegistered, WebhookRemoved
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
+from shared.domain.fingerprints import fingerprint
 
 
 def webhook_stream(subscription_id: uuid.UUID) -> str:
@@ -82,7 +83,7 @@ def decide(command: WebhookCommand, state: Webhook) -> list[WebhookEvent]:
             if not command.url.startswith(("http://", "https://")):
                 raise InvalidCommand("a webhook URL starts with http:// or https://", field="url")
             return [WebhookRegistered(subscription_id=command.subscription_id, group_id=command.group_id,
-                                      url=command.url, event_types=command.event_types,
+                                      endpoint_fingerprint=fingerprint(command.url), event_types=command.event_types,
                                       secret_fingerprint=command.secret_fingerprint,
                                       start_after=command.start_after, by=command.by, at=command.at)]
         case Disable():

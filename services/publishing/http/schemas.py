@@ -127,6 +127,8 @@ class WebhookOut(msgspec.Struct):
     secret: str | None = None
     """Only in the answer that registers the webhook: shown once, kept encrypted, never in an event."""
     secret_fingerprint: str | None = None
+    endpoint_fingerprint: str | None = None
+    """The URL's fingerprint, as its registration event carries it (every reader, auditors too)."""
 
 
 class DeliveryOut(msgspec.Struct):

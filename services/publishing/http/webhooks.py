@@ -17,8 +17,8 @@ from services.publishing.domain.webhooks import Register, Remove, Webhook, webho
 from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
 from shared.access.guards import sees_endpoints
 from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
-from shared.access.secrets import fingerprint
 from shared.domain.errors import NotFound
+from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle
 
@@ -32,17 +32,18 @@ async def _webhook(service: Publishing, group_id: uuid.UUID, subscription_id: uu
     return found
 
 
-def _out(webhook: Webhook, cursor: asyncpg.Record | None, secret: str | None = None,
+def _out(webhook: Webhook, cursor: asyncpg.Record | None, url: str | None, secret: str | None = None,
          endpoints: bool = True) -> WebhookOut:
     """``endpoints``: whether the reader may see the partner's URL and what it answered (not an auditor)."""
     assert webhook.registered is not None
     error = cursor["last_error"] if cursor and endpoints else None
     return WebhookOut(subscription_id=webhook.registered.subscription_id,
-                      url=webhook.registered.url if endpoints else None,
+                      url=url if endpoints else None,
                       event_types=list(webhook.registered.event_types), status=webhook.status,
                       position=cursor["position"] if cursor else 0, attempts=cursor["attempts"] if cursor else 0,
                       last_error=error, secret=secret,
-                      secret_fingerprint=webhook.registered.secret_fingerprint)
+                      secret_fingerprint=webhook.registered.secret_fingerprint,
+                      endpoint_fingerprint=webhook.registered.endpoint_fingerprint)
 
 
 class WebhookController(Controller):
@@ -62,12 +63,13 @@ class WebhookController(Controller):
         await store.pool.execute("INSERT INTO webhook_cursors (subscription_id, group_id, position) VALUES ($1, $2, $3)",
                                  subscription_id, group_id, start)
         await service.delivery.keep_secret(subscription_id, secret)
+        await service.delivery.keep_endpoint(subscription_id, data.url)
         done = await handle(store, webhook_decider, Register(
             subscription_id=subscription_id, group_id=group_id, url=data.url, event_types=tuple(data.event_types),
             secret_fingerprint=fingerprint(secret), start_after=start, by=principal.member_id, at=utc_now()),
             group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
         cursor = await store.pool.fetchrow("SELECT * FROM webhook_cursors WHERE subscription_id = $1", subscription_id)
-        return Response(_out(done.state, cursor, secret), status_code=201, headers={"Cache-Control": "no-store"})
+        return Response(_out(done.state, cursor, data.url, secret), status_code=201, headers={"Cache-Control": "no-store"})
 
     @get("/", summary="The group's webhooks, their cursor and last error (facilitator)")
     async def list_webhooks(self, service: Publishing, principal: Authenticated,
@@ -78,7 +80,9 @@ class WebhookController(Controller):
                 "SELECT * FROM webhook_cursors WHERE group_id = $1 ORDER BY subscription_id", group_id):
             webhook = await service.delivery.webhook(cursor["subscription_id"])
             if webhook.live:
-                out.append(_out(webhook, cursor, endpoints=sees_endpoints(principal)))
+                endpoints = sees_endpoints(principal)
+                url = await service.delivery.endpoint(cursor["subscription_id"]) if endpoints else None
+                out.append(_out(webhook, cursor, url, endpoints=endpoints))
         return out
 
     @get("/{subscription_id:uuid}/deliveries", summary="A webhook's delivery log, newest first")
@@ -123,3 +127,4 @@ class WebhookController(Controller):
         await handle(service.store, webhook_decider, Remove(by=principal.member_id, at=utc_now()),
                      group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
         await service.delivery.drop_secret(subscription_id)
+        await service.delivery.drop_endpoint(subscription_id)

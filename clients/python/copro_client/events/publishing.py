@@ -106,18 +106,20 @@ class ItemWithdrawn(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field=
 
 class WebhookRegistered(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="publishing.WebhookRegistered"):
     """A facilitator registered a partner webhook; deliveries start after start_after (a global position).
-    ``secret_fingerprint`` names the signing secret without giving it away. Registrations recorded before the
-    secret left the log hold it in a field ``secret``, encrypted with a key of the subscription's own that
-    publishing destroyed once it kept the secret in its table: it reads as ``null`` everywhere.
+    ``endpoint_fingerprint`` and ``secret_fingerprint`` name the partner's URL and the signing secret without
+    giving them away: the events reach every partner and every audit export, the URL is shown to facilitators
+    only (it may carry the partner's own token), and nothing in the log can be erased. Version 1 registrations
+    hold the URL in a field ``url`` (it stays in those stored events; readers of this version see its
+    fingerprint). Registrations recorded before the secret left the log hold it in a...
     """
 
     subscription_id: uuid.UUID
     group_id: uuid.UUID
-    url: str
     event_types: list[str]
     start_after: int
     by: uuid.UUID | None
     at: datetime
+    endpoint_fingerprint: str | None = None
     secret_fingerprint: str | None = None
 
 
@@ -159,7 +161,7 @@ VERSIONS = {
     "publishing.ItemPublished": 1,
     "publishing.PublicationRefused": 1,
     "publishing.ItemWithdrawn": 1,
-    "publishing.WebhookRegistered": 1,
+    "publishing.WebhookRegistered": 2,
     "publishing.WebhookDisabled": 1,
     "publishing.WebhookRemoved": 1,
 }
