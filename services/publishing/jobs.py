@@ -41,6 +41,7 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from services.publishing.events import WebhookRegistered
+from shared.access.privacy import redacted
 from shared.access.secrets import SecretBox
 from shared.domain.contract import type_name
 from shared.domain.fingerprints import fingerprint
@@ -64,8 +65,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delive
 
 def body_of(event: RecordedEvent) -> bytes:
     """A webhook's body: the event as a structured CloudEvent, the same format as an audit export's lines
-    (its payload decrypted for the partner; a forgotten person's fields read as null)."""
-    return msgspec.json.encode(structured(event, "/copro/publishing"))
+    (its payload decrypted for the partner; a forgotten person's fields and private fields read as null)."""
+    return msgspec.json.encode(structured(redacted(event), "/copro/publishing"))
 
 
 def wanted(event_type: str, patterns: tuple[str, ...]) -> bool:

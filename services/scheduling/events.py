@@ -83,7 +83,13 @@ class OccurrenceMoved(Versioned, frozen=True, kw_only=True, tag="scheduling.Occu
 
 
 class RsvpGiven(Versioned, frozen=True, kw_only=True, tag="scheduling.RsvpGiven"):
+    """A member answered for one occurrence of a meeting, with what they need to take part (if anything).
+
+    ``access_needs`` is private: health and disability in a person's own words, for the meeting's
+    organisers to plan with, so the events feed, webhooks and log views show it as ``null``."""
+
     __personal__ = ("access_needs",)
+    __private__ = ("access_needs",)
     __subject__ = "member_id"
     meeting_id: uuid.UUID
     occurrence: datetime

@@ -106,6 +106,7 @@ class EventType:
     personal: tuple[str, ...]
     sealed: tuple[str, ...]
     schema: dict[str, Any]
+    private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,15 @@ class EventContract:
             if steps != list(range(2, event_type.__version__ + 1)):
                 raise TypeError(f"{name} is version {event_type.__version__}: it needs one upcaster to each version "
                                 f"after 1 (has {steps})")
+            if not set(private := getattr(event_type, "__private__", ())) <= set(getattr(event_type, "__personal__", ())):
+                raise TypeError(f"{name}: a private field is a personal field too (encrypted, erasable): {private}")
 
     def catalogue(self) -> list[EventType]:
         return [
             EventType(
                 name=type_name(t), version=t.__version__, summary=" ".join((t.__doc__ or "").split()),
                 personal=tuple(getattr(t, "__personal__", ())), sealed=tuple(getattr(t, "__sealed__", ())),
-                schema=msgspec.json.schema(t),
+                schema=msgspec.json.schema(t), private=tuple(getattr(t, "__private__", ())),
             )
             for t in self.types
         ]

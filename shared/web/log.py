@@ -11,6 +11,7 @@ from litestar import get
 from litestar.params import Parameter
 
 from shared.access.principals import Authenticated
+from shared.access.privacy import redacted
 from shared.domain.errors import Forbidden
 from shared.eventlog.envelope import Metadata, RecordedEvent
 from shared.web.kernel import Kernel
@@ -38,6 +39,8 @@ class LogPage(msgspec.Struct, kw_only=True):
 
 
 def log_event(event: RecordedEvent) -> LogEvent:
+    """An event as the log views show it (its private fields ``null``: ``shared.access.privacy``)."""
+    event = redacted(event)
     return LogEvent(
         id=event.id, group_id=event.group_id, stream_id=event.stream_id,
         stream_version=event.stream_version, position=event.position, type=event.type,

@@ -146,3 +146,15 @@ def test_a_contract_refuses_a_new_version_without_an_upcaster() -> None:
     with pytest.raises(TypeError, match="one upcaster to each version"):
         EventContract("test", [Broken])
     EventContract("test", [Noted, Cleared])  # version 2 with its upcaster: accepted
+
+
+def test_a_private_field_must_be_personal() -> None:
+    """Private (no general reader sees it) only ever narrows personal (encrypted, erasable)."""
+
+    class Loose(Versioned, frozen=True, kw_only=True, tag="test.Loose"):
+        __private__ = ("note",)
+        note: str | None
+        at: datetime
+
+    with pytest.raises(TypeError, match="a private field is a personal field too"):
+        EventContract("test", [Loose])

@@ -51,7 +51,10 @@ class OccurrenceMoved(msgspec.Struct, kw_only=True, omit_defaults=True, tag_fiel
 
 
 class RsvpGiven(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.RsvpGiven"):
-    """scheduling.RsvpGiven"""
+    """A member answered for one occurrence of a meeting, with what they need to take part (if anything).
+    ``access_needs`` is private: health and disability in a person's own words, for the meeting's organisers
+    to plan with, so the events feed, webhooks and log views show it as ``null``.
+    """
 
     meeting_id: uuid.UUID
     occurrence: str

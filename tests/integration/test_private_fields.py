@@ -1,0 +1,74 @@
+"""A private personal field (an RSVP's access needs: health and disability in a person's own words)
+is read by the service that records it and by no general reader: webhooks to partners, the member
+history any member may read and the operator's log view all show it as null, while the meeting's
+own stream still holds it, encrypted for its person."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from services.scheduling.domain.meetings import meeting_stream
+from shared.eventlog.personal import MARKER
+from shared.eventlog.store import EventStore
+from shared.runtime.embedded import free_port
+from tests.integration.decisions_client import make_group
+from tests.integration.receiver import Receiver
+from tests.integration.test_publishing_delivery import until
+
+NEEDS = "step-free access; I use a wheelchair and tire after an hour"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    endpoint = Receiver(free_port())
+    endpoint.start()
+    yield endpoint
+    endpoint.stop()
+
+
+async def test_access_needs_reach_no_general_reader(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient,  # type: ignore[type-arg]
+    publishing: AsyncTestClient, store: EventStore, receiver: Receiver,  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    hook = await publishing.post(f"{group.base}/webhooks", headers=group.tokens["facilitator"],
+                                 json={"url": receiver.url, "event_types": ["scheduling.*"], "start": "beginning"})
+    assert hook.status_code == 201, hook.text
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=14, minute=0, second=0, microsecond=0)
+    made = await scheduling.post(f"{group.base}/meetings", headers=group.tokens["facilitator"], json={
+        "title": "Working group", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()})
+    assert made.status_code == 201, made.text
+    meeting = uuid.UUID(made.json()["meeting_id"])
+    answered = await scheduling.post(f"{group.base}/meetings/{meeting}/rsvp", headers=group.tokens["member"],
+                                     json={"occurrence": start.isoformat(), "answer": "yes", "access_needs": NEEDS})
+    assert answered.status_code == 200, answered.text
+
+    def rsvps() -> list[dict[str, object]]:
+        bodies = [msgspec.json.decode(body) for _, body in receiver.received]
+        return [b["data"] for b in bodies if b["type"] == "scheduling.RsvpGiven"]
+
+    await until(lambda: len(rsvps()) == 1)
+    assert rsvps()[0]["access_needs"] is None and rsvps()[0]["answer"] == "yes"
+
+    history = await api.get(f"{group.base}/members/{group.members['member']}/history", headers=group.tokens["observer"])
+    assert history.status_code == 200, history.text
+    [given] = [e for e in history.json() if e["type"] == "scheduling.RsvpGiven"]
+    assert given["data"]["access_needs"] is None
+
+    head = await store.head_position()
+    page = await api.get("/log", headers=operator, params={"after": max(0, head - 50), "limit": 100})
+    assert page.status_code == 200, page.text
+    logged = [e for e in page.json()["events"] if e["type"] == "scheduling.RsvpGiven"]
+    assert logged and all(e["data"]["access_needs"] is None for e in logged)
+
+    # not lost: the meeting's stream holds it, encrypted for its person, and scheduling reads it
+    recorded = [e for e in await store.read_stream(meeting_stream(meeting)) if e.type == "scheduling.RsvpGiven"]
+    assert msgspec.json.decode(recorded[0].data)["access_needs"] == NEEDS
+    raw = await store.pool.fetchval("SELECT payload FROM events WHERE id = $1", recorded[0].id)
+    assert MARKER in raw and NEEDS.encode() not in raw
