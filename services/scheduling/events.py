@@ -195,15 +195,23 @@ SignUpEvent = RoleAdded | CapacityDeclared | SignedUp | Withdrew | Promoted | Sw
 
 
 class AttendeeRegistered(Versioned, frozen=True, kw_only=True, tag="scheduling.AttendeeRegistered"):
-    __personal__ = ("name",)
+    """A person registered for the gathering (or its waiting list).
+
+    Their access ``needs`` and whom they would sit with or apart from (``seat_with``, ``not_with``: a
+    safeguarding matter) are personal and private: encrypted for the attendee, erased with them, and
+    read by scheduling's table planning only (the events feed, webhooks and log views show ``null``).
+    Registrations recorded before held them in plain text; general readers see those as ``null`` too."""
+
+    __personal__ = ("name", "needs", "seat_with", "not_with")
+    __private__ = ("needs", "seat_with", "not_with")
     __subject__ = "attendee_id"
     attendee_id: uuid.UUID
     name: str | None
     perspective: Perspective
     organisation: str
-    needs: tuple[str, ...]
-    seat_with: tuple[uuid.UUID, ...]
-    not_with: tuple[uuid.UUID, ...]
+    needs: tuple[str, ...] | None
+    seat_with: tuple[uuid.UUID, ...] | None
+    not_with: tuple[uuid.UUID, ...] | None
     waitlisted: bool
     at: datetime
     by: uuid.UUID | None = None

@@ -72,3 +72,26 @@ async def test_access_needs_reach_no_general_reader(
     assert msgspec.json.decode(recorded[0].data)["access_needs"] == NEEDS
     raw = await store.pool.fetchval("SELECT payload FROM events WHERE id = $1", recorded[0].id)
     assert MARKER in raw and NEEDS.encode() not in raw
+
+    # an attendee's needs and whom they would sit apart from: the same, and encrypted for the attendee
+    planned = await scheduling.post(f"{group.base}/gatherings", headers=group.tokens["facilitator"], json={
+        "title": "Gathering", "venue": "Hall", "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=6)).isoformat(), "capacity": 10})
+    gathering = f"{group.base}/gatherings/{planned.json()['gathering_id']}"
+    first = await scheduling.post(f"{gathering}/attendees", headers=group.tokens["member"], json={
+        "name": "Sam Attendee", "perspective": "lived_experience", "organisation": "Partner 0"})
+    apart = first.json()["attendee_id"]
+    second = await scheduling.post(f"{gathering}/attendees", headers=group.tokens["member"], json={
+        "name": "Kit Attendee", "perspective": "both", "organisation": "Partner 1", "needs": ["hearing_loop"],
+        "not_with": [apart]})
+    assert second.status_code == 201, second.text
+
+    def registered() -> list[dict[str, object]]:
+        bodies = [msgspec.json.decode(body) for _, body in receiver.received]
+        return [b["data"] for b in bodies if b["type"] == "scheduling.AttendeeRegistered"]
+
+    await until(lambda: len(registered()) == 2)
+    assert all(r["needs"] is None and r["not_with"] is None and r["seat_with"] is None for r in registered())
+    raw = await store.pool.fetchval("SELECT payload FROM events WHERE id = (SELECT id FROM events"
+                                    " WHERE type = 'scheduling.AttendeeRegistered' ORDER BY seq DESC LIMIT 1)")
+    assert b"hearing_loop" not in raw and apart.encode() not in raw

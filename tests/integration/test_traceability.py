@@ -167,7 +167,10 @@ async def test_altering_an_actor_or_a_causation_in_an_export_fails_verification(
 ) -> None:
     group = await make_group(api, operator)
     await add(api, operator, group, "another", "member", org=2)
-    await _logged(api, operator, "decisions.TokenIssued", 8)
+    for _ in range(1200):  # everything recorded so far is sealed, whichever tests ran before
+        if await store.head_position() >= await store.pool.fetchval("SELECT count(*) FROM events"):
+            break
+        await asyncio.sleep(0.05)
     lines = [line async for chunk in export_lines(store) for line in chunk.splitlines()]
     assert verify_lines(lines).ok
     for field, value in (("actorid", str(uuid.uuid4())), ("actororg", str(uuid.uuid4())),

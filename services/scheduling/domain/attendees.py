@@ -101,9 +101,10 @@ def decide_attendees(command: AttendeeCommand, attendees: Attendees, capacity: i
 def evolve_attendees(attendees: Attendees, event: AttendeeEvent) -> Attendees:
     match event:
         case AttendeeRegistered():
+            # a forgotten attendee's needs and seating wishes read as None: no longer known
             person = Person(attendee_id=event.attendee_id, name=event.name, perspective=event.perspective,
-                            organisation=event.organisation, needs=event.needs, seat_with=event.seat_with,
-                            not_with=event.not_with, by=event.by)
+                            organisation=event.organisation, needs=event.needs or (), seat_with=event.seat_with or (),
+                            not_with=event.not_with or (), by=event.by)
             people = {**attendees.people, event.attendee_id: person}
             if event.waitlisted:
                 return replace(attendees, people=people, waitlist=(*attendees.waitlist, event.attendee_id))

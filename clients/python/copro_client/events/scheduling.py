@@ -181,15 +181,20 @@ class SignUpsClosed(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field=
 
 
 class AttendeeRegistered(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="scheduling.AttendeeRegistered"):
-    """scheduling.AttendeeRegistered"""
+    """A person registered for the gathering (or its waiting list). Their access ``needs`` and whom they would
+    sit with or apart from (``seat_with``, ``not_with``: a safeguarding matter) are personal and private:
+    encrypted for the attendee, erased with them, and read by scheduling's table planning only (the events
+    feed, webhooks and log views show ``null``). Registrations recorded before held them in plain text;
+    general readers see those as ``null`` too.
+    """
 
     attendee_id: uuid.UUID
     name: str | None
     perspective: Literal["both", "lived_experience", "other", "service_provider"]
     organisation: str
-    needs: list[str]
-    seat_with: list[uuid.UUID]
-    not_with: list[uuid.UUID]
+    needs: str | None
+    seat_with: str | None
+    not_with: str | None
     waitlisted: bool
     at: datetime
     by: uuid.UUID | None = None
