@@ -21,7 +21,7 @@ from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
 from shared.audit.verify import verify_lines, verify_live
 from shared.eventlog import sealing
-from shared.eventlog.envelope import RecordedEvent
+from shared.eventlog.envelope import NewEvent, RecordedEvent
 from shared.eventlog.store import EventStore
 from shared.runtime.embedded import EmbeddedNats
 from tests.conftest import wait_sealed
@@ -293,3 +293,26 @@ async def test_the_store_opens_a_seal_only_once_the_releasing_event_is_in_the_lo
     assert {msgspec.json.decode(e.data)["choice"]["option"] for e in unsealed if e.type == "decisions.BallotCast"} == {
         vote.hall, vote.library}
     assert await store.pool.fetchval("SELECT count(*) FROM seal_keys WHERE seal_id = $1", uuid.UUID(vote.proposal_id))
+
+
+async def test_a_ballot_stored_in_clear_before_sealing_stays_hidden_in_a_members_history(
+    api: AsyncTestClient, operator: dict[str, str], store: EventStore  # type: ignore[type-arg]
+) -> None:
+    """A member's history hides it while results are hidden, as the proposal's own history does."""
+    vote = await sealed_vote(api, operator)
+    group, member = vote.group, uuid.UUID(vote.group.members["member"])
+    stream = f"decisions.proposal.{vote.proposal_id}"
+    recorded = await store.read_stream(stream)
+    cast = next(e for e in recorded if e.type == "decisions.BallotCast")
+    org = uuid.UUID(msgspec.json.decode(cast.data)["organisation_id"])
+    event_id = uuid.uuid4()
+    clear = {"type": "decisions.BallotCast", "event_id": str(event_id), "proposal_id": vote.proposal_id,
+             "member_id": str(member), "organisation_id": str(org), "lived_experience": True,
+             "choice": {"option": vote.hall}, "reason": None, "at": "2025-09-02T09:00:00Z"}
+    await store.append(group_id=uuid.UUID(group.id), stream_id=stream, expected_version=len(recorded),
+                       events=[NewEvent(id=event_id, type="decisions.BallotCast", data=clear)])
+    await wait_sealed(store, await store.pool.fetchval("SELECT count(*) FROM events"))
+    for who in ("observer", "auditor"):  # neither voted: under after_close they see no choice before the close
+        history = (await api.get(f"{group.base}/members/{member}/history", headers=group.tokens[who])).json()
+        found = [e["data"] for e in history if e["type"] == "decisions.BallotCast"]
+        assert len(found) == 2 and all(b["choice"] is None for b in found), found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import msgspec
 from litestar import Controller, get
 
 from services.decisions.context import Decisions
@@ -12,6 +13,7 @@ from services.decisions.domain.group import group_decider, group_stream
 from services.decisions.domain.proposal import proposal_decider
 from services.decisions.events import ProposalOpened
 from services.decisions.http.groups import group_out
+from services.decisions.http.proposals import BALLOT_CAST, as_reader_sees, tally_visible
 from services.decisions.http.schemas import GroupAsOf, ProposalAsOf
 from shared.access.principals import Authenticated
 from shared.domain.contract import type_name
@@ -50,8 +52,19 @@ class AuditController(Controller):
         out: list[LogEvent] = []
         streams = await store.pool.fetch(
             "SELECT DISTINCT stream_id FROM events WHERE id = ANY($1::uuid[])", list(wanted))
+        visible: dict[uuid.UUID, bool] = {}  # by proposal: may this reader see its ballots yet?
         for row in streams:
-            out.extend(log_event(e) for e in await store.read_stream(row["stream_id"]) if e.id in wanted)
+            for e in await store.read_stream(row["stream_id"]):
+                if e.id not in wanted:
+                    continue
+                if e.type == BALLOT_CAST:
+                    proposal_id = uuid.UUID(msgspec.json.decode(e.data)["proposal_id"])
+                    if proposal_id not in visible:
+                        visible[proposal_id] = tally_visible(await service.proposal(group, proposal_id),
+                                                             principal.member_id)
+                    out.append(as_reader_sees(e, visible[proposal_id]))
+                else:
+                    out.append(log_event(e))
         return sorted(out, key=lambda e: (e.position or 0, e.recorded_at))
 
     @get("/as-of", summary="The group as it stood at a past time: members, rule and every proposal's state then")

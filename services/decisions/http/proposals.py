@@ -31,6 +31,7 @@ from shared.access.guards import require_role
 from shared.access.principals import FACILITATORS, PARTICIPANTS, Authenticated
 from shared.domain.contract import type_name
 from shared.domain.ids import new_id, utc_now
+from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.handler import Idempotency
 from shared.web.kernel import Kernel
 from shared.web.log import LogEvent, log_event
@@ -38,7 +39,7 @@ from shared.web.params import After
 
 TAGS = ["proposals"]
 Status = Literal["open", "closed", "withdrawn"]
-_BALLOT_CAST = type_name(BallotCast)
+BALLOT_CAST = type_name(BallotCast)
 
 
 def _options(kind: Kind, given: list[OptionIn]) -> tuple[Option, ...]:
@@ -47,6 +48,15 @@ def _options(kind: Kind, given: list[OptionIn]) -> tuple[Option, ...]:
                starts_at=o.starts_at, ends_at=o.ends_at)
         for n, o in enumerate(given)
     )
+
+
+def as_reader_sees(recorded: RecordedEvent, visible: bool) -> LogEvent:
+    """An event of a proposal for a reader who may (``visible``) or may not see its results yet: a ballot's
+    choice and reason hidden while results are, also for ballots stored in clear before sealing existed."""
+    event = log_event(recorded)
+    if not visible and recorded.type == BALLOT_CAST:
+        event.data = {**event.data, "choice": None, "reason": None}
+    return event
 
 
 def tally_visible(proposal: Proposal, reader: uuid.UUID | None) -> bool:
@@ -137,15 +147,9 @@ class ProposalController(Controller):
                                group_id: uuid.UUID, proposal_id: uuid.UUID) -> list[LogEvent]:
         group = await service.admitted(principal, group_id)
         visible = tally_visible(await service.proposal(group, proposal_id), principal.member_id)
-        out = []
-        # sealed ballots stay sealed unless this reader may see them (after_vote: once they voted);
-        # ballots stored in clear before sealing existed are hidden here as before
-        for recorded in await kernel.store.read_stream(proposal_stream(proposal_id), unsealed=visible):
-            event = log_event(recorded)
-            if not visible and recorded.type == _BALLOT_CAST:
-                event.data = {**event.data, "choice": None, "reason": None}
-            out.append(event)
-        return out
+        # sealed ballots stay sealed unless this reader may see them (after_vote: once they voted)
+        return [as_reader_sees(recorded, visible)
+                for recorded in await kernel.store.read_stream(proposal_stream(proposal_id), unsealed=visible)]
 
     @post("/{proposal_id:uuid}/close", status_code=200,
           summary="Close a proposal early and record its outcome (facilitator)")
