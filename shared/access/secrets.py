@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.domain.fingerprints import fingerprint
+from shared.runtime.credentials import made_once
 
 __all__ = ["KEY_FILE", "SecretBox", "fingerprint", "secrets_key"]
 
@@ -29,15 +30,7 @@ def secrets_key(home: Path) -> bytes:
     path = home / KEY_FILE
     if path.exists():
         return path.read_bytes()
-    home.mkdir(parents=True, exist_ok=True)
-    key = AESGCM.generate_key(bit_length=256)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another service made it a moment ago
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+    return made_once(path, AESGCM.generate_key(bit_length=256))  # the first process's, if several start
 
 
 class SecretBox:

@@ -7,9 +7,7 @@ leaked database does not leak working tokens.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import asyncpg
 from shared.access.principals import Principal
 from shared.domain.errors import Unauthenticated
 from shared.eventlog.store import EventStore
+from shared.runtime.credentials import made_once
 
 
 def new_token() -> str:
@@ -35,18 +34,9 @@ def token_digest(token: str) -> str:
 
 def operator_token(path: Path) -> str:
     """The operator token, created (mode 0600) on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # made before, perhaps by a service starting beside us
-        for _ in range(50):
-            if token := path.read_text().strip():
-                return token
-            time.sleep(0.02)
-        raise RuntimeError(f"{path} is empty: delete it to make a new operator token") from None
-    token = new_token()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
+    token = made_once(path, (new_token() + "\n").encode()).decode().strip()  # the first process's, if several start
+    if not token:
+        raise RuntimeError(f"{path} is empty: delete it to make a new operator token")
     return token
 
 

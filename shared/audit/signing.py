@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from shared.eventlog.store import EventStore
+from shared.runtime.credentials import made_once
 
 COPRO_SIGNER = "copro"
 
@@ -46,16 +46,8 @@ def signing_key(home: Path) -> Ed25519PrivateKey:
     path = home / "checkpoint-signing.key"
     if path.exists():
         return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-    home.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another service made it a moment ago
-        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(raw)
-    return key
+    raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return Ed25519PrivateKey.from_private_bytes(made_once(path, raw))  # the first process's, if several start
 
 
 def valid(public_key: bytes, signature: bytes, position: int, global_hash: bytes) -> bool:

@@ -8,6 +8,7 @@ permissions is tightened, so an old home cannot leak them to other users.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -26,6 +27,28 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.replace(temporary, path)
+
+
+def made_once(path: Path, content: bytes) -> bytes:
+    """What ``path`` holds (mode 0600), made with ``content`` if it does not exist yet: a key or token every
+    process of an installation shares. Processes starting at once each write a temporary and link it into
+    place; one wins and every one reads the winner's whole file, never a half-written one (an O_EXCL create
+    followed by a write let a second process read the file empty between the two)."""
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: its file is the one
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()
+    return path.read_bytes()
 
 
 def passwords(path: Path, names: Sequence[str]) -> dict[str, str]:
