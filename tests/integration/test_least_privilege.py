@@ -98,7 +98,8 @@ async def test_services_under_test_run_as_the_app_role(
     async def only_the_app_role() -> bool:  # the migrations' own session may still be on its way out
         nonlocal logins
         logins = {r["usename"] for r in await owner.fetch(
-            "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")}
+            "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'")}  # not an autovacuum worker passing through (it has no user)
         return logins == {APP_ROLE}
 
     try:

@@ -192,9 +192,9 @@ class AttendeeRegistered(msgspec.Struct, kw_only=True, omit_defaults=True, tag_f
     name: str | None
     perspective: Literal["both", "lived_experience", "other", "service_provider"]
     organisation: str
-    needs: str | None
-    seat_with: str | None
-    not_with: str | None
+    needs: str | list[str] | None
+    seat_with: str | list[uuid.UUID] | None
+    not_with: str | list[uuid.UUID] | None
     waitlisted: bool
     at: datetime
     by: uuid.UUID | None = None
