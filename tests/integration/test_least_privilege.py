@@ -99,7 +99,7 @@ async def test_services_under_test_run_as_the_app_role(
         nonlocal logins
         logins = {r["usename"] for r in await owner.fetch(
             "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'")}  # not an autovacuum worker passing through (it has no user)
+            " AND usename IS NOT NULL")}  # not an autovacuum worker passing through (it has no user)
         return logins == {APP_ROLE}
 
     try:
