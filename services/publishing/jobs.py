@@ -36,15 +36,12 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-from cryptography.exceptions import InvalidTag
 from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
-from services.publishing.events import WebhookRegistered
+from services.publishing.kept import Kept
 from shared.access.privacy import redacted
 from shared.access.secrets import SecretBox
-from shared.domain.contract import type_name
-from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import utc_now
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata, RecordedEvent
@@ -83,14 +80,6 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return None
 
 
-class _Legacy(msgspec.Struct):
-    """A registration recorded while the secret (encrypted per subscription) or the URL (version 1) still
-    travelled in the event."""
-
-    secret: str | None = None
-    url: str | None = None
-
-
 @dataclass
 class Cursor:
     """Where a subscription's delivery stands: ``recorded`` is what the table holds."""
@@ -125,8 +114,11 @@ class Delivery:
     ) -> None:
         self.store = store
         self.box = box
-        self._secrets: dict[uuid.UUID, str] = {}
-        self._endpoints: dict[uuid.UUID, str] = {}
+        # an old registration's secret, once moved to its table: the subscription's data key is destroyed,
+        # so the copy in its event reads as null on every path (SSE, webhooks, replays)
+        self.secrets = Kept(store, box, "webhook_secrets", "secret", "signing secret", lambda legacy: legacy.secret,
+                            adopted=lambda subscription_id: forget(store, subscription_id))
+        self.endpoints = Kept(store, box, "webhook_endpoints", "url", "URL", lambda legacy: legacy.url)
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
@@ -143,8 +135,8 @@ class Delivery:
         await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        await self.adopt_legacy_secrets()
-        await self.adopt_legacy_endpoints()
+        await self.secrets.adopt()
+        await self.endpoints.adopt()
         await conn.add_listener(SEALED_CHANNEL, lambda *_: self._wake.set())
         while not stop.is_set():
             self._wake.clear()
@@ -161,105 +153,15 @@ class Delivery:
         found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.webhooks)
         return found
 
-    # -- signing secrets ------------------------------------------------------------------------
-
-    async def keep_secret(self, subscription_id: uuid.UUID, secret: str) -> None:
-        await self.store.pool.execute(
-            "INSERT INTO webhook_secrets (subscription_id, secret, fingerprint) VALUES ($1, $2, $3)"
-            " ON CONFLICT (subscription_id) DO NOTHING",
-            subscription_id, self.box.seal(subscription_id, secret), fingerprint(secret))
-        self._secrets[subscription_id] = secret
-
-    async def drop_secret(self, subscription_id: uuid.UUID) -> None:
-        await self.store.pool.execute("DELETE FROM webhook_secrets WHERE subscription_id = $1", subscription_id)
-        self._secrets.pop(subscription_id, None)
-
-    async def secret(self, subscription_id: uuid.UUID) -> str | None:
-        if (known := self._secrets.get(subscription_id)) is not None:
-            return known
-        sealed = await self.store.pool.fetchval(
-            "SELECT secret FROM webhook_secrets WHERE subscription_id = $1", subscription_id)
-        if sealed is None:
-            return await self._adopt(subscription_id)
-        try:
-            self._secrets[subscription_id] = self.box.open(subscription_id, bytes(sealed))
-        except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
-            log.error("webhook %s: its signing secret does not open with this secrets key", subscription_id)
-            return None
-        return self._secrets[subscription_id]
-
-    async def adopt_legacy_secrets(self) -> int:
-        """Keep the secrets of webhooks registered while the secret travelled in the event; how many."""
-        rows = await self.store.pool.fetch(
-            "SELECT c.subscription_id FROM webhook_cursors c WHERE NOT EXISTS"
-            " (SELECT 1 FROM webhook_secrets s WHERE s.subscription_id = c.subscription_id)")
-        return sum([await self._adopt(r["subscription_id"]) is not None for r in rows])
-
-    async def _adopt(self, subscription_id: uuid.UUID) -> str | None:
-        """An old registration's secret, moved to the table; then the subscription's data key is
-        destroyed, so the copy in its event reads as null on every path (SSE, webhooks, replays)."""
-        stored = await self.store.read_stream(webhook_stream(subscription_id))
-        secret = next((msgspec.json.decode(e.data, type=_Legacy).secret for e in stored
-                       if e.type == type_name(WebhookRegistered)), None)
-        if secret is None:
-            return None
-        await self.keep_secret(subscription_id, secret)
-        await forget(self.store, subscription_id)
-        return secret
-
-    # -- partner URLs ------------------------------------------------------------------------------
-
-    async def keep_endpoint(self, subscription_id: uuid.UUID, url: str) -> None:
-        await self.store.pool.execute(
-            "INSERT INTO webhook_endpoints (subscription_id, url, fingerprint) VALUES ($1, $2, $3)"
-            " ON CONFLICT (subscription_id) DO NOTHING",
-            subscription_id, self.box.seal(subscription_id, url), fingerprint(url))
-        self._endpoints[subscription_id] = url
-
-    async def drop_endpoint(self, subscription_id: uuid.UUID) -> None:
-        await self.store.pool.execute("DELETE FROM webhook_endpoints WHERE subscription_id = $1", subscription_id)
-        self._endpoints.pop(subscription_id, None)
-
-    async def endpoint(self, subscription_id: uuid.UUID) -> str | None:
-        """The partner's URL: kept in ``webhook_endpoints``, or, for a version 1 registration not yet
-        adopted, in its event."""
-        if (known := self._endpoints.get(subscription_id)) is not None:
-            return known
-        sealed = await self.store.pool.fetchval(
-            "SELECT url FROM webhook_endpoints WHERE subscription_id = $1", subscription_id)
-        if sealed is None:
-            return await self._adopt_endpoint(subscription_id)
-        try:
-            self._endpoints[subscription_id] = self.box.open(subscription_id, bytes(sealed))
-        except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
-            log.error("webhook %s: its URL does not open with this secrets key", subscription_id)
-            return None
-        return self._endpoints[subscription_id]
-
-    async def adopt_legacy_endpoints(self) -> int:
-        """Keep the URLs of webhooks registered while the URL travelled in the event (version 1); how many."""
-        rows = await self.store.pool.fetch(
-            "SELECT c.subscription_id FROM webhook_cursors c WHERE NOT EXISTS"
-            " (SELECT 1 FROM webhook_endpoints e WHERE e.subscription_id = c.subscription_id)")
-        return sum([await self._adopt_endpoint(r["subscription_id"]) is not None for r in rows])
-
-    async def _adopt_endpoint(self, subscription_id: uuid.UUID) -> str | None:
-        stored = await self.store.read_stream(webhook_stream(subscription_id))
-        url = next((msgspec.json.decode(e.data, type=_Legacy).url for e in stored
-                    if e.type == type_name(WebhookRegistered)), None)
-        if url is not None:
-            await self.keep_endpoint(subscription_id, url)
-        return url
-
     # -- delivering -------------------------------------------------------------------------------
 
     async def post(self, webhook: Webhook, event: RecordedEvent) -> Attempt:
         registered = webhook.registered
         assert registered is not None
-        secret = await self.secret(registered.subscription_id)
+        secret = await self.secrets.get(registered.subscription_id)
         if secret is None:
             return Attempt(False, None, "no signing secret is kept for this webhook", None)
-        url = await self.endpoint(registered.subscription_id)
+        url = await self.endpoints.get(registered.subscription_id)
         if url is None:
             return Attempt(False, None, "no URL is kept for this webhook", None)
         body = body_of(event)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shared.runtime.embedded import EmbeddedNats
+from shared.runtime.embedded import EmbeddedNats, free_port
 from shared.runtime.settings import Settings
+from tests.integration.receiver import Receiver
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,12 @@ async def scheduling(
 
     async with AsyncTestClient(app=create_app()) as client:
         yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook endpoint on loopback (``tests/integration/receiver.py``)."""
+    endpoint = Receiver(free_port())
+    endpoint.start()
+    yield endpoint
+    endpoint.stop()

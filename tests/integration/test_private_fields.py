@@ -6,30 +6,19 @@ own stream still holds it, encrypted for its person."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-import pytest
 from litestar.testing import AsyncTestClient
 
 from services.scheduling.domain.meetings import meeting_stream
 from shared.eventlog.personal import MARKER
 from shared.eventlog.store import EventStore
-from shared.runtime.embedded import free_port
 from tests.integration.decisions_client import make_group
 from tests.integration.receiver import Receiver
 from tests.integration.test_publishing_delivery import until
 
 NEEDS = "step-free access; I use a wheelchair and tire after an hour"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver(free_port())
-    endpoint.start()
-    yield endpoint
-    endpoint.stop()
 
 
 async def test_access_needs_reach_no_general_reader(

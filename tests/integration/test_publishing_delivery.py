@@ -19,21 +19,12 @@ from standardwebhooks.webhooks import Webhook
 
 from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
-from shared.runtime.embedded import free_port
 from shared.runtime.version import USER_AGENT
 from tests.conftest import eventually
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
 from tests.integration.served import served
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver(free_port())
-    endpoint.start()
-    yield endpoint
-    endpoint.stop()
 
 
 async def subscribe(publishing: AsyncTestClient, group: Group, url: str, **extra: Any) -> dict[str, Any]:  # type: ignore[type-arg]

@@ -20,21 +20,13 @@ from shared.domain.ids import new_id, utc_now
 from shared.eventlog import sealing
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
-from shared.runtime.embedded import EmbeddedNats, free_port
+from shared.runtime.embedded import EmbeddedNats
 from shared.runtime.settings import Settings
 from tests.conftest import wait_sealed
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.receiver import Receiver
 from tests.integration.served import served
 from tests.integration.test_sealed_ballots import REASON, Sealed, assert_sealed, sealed_vote
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver(free_port())
-    endpoint.start()
-    yield endpoint
-    endpoint.stop()
 
 
 @pytest.fixture

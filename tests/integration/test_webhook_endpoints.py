@@ -6,10 +6,8 @@ the URLs of registrations recorded before (version 1) move to its table the same
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from services.publishing.domain.webhooks import webhook_stream
@@ -19,21 +17,12 @@ from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
-from shared.runtime.embedded import free_port
 from tests.integration.decisions_client import make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
 from tests.integration.test_publishing_delivery import numbers, until
 
 TOKEN = "partners-own-token-4f1c"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver(free_port())
-    endpoint.start()
-    yield endpoint
-    endpoint.stop()
 
 
 async def test_the_url_is_in_no_event_yet_deliveries_reach_it_and_only_facilitators_see_it(
@@ -80,8 +69,8 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
     box = SecretBox(secrets_key(tmp_path))
     delivery = Delivery(store, box)
     try:
-        assert await delivery.adopt_legacy_endpoints() >= 1
-        assert await delivery.adopt_legacy_endpoints() == 0  # once
+        assert await delivery.endpoints.adopt() >= 1
+        assert await delivery.endpoints.adopt() == 0  # once
         kept = await store.pool.fetchrow("SELECT url, fingerprint FROM webhook_endpoints WHERE subscription_id = $1",
                                          subscription)
         assert kept["fingerprint"] == fingerprint(url) and box.open(subscription, bytes(kept["url"])) == url
@@ -90,6 +79,6 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
         await delivery.close()
     fresh = Delivery(store, box)  # nothing cached: the URL comes back from the table
     try:
-        assert await fresh.endpoint(subscription) == url
+        assert await fresh.endpoints.get(subscription) == url
     finally:
         await fresh.close()

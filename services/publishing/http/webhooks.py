@@ -62,8 +62,8 @@ class WebhookController(Controller):
         # never a webhook without them; the secret itself stays out of the log (only its fingerprint goes in)
         await store.pool.execute("INSERT INTO webhook_cursors (subscription_id, group_id, position) VALUES ($1, $2, $3)",
                                  subscription_id, group_id, start)
-        await service.delivery.keep_secret(subscription_id, secret)
-        await service.delivery.keep_endpoint(subscription_id, data.url)
+        await service.delivery.secrets.keep(subscription_id, secret)
+        await service.delivery.endpoints.keep(subscription_id, data.url)
         done = await handle(store, webhook_decider, Register(
             subscription_id=subscription_id, group_id=group_id, url=data.url, event_types=tuple(data.event_types),
             secret_fingerprint=fingerprint(secret), start_after=start, by=principal.member_id, at=utc_now()),
@@ -81,7 +81,7 @@ class WebhookController(Controller):
             webhook = await service.delivery.webhook(cursor["subscription_id"])
             if webhook.live:
                 endpoints = sees_endpoints(principal)
-                url = await service.delivery.endpoint(cursor["subscription_id"]) if endpoints else None
+                url = await service.delivery.endpoints.get(cursor["subscription_id"]) if endpoints else None
                 out.append(_out(webhook, cursor, url, endpoints=endpoints))
         return out
 
@@ -126,5 +126,5 @@ class WebhookController(Controller):
         await _webhook(service, group_id, subscription_id)
         await handle(service.store, webhook_decider, Remove(by=principal.member_id, at=utc_now()),
                      group_id=group_id, stream_id=webhook_stream(subscription_id), cache=service.delivery.webhooks)
-        await service.delivery.drop_secret(subscription_id)
-        await service.delivery.drop_endpoint(subscription_id)
+        await service.delivery.secrets.drop(subscription_id)
+        await service.delivery.endpoints.drop(subscription_id)
