@@ -16,8 +16,9 @@ The cursor moves after every delivered event: a leader killed (or a
 PostgreSQL that dies) between a partner's 2xx and that write makes the next
 leader re-send that one event, with the same ``webhook-id``. The tables
 (``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``,
-``webhook_secrets``) come from the kernel's migrations. Signing secrets live
-only in ``webhook_secrets``, encrypted (``shared.access.secrets``), never in an event.
+``webhook_secrets``, ``webhook_endpoints``) come from the kernel's migrations.
+Signing secrets and partners' URLs live only in their tables, encrypted, never
+in an event (``services/publishing/kept.py``).
 """
 
 from __future__ import annotations
