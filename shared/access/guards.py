@@ -62,6 +62,12 @@ def require_owner(principal: Principal, owner_id: uuid.UUID | None, doing: str,
     raise Forbidden(f"only the member it belongs to can {doing}")
 
 
+def sees_private(principal: Principal) -> bool:
+    """Private personal fields (an attendee's access needs, whom they would sit apart from: see
+    ``shared.access.privacy``) are for those who plan with them, the operator and facilitators."""
+    return principal.holds(FACILITATORS)
+
+
 def sees_endpoints(principal: Principal) -> bool:
     """Partner endpoints (webhook URLs) and what they answered (delivery errors) are for those who
     manage them, the operator and facilitators; an auditor sees counts and statuses only."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 from litestar.testing import AsyncTestClient
@@ -77,3 +78,25 @@ async def test_a_facilitators_print_link_opens_the_printable_plan_in_a_browser_u
     other = await make_group(api, operator)
     foreign = base.replace(group.base, other.base)
     assert (await scheduling.post(f"{foreign}/table-plan/links", headers=other.tokens["facilitator"])).status_code == 404
+
+
+async def test_access_needs_are_printed_for_those_who_plan_with_them_only(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient  # type: ignore[type-arg]
+) -> None:
+    """Every member may see who sits where; an attendee's access needs are for facilitators (and print links)."""
+    group = await make_group(api, operator)
+    base = await _planned(scheduling, group)
+
+    def needs(text: str) -> set[str]:
+        return {r["access_needs"] for r in csv.DictReader(io.StringIO(text))}
+
+    planner = await scheduling.get(f"{base}/table-plan.csv", headers=group.tokens["facilitator"])
+    assert any("step" in n.lower() for n in needs(planner.text)), needs(planner.text)
+    for who in ("member", "observer", "auditor"):
+        seen = await scheduling.get(f"{base}/table-plan.csv", headers=group.tokens[who])
+        assert seen.status_code == 200 and needs(seen.text) == {""}, (who, needs(seen.text))
+        page = await scheduling.get(f"{base}/table-plan.html", headers=group.tokens[who])
+        cells = re.findall(r'<td class="needs">(.*?)</td>', page.text)
+        assert len(cells) == 22 and set(cells) == {"&ndash;"}, (who, set(cells))
+    printed = await scheduling.get(f"{base}/table-plan.html", headers=group.tokens["facilitator"])
+    assert len(set(re.findall(r'<td class="needs">(.*?)</td>', printed.text))) > 1

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
+from msgspec.structs import replace
 
 from services.scheduling.context import Scheduling
 from services.scheduling.domain.gathering import Gathering
@@ -25,6 +26,7 @@ from services.scheduling.http.gatherings import GATHERING, TAGS
 from services.scheduling.http.printout import printable_plan, room_map
 from services.scheduling.http.schemas import GatheringOut, TablesIn, gathering_out
 from services.scheduling.http.sheets import seating_csv
+from shared.access.guards import sees_private
 from shared.access.principals import FACILITATORS, Authenticated
 from shared.access.tokens import token_digest
 from shared.domain.errors import NotFound
@@ -57,6 +59,15 @@ def _named(token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
         return uuid.UUID(hex=parts[0]), uuid.UUID(hex=parts[1])
     except ValueError:
         return None
+
+
+def as_seen_by(principal: Authenticated, g: Gathering) -> Gathering:
+    """The gathering as this reader may print it: access needs only for those who plan with them
+    (``sees_private``); everyone else gets the tables and who sits where."""
+    if sees_private(principal):
+        return g
+    people = {a: replace(p, needs=()) for a, p in g.attendees.people.items()}
+    return replace(g, attendees=replace(g.attendees, people=people))
 
 
 def _page(g: Gathering, time_zone: str, csv_href: str) -> Response[str]:
@@ -98,14 +109,15 @@ class TablePlanController(Controller):
     async def table_plan_csv(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                        gathering_id: uuid.UUID) -> Response[str]:
         roster = await service.members.admit(principal, group_id)
-        return _csv(await service.gathering(group_id, gathering_id), roster.time_zone)
+        return _csv(as_seen_by(principal, await service.gathering(group_id, gathering_id)), roster.time_zone)
 
     @get("/table-plan.html", summary="The table plan to print: an overview, an index, a page per table",
          media_type="text/html")
     async def table_plan_html(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                         gathering_id: uuid.UUID) -> Response[str]:
         roster = await service.members.admit(principal, group_id)
-        return _page(await service.gathering(group_id, gathering_id), roster.time_zone, "table-plan.csv")
+        return _page(as_seen_by(principal, await service.gathering(group_id, gathering_id)), roster.time_zone,
+                     "table-plan.csv")
 
     @get("/table-plan.svg", summary="The table plan as a room map", media_type="image/svg+xml")
     async def table_plan_svg(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
