@@ -157,6 +157,7 @@ class WebhookRegistered(Versioned, frozen=True, kw_only=True, tag="publishing.We
 
     __version__ = 2
     __upcasters__ = (Upcaster(2, stored_before=lambda payload: "url" in payload, upcast=_endpoint_left_the_log),)
+    __withheld__ = ("url",)  # a version 1 registration's URL: the events feed, webhooks and log views show null
 
     subscription_id: uuid.UUID
     group_id: uuid.UUID

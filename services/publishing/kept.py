@@ -18,7 +18,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from services.publishing.domain.webhooks import webhook_stream
-from services.publishing.events import WebhookRegistered
+from services.publishing.events import WebhookRegistered, WebhookRemoved
 from shared.access.secrets import SecretBox
 from shared.domain.contract import type_name
 from shared.domain.fingerprints import fingerprint
@@ -84,6 +84,8 @@ class Kept:
 
     async def _adopt(self, subscription_id: uuid.UUID) -> str | None:
         stored = await self.store.read_stream(webhook_stream(subscription_id))
+        if any(e.type == type_name(WebhookRemoved) for e in stored):
+            return None  # a removed webhook keeps nothing (its cursor row stays; its value must not come back)
         value = next((self._in_legacy(msgspec.json.decode(e.data, type=Legacy)) for e in stored
                       if e.type == type_name(WebhookRegistered)), None)
         if value is None:

@@ -11,12 +11,13 @@ from pathlib import Path
 from litestar.testing import AsyncTestClient
 
 from services.publishing.domain.webhooks import webhook_stream
-from services.publishing.jobs import Delivery
+from services.publishing.jobs import Delivery, body_of
 from shared.access.secrets import SecretBox, secrets_key
 from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
+from shared.web.log import log_event
 from tests.integration.decisions_client import make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
@@ -82,3 +83,22 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
         assert await fresh.endpoints.get(subscription) == url
     finally:
         await fresh.close()
+    # the stored version 1 event keeps it (the log never changes); no general reader shows it
+    (recorded,) = await store.read_stream(webhook_stream(subscription))
+    assert TOKEN.encode() in bytes(recorded.data)
+    assert TOKEN.encode() not in body_of(recorded) and TOKEN not in str(log_event(recorded).data)
+
+    # removed, it gives nothing up again, however often delivery starts
+    removed = {"type": "publishing.WebhookRemoved", "subscription_id": str(subscription), "by": None,
+               "at": "2026-10-02T12:00:00Z"}
+    await store.append(group_id=group, stream_id=webhook_stream(subscription), expected_version=1,
+                       events=[NewEvent(id=new_id(), type="publishing.WebhookRemoved", data=removed)])
+    await store.pool.execute("DELETE FROM webhook_endpoints WHERE subscription_id = $1", subscription)
+    again = Delivery(store, box)
+    try:
+        await again.endpoints.adopt()
+        assert await again.endpoints.get(subscription) is None
+        assert await store.pool.fetchval("SELECT count(*) FROM webhook_endpoints WHERE subscription_id = $1",
+                                         subscription) == 0
+    finally:
+        await again.close()
