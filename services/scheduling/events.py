@@ -16,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-from shared.domain.contract import EventContract, Versioned
+from shared.domain.contract import EventContract, Upcaster, Versioned
 
 # --- values the events carry -------------------------------------------------------------------
 
@@ -200,8 +200,12 @@ class AttendeeRegistered(Versioned, frozen=True, kw_only=True, tag="scheduling.A
     Their access ``needs`` and whom they would sit with or apart from (``seat_with``, ``not_with``: a
     safeguarding matter) are personal and private: encrypted for the attendee, erased with them, and
     read by scheduling's table planning only (the events feed, webhooks and log views show ``null``).
-    Registrations recorded before held them in plain text; general readers see those as ``null`` too."""
+    Registrations recorded before held them in plain text; general readers see those as ``null`` too.
+    Version 2: the three travel as ``pii:v1:`` text (NATS, exports) and read as ``null`` once the
+    attendee is forgotten; the shape copro reads is unchanged, so its upcaster rewrites nothing."""
 
+    __version__ = 2
+    __upcasters__ = (Upcaster(2, stored_before=lambda payload: False, upcast=lambda payload: payload),)
     __personal__ = ("name", "needs", "seat_with", "not_with")
     __private__ = ("needs", "seat_with", "not_with")
     __subject__ = "attendee_id"

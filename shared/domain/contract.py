@@ -135,7 +135,23 @@ class EventContract:
             EventType(
                 name=type_name(t), version=t.__version__, summary=" ".join((t.__doc__ or "").split()),
                 personal=tuple(getattr(t, "__personal__", ())), sealed=tuple(getattr(t, "__sealed__", ())),
-                schema=msgspec.json.schema(t), private=tuple(getattr(t, "__private__", ())),
+                schema=_as_it_travels(t), private=tuple(getattr(t, "__private__", ())),
             )
             for t in self.types
         ]
+
+
+PERSONAL_TEXT = {"type": "string", "pattern": "^pii:v1:"}
+"""How a personal field travels where it is not opened (NATS, exports): its value encrypted as text."""
+
+
+def _as_it_travels(event_type: type[Any]) -> dict[str, Any]:
+    """The type's JSON Schema, each personal field also allowed as ``pii:v1:`` text: what a partner's
+    validator meets on NATS and in exports (a list of needs arrives as one string there)."""
+    schema = msgspec.json.schema(event_type)
+    properties = schema["$defs"][schema["$ref"].rsplit("/", 1)[1]]["properties"]
+    for field in getattr(event_type, "__personal__", ()):
+        declared = properties[field]
+        if {"type": "string"} not in declared.get("anyOf", [declared]):
+            properties[field] = {"anyOf": [*declared.get("anyOf", [declared]), PERSONAL_TEXT]}
+    return schema

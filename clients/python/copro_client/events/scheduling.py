@@ -185,7 +185,8 @@ class AttendeeRegistered(msgspec.Struct, kw_only=True, omit_defaults=True, tag_f
     sit with or apart from (``seat_with``, ``not_with``: a safeguarding matter) are personal and private:
     encrypted for the attendee, erased with them, and read by scheduling's table planning only (the events
     feed, webhooks and log views show ``null``). Registrations recorded before held them in plain text;
-    general readers see those as ``null`` too.
+    general readers see those as ``null`` too. Version 2: the three travel as ``pii:v1:`` text (NATS, exports)
+    and read as ``null`` once the attendee is forgotten; the shape copro reads is unc...
     """
 
     attendee_id: uuid.UUID
@@ -303,7 +304,7 @@ VERSIONS = {
     "scheduling.Promoted": 1,
     "scheduling.Swapped": 1,
     "scheduling.SignUpsClosed": 1,
-    "scheduling.AttendeeRegistered": 1,
+    "scheduling.AttendeeRegistered": 2,
     "scheduling.AttendeeCancelled": 1,
     "scheduling.AttendeePromoted": 1,
     "scheduling.TablesSet": 1,
