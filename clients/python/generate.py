@@ -301,9 +301,14 @@ def events_module(service: str, entries: list[dict[str, Any]]) -> str:
     for entry in entries:
         cls = entry["schema"]["$ref"].rsplit("/", 1)[1]
         types.tags[camel(cls)] = entry["type"]
-        # as it travels (``pii:v1:`` text), or as a webhook opens it, or as it was stored before it became personal
-        wire = {f: "str | " + types.annotation(defs[cls]["properties"][f], cls + camel(f)) + " | None"
-                for f in entry["personal"]}
+        # as it travels (``pii:v1:`` text), or as a webhook opens it, or as it was stored before it became
+        # personal: a list or an object beside the text (msgspec takes one text-like type in a union, and an
+        # id, a time or a choice of words is text on the wire already)
+        wire = {f: "str | None" for f in entry["personal"]}
+        for field in entry["personal"]:
+            declared = types.annotation(defs[cls]["properties"][field], cls + camel(field))
+            shapes = [a for a in declared.split(" | ") if a.startswith(("list[", "dict[", "tuple["))]
+            wire[field] = " | ".join(["str", *shapes, "None"])
         for field in entry["sealed"]:
             wire.setdefault(field, types.annotation(defs[cls]["properties"][field], cls + camel(field)) + " | None")
         types.overrides[camel(cls)] = {f: " | ".join(dict.fromkeys(a.split(" | "))) for f, a in wire.items()}

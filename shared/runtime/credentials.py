@@ -35,6 +35,8 @@ def made_once(path: Path, content: bytes) -> bytes:
     place; one wins and every one reads the winner's whole file, never a half-written one (an O_EXCL create
     followed by a write let a second process read the file empty between the two)."""
     if path.exists():
+        if path.stat().st_mode & 0o777 != SECRET_MODE:
+            path.chmod(SECRET_MODE)  # an old home's looser file is tightened, as passwords() does
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
@@ -48,6 +50,11 @@ def made_once(path: Path, content: bytes) -> bytes:
             os.link(temporary, path)
     finally:
         temporary.unlink()
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the name survives a crash, as the data sealed with the key will
+    finally:
+        os.close(directory)
     return path.read_bytes()
 
 

@@ -48,3 +48,10 @@ def test_the_services_keys_and_the_operator_token_agree_across_processes_startin
         tokens = _together(8, lambda n, home=home: operator_token(home / "operator-token"))
         assert len(set(tokens)) == 1 and tokens[0]  # type: ignore[arg-type]
     assert isinstance(signing_key(tmp_path / "home-0"), Ed25519PrivateKey)
+
+
+def test_an_old_homes_looser_key_file_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.key"
+    path.write_bytes(b"k" * 32)
+    path.chmod(0o644)
+    assert made_once(path, b"other") == b"k" * 32 and path.stat().st_mode & 0o777 == 0o600
