@@ -18,7 +18,7 @@ leader re-send that one event, with the same ``webhook-id``. The tables
 (``webhook_cursors``, ``webhook_deliveries``, ``webhook_dead_letters``,
 ``webhook_secrets``, ``webhook_endpoints``) come from the kernel's migrations.
 Signing secrets and partners' URLs live only in their tables, encrypted, never
-in an event (``services/publishing/kept.py``).
+in an event (``shared.access.secrets.SealedValues``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import httpx
@@ -40,9 +40,10 @@ import msgspec
 from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
-from services.publishing.kept import Kept
+from services.publishing.events import WebhookRegistered, WebhookRemoved
 from shared.access.privacy import redacted
-from shared.access.secrets import SecretBox
+from shared.access.secrets import SealedValues, SecretBox
+from shared.domain.contract import type_name
 from shared.domain.ids import utc_now
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata, RecordedEvent
@@ -91,6 +92,14 @@ class Cursor:
     failing_since: datetime | None
 
 
+class _Legacy(msgspec.Struct):
+    """A registration recorded while the secret (encrypted per subscription) or the URL (version 1) still
+    travelled in the event."""
+
+    secret: str | None = None
+    url: str | None = None
+
+
 @dataclass
 class Attempt:
     ok: bool
@@ -117,9 +126,8 @@ class Delivery:
         self.box = box
         # an old registration's secret, once moved to its table: the subscription's data key is destroyed,
         # so the copy in its event reads as null on every path (SSE, webhooks, replays)
-        self.secrets = Kept(store, box, "webhook_secrets", "secret", "signing secret", lambda legacy: legacy.secret,
-                            adopted=lambda subscription_id: forget(store, subscription_id))
-        self.endpoints = Kept(store, box, "webhook_endpoints", "url", "URL", lambda legacy: legacy.url)
+        self.secrets = SealedValues(store.pool, box, "webhook_secrets", "secret", "signing secret")
+        self.endpoints = SealedValues(store.pool, box, "webhook_endpoints", "url", "URL")
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
@@ -136,8 +144,7 @@ class Delivery:
         await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        await self.secrets.adopt()
-        await self.endpoints.adopt()
+        await self.adopt_legacy()
         await conn.add_listener(SEALED_CHANNEL, lambda *_: self._wake.set())
         while not stop.is_set():
             self._wake.clear()
@@ -154,15 +161,53 @@ class Delivery:
         found, _ = await load(self.store, webhook_decider, webhook_stream(subscription_id), self.webhooks)
         return found
 
+    # -- what a webhook keeps out of the log ------------------------------------------------------
+
+    async def secret(self, subscription_id: uuid.UUID) -> str | None:
+        return await self.secrets.get(subscription_id) or await self._adopt(subscription_id, "secret")
+
+    async def endpoint(self, subscription_id: uuid.UUID) -> str | None:
+        return await self.endpoints.get(subscription_id) or await self._adopt(subscription_id, "url")
+
+    async def adopt_legacy(self) -> int:
+        """Move the secrets and URLs of webhooks registered while they travelled in the event; how many."""
+        rows = await self.store.pool.fetch(
+            "SELECT c.subscription_id,"
+            " EXISTS (SELECT 1 FROM webhook_secrets s WHERE s.subscription_id = c.subscription_id) AS secret,"
+            " EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.subscription_id = c.subscription_id) AS url"
+            " FROM webhook_cursors c")
+        adopted = [await self._adopt(r["subscription_id"], field) is not None
+                   for r in rows for field in ("secret", "url") if not r[field]]
+        return sum(adopted)
+
+    async def _adopt(self, subscription_id: uuid.UUID, field: Literal["secret", "url"]) -> str | None:
+        """A registration recorded while the secret (encrypted per subscription) or the URL (version 1)
+        travelled in the event gives it up once, to its table; then the subscription's data key is
+        destroyed, so the secret's copy in the event reads as null on every path (SSE, webhooks, replays).
+        A removed webhook gives nothing up (its cursor row stays)."""
+        stored = await self.store.read_stream(webhook_stream(subscription_id))
+        if any(e.type == type_name(WebhookRemoved) for e in stored):
+            return None
+        value = next((getattr(msgspec.json.decode(e.data, type=_Legacy), field) for e in stored
+                      if e.type == type_name(WebhookRegistered)), None)
+        if value is None:
+            return None
+        if field == "url":
+            await self.endpoints.keep(subscription_id, value)
+        else:
+            await self.secrets.keep(subscription_id, value)
+            await forget(self.store, subscription_id)
+        return str(value)
+
     # -- delivering -------------------------------------------------------------------------------
 
     async def post(self, webhook: Webhook, event: RecordedEvent) -> Attempt:
         registered = webhook.registered
         assert registered is not None
-        secret = await self.secrets.get(registered.subscription_id)
+        secret = await self.secret(registered.subscription_id)
         if secret is None:
             return Attempt(False, None, "no signing secret is kept for this webhook", None)
-        url = await self.endpoints.get(registered.subscription_id)
+        url = await self.endpoint(registered.subscription_id)
         if url is None:
             return Attempt(False, None, "no URL is kept for this webhook", None)
         body = body_of(event)

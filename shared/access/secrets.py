@@ -11,16 +11,21 @@ owner's id, so a copy of the database alone does not give it away. Events carry 
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
 
+import asyncpg
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.domain.fingerprints import fingerprint
 from shared.runtime.credentials import made_once
 
-__all__ = ["KEY_FILE", "SecretBox", "fingerprint", "secrets_key"]
+__all__ = ["KEY_FILE", "SealedValues", "SecretBox", "fingerprint", "secrets_key"]
+
+log = logging.getLogger(__name__)
 
 KEY_FILE = "secrets.key"
 
@@ -45,3 +50,42 @@ class SecretBox:
 
     def open(self, owner: uuid.UUID, sealed: bytes) -> str:
         return self._aead.decrypt(sealed[:12], sealed[12:], owner.bytes).decode()
+
+
+class SealedValues:
+    """Values kept out of the log, one per owner, each sealed with the ``SecretBox`` in ``table`` (columns
+    ``owner``, ``column`` and ``fingerprint``) and cached once opened: a webhook's signing secret, its
+    partner's URL."""
+
+    def __init__(self, pool: asyncpg.Pool, box: SecretBox, table: str, column: str, what: str,
+                 owner: str = "subscription_id") -> None:
+        self.pool = pool
+        self.box = box
+        self.what = what
+        self._opened: dict[uuid.UUID, str] = {}
+        self._insert = (f"INSERT INTO {table} ({owner}, {column}, fingerprint) VALUES ($1, $2, $3)"
+                        f" ON CONFLICT ({owner}) DO NOTHING")
+        self._delete = f"DELETE FROM {table} WHERE {owner} = $1"
+        self._select = f"SELECT {column} FROM {table} WHERE {owner} = $1"
+
+    async def keep(self, owner: uuid.UUID, value: str) -> None:
+        await self.pool.execute(self._insert, owner, self.box.seal(owner, value), fingerprint(value))
+        self._opened[owner] = value
+
+    async def drop(self, owner: uuid.UUID) -> None:
+        await self.pool.execute(self._delete, owner)
+        self._opened.pop(owner, None)
+
+    async def get(self, owner: uuid.UUID) -> str | None:
+        """The value; None when none is kept, or when it does not open with this installation's key."""
+        if (known := self._opened.get(owner)) is not None:
+            return known
+        sealed = await self.pool.fetchval(self._select, owner)
+        if sealed is None:
+            return None
+        try:
+            self._opened[owner] = self.box.open(owner, bytes(sealed))
+        except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
+            log.error("%s of %s does not open with this secrets key", self.what, owner)
+            return None
+        return self._opened[owner]

@@ -70,8 +70,8 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
     box = SecretBox(secrets_key(tmp_path))
     delivery = Delivery(store, box)
     try:
-        assert await delivery.endpoints.adopt() >= 1
-        assert await delivery.endpoints.adopt() == 0  # once
+        assert await delivery.adopt_legacy() >= 1
+        assert await delivery.adopt_legacy() == 0  # once
         kept = await store.pool.fetchrow("SELECT url, fingerprint FROM webhook_endpoints WHERE subscription_id = $1",
                                          subscription)
         assert kept["fingerprint"] == fingerprint(url) and box.open(subscription, bytes(kept["url"])) == url
@@ -80,7 +80,7 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
         await delivery.close()
     fresh = Delivery(store, box)  # nothing cached: the URL comes back from the table
     try:
-        assert await fresh.endpoints.get(subscription) == url
+        assert await fresh.endpoint(subscription) == url
     finally:
         await fresh.close()
     # the stored version 1 event keeps it (the log never changes); no general reader shows it
@@ -96,8 +96,8 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
     await store.pool.execute("DELETE FROM webhook_endpoints WHERE subscription_id = $1", subscription)
     again = Delivery(store, box)
     try:
-        await again.endpoints.adopt()
-        assert await again.endpoints.get(subscription) is None
+        await again.adopt_legacy()
+        assert await again.endpoint(subscription) is None
         assert await store.pool.fetchval("SELECT count(*) FROM webhook_endpoints WHERE subscription_id = $1",
                                          subscription) == 0
     finally:

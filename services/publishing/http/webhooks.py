@@ -81,7 +81,7 @@ class WebhookController(Controller):
             webhook = await service.delivery.webhook(cursor["subscription_id"])
             if webhook.live:
                 endpoints = sees_endpoints(principal)
-                url = await service.delivery.endpoints.get(cursor["subscription_id"]) if endpoints else None
+                url = await service.delivery.endpoint(cursor["subscription_id"]) if endpoints else None
                 out.append(_out(webhook, cursor, url, endpoints=endpoints))
         return out
 
