@@ -112,10 +112,18 @@ def test_processes_end_with_a_killed_up(tmp_path: Path) -> None:
         _until(lambda: not any(_running(pid) for pid in children.values()), 30, "every process gone", log)
         _until(lambda: all(_get(f"http://127.0.0.1:{p}/healthz") == 0 for p in (*PORTS.values(), WEB_PORT, LOG_PORT)),
                10, "every port free", log)
+        # the next copro up starts on the same ports, with the embedded servers the killed one left running
+        up = subprocess.Popen([sys.executable, "-m", "shared.runtime.cli", "up"], env=env,
+                              stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        _until(_ready, 120, "ready again", log)
+        children = {name: pid for name, pid in _pids(home).items() if name not in ("up", "postgres", "nats")}
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=60) == 0, log.read_text()
     finally:
         if up.poll() is None:
             up.kill()
         for pid in children.values():  # should this fail, nothing it left holds a port for the next run
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+                if b"shared.runtime.cli" in Path(f"/proc/{pid}/cmdline").read_bytes():  # ours, not a reused pid
+                    os.kill(pid, signal.SIGKILL)
         subprocess.run([sys.executable, "-m", "shared.runtime.cli", "down"], env=env, capture_output=True, timeout=60)
