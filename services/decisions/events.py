@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from services.decisions.domain.rules import Rule
-from shared.domain.contract import EventContract, Versioned
+from shared.domain.contract import EventContract, Versioned, same_shape
 from shared.domain.input import FrozenBody
 from shared.domain.roles import Role
 
@@ -279,12 +279,21 @@ class CommentAdded(Versioned, frozen=True, kw_only=True, tag="decisions.CommentA
 
 
 class ProposalWithdrawn(Versioned, frozen=True, kw_only=True, tag="decisions.ProposalWithdrawn"):
-    """Ends the proposal; like a close it releases the ballots' key (``seal_key``), so the log stays whole."""
+    """Ends the proposal; like a close it releases the ballots' key (``seal_key``), so the log stays whole.
+
+    The ``reason`` is the withdrawing member's own words ("Ada is in hospital"): personal, so it
+    travels encrypted and reads as ``null`` once they are forgotten (version 2; version 1 stored it
+    in plain text)."""
+
+    __version__ = 2
+    __upcasters__ = (same_shape(2),)
+    __personal__ = ("reason",)
+    __subject__ = "by"
 
     __unseals__ = "proposal_id"
     proposal_id: uuid.UUID
     by: uuid.UUID
-    reason: str
+    reason: str | None
     seal_key: str | None = None
     at: datetime
 

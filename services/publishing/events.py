@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from shared.domain.contract import EventContract, Upcaster, Versioned
+from shared.domain.contract import EventContract, Upcaster, Versioned, same_shape
 from shared.domain.fingerprints import fingerprint
 
 Kind = Literal["resource", "reflection"]
@@ -115,11 +115,16 @@ class PublicationRefused(Versioned, frozen=True, kw_only=True, tag="publishing.P
 
 
 class ItemWithdrawn(Versioned, frozen=True, kw_only=True, tag="publishing.ItemWithdrawn"):
-    """An author unpublished the item."""
+    """An author unpublished the item. The ``reason`` is theirs: personal, so it travels encrypted and
+    reads as ``null`` once they are forgotten (version 2; version 1 stored it in plain text)."""
 
+    __version__ = 2
+    __upcasters__ = (same_shape(2),)
+    __personal__ = ("reason",)
+    __subject__ = "by"
     item_id: uuid.UUID
     by: uuid.UUID
-    reason: str
+    reason: str | None
     at: datetime
 
 

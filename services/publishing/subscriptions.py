@@ -35,8 +35,9 @@ class ProposalClosed(msgspec.Struct):
 
 
 class ProposalWithdrawn(msgspec.Struct):
+    """Its ``reason`` is left out: the withdrawing member's words travel encrypted (a personal field)."""
+
     proposal_id: uuid.UUID
-    reason: str
     at: datetime
 
 
@@ -51,7 +52,7 @@ def _decision(delivered: Delivered) -> RecordDecision:
                               explanation=closed.outcome.explanation, at=closed.at)
     withdrawn = delivered.decode(ProposalWithdrawn)
     return RecordDecision(proposal_id=withdrawn.proposal_id, result="withdrawn",
-                          explanation=f"the proposal was withdrawn: {withdrawn.reason}", at=withdrawn.at)
+                          explanation="the proposal was withdrawn", at=withdrawn.at)
 
 
 def make_handler(service: Publishing) -> Handler:

@@ -16,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-from shared.domain.contract import EventContract, Upcaster, Versioned
+from shared.domain.contract import EventContract, Versioned, same_shape
 
 # --- values the events carry -------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class AttendeeRegistered(Versioned, frozen=True, kw_only=True, tag="scheduling.A
     attendee is forgotten; the shape copro reads is unchanged, so its upcaster rewrites nothing."""
 
     __version__ = 2
-    __upcasters__ = (Upcaster(2, stored_before=lambda payload: False, upcast=lambda payload: payload),)
+    __upcasters__ = (same_shape(2),)
     __personal__ = ("name", "needs", "seat_with", "not_with")
     __private__ = ("needs", "seat_with", "not_with")
     __subject__ = "attendee_id"

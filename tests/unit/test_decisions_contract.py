@@ -27,10 +27,12 @@ def test_the_contract_names_every_event_the_deciders_record_once_and_versioned()
     assert list(CONTRACT.types) == written
     names = [entry.name for entry in CONTRACT.catalogue()]
     assert len(set(names)) == len(names) and all(n.startswith("decisions.") for n in names)
-    assert {entry.version for entry in CONTRACT.catalogue()} == {1}
+    assert {entry.name: entry.version for entry in CONTRACT.catalogue() if entry.version != 1} == {
+        "decisions.ProposalWithdrawn": 2}  # version 2: the withdrawing member's reason is personal
     personal = {entry.name: entry.personal for entry in CONTRACT.catalogue() if entry.personal}
     assert personal == {"decisions.MemberAdded": ("name",), "decisions.MemberUpdated": ("name",),
-                        "decisions.BallotCast": ("reason",), "decisions.CommentAdded": ("text",)}
+                        "decisions.BallotCast": ("reason",), "decisions.CommentAdded": ("text",),
+                        "decisions.ProposalWithdrawn": ("reason",)}
 
 
 async def test_the_kernels_members_resolve_a_token_from_decisions_events_until_it_is_revoked() -> None:

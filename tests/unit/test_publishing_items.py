@@ -322,7 +322,8 @@ def test_stored_item_events_keep_their_type_names_and_json() -> None:
         "publishing.ItemWithdrawn", "publishing.WebhookRegistered", "publishing.WebhookDisabled",
         "publishing.WebhookRemoved"]
     assert {t.__struct_config__.tag: t.__version__ for t in CONTRACT.types if t.__version__ != 1} == {
-        "publishing.WebhookRegistered": 2}  # version 2: the partner's URL left the event
+        "publishing.WebhookRegistered": 2,  # version 2: the partner's URL left the event
+        "publishing.ItemWithdrawn": 2}  # version 2: the author's reason is personal
     assert "url" not in WebhookRegistered.__struct_fields__
     # the signing secret is in no event, not even encrypted: only its fingerprint, which cannot sign
     assert "secret" not in WebhookRegistered.__struct_fields__ and b"whsec_abc" not in msgspec.json.encode(REGISTERED)

@@ -255,11 +255,14 @@ class CommentAdded(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="
 
 
 class ProposalWithdrawn(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="decisions.ProposalWithdrawn"):
-    """Ends the proposal; like a close it releases the ballots' key (``seal_key``), so the log stays whole."""
+    """Ends the proposal; like a close it releases the ballots' key (``seal_key``), so the log stays whole. The
+    ``reason`` is the withdrawing member's own words ("Ada is in hospital"): personal, so it travels encrypted
+    and reads as ``null`` once they are forgotten (version 2; version 1 stored it in plain text).
+    """
 
     proposal_id: uuid.UUID
     by: uuid.UUID
-    reason: str
+    reason: str | None
     at: datetime
     seal_key: str | None = None
 
@@ -341,6 +344,6 @@ VERSIONS = {
     "decisions.BallotCast": 1,
     "decisions.BallotRetracted": 1,
     "decisions.CommentAdded": 1,
-    "decisions.ProposalWithdrawn": 1,
+    "decisions.ProposalWithdrawn": 2,
     "decisions.ProposalClosed": 1,
 }

@@ -96,11 +96,13 @@ class PublicationRefused(msgspec.Struct, kw_only=True, omit_defaults=True, tag_f
 
 
 class ItemWithdrawn(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="publishing.ItemWithdrawn"):
-    """An author unpublished the item."""
+    """An author unpublished the item. The ``reason`` is theirs: personal, so it travels encrypted and reads as
+    ``null`` once they are forgotten (version 2; version 1 stored it in plain text).
+    """
 
     item_id: uuid.UUID
     by: uuid.UUID
-    reason: str
+    reason: str | None
     at: datetime
 
 
@@ -160,7 +162,7 @@ VERSIONS = {
     "publishing.PublicationRequested": 1,
     "publishing.ItemPublished": 1,
     "publishing.PublicationRefused": 1,
-    "publishing.ItemWithdrawn": 1,
+    "publishing.ItemWithdrawn": 2,
     "publishing.WebhookRegistered": 2,
     "publishing.WebhookDisabled": 1,
     "publishing.WebhookRemoved": 1,
