@@ -42,7 +42,7 @@ from standardwebhooks.webhooks import Webhook as Signer
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from services.publishing.events import WebhookRegistered, WebhookRemoved
 from shared.access.privacy import redacted
-from shared.access.secrets import SealedValues, SecretBox
+from shared.access.secrets import KEY_FILE, SealedValues, SecretBox
 from shared.domain.contract import type_name
 from shared.domain.ids import utc_now
 from shared.eventlog import trace
@@ -50,7 +50,7 @@ from shared.eventlog.envelope import Metadata, RecordedEvent
 from shared.eventlog.forgetting import forget
 from shared.eventlog.handler import StateCache, handle, load
 from shared.eventlog.locks import Lock
-from shared.eventlog.store import SEALED_CHANNEL, EventStore
+from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
 from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import structured
 from shared.runtime.leader import Leadership, still_leading
@@ -141,7 +141,21 @@ class Delivery:
         await self.client.aclose()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Lead delivery, once this process's secrets key opens the secrets and URLs kept: with another
+        installation's key every delivery would fail and, after ``give_up_after``, be dead-lettered, so a
+        process started with the wrong ``COPRO_HOME/secrets.key`` delivers nothing and leaves the lead to
+        one with the right key."""
+        while not stop.is_set() and not await self._key_fits():
+            log.error("webhook delivery waits: this process's secrets key (COPRO_HOME/%s) does not open the"
+                      " webhooks' secrets and URLs kept in the database", KEY_FILE)
+            await pause(stop, 30.0)
         await self._leadership.run(lambda conn: self._lead(conn, stop), stop)
+
+    async def _key_fits(self) -> bool:
+        try:
+            return await self.secrets.opens() and await self.endpoints.opens()
+        except DATABASE_AWAY:
+            return True  # not known while the database is away: leadership waits the outage out
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         await self.adopt_legacy()

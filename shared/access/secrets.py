@@ -67,6 +67,7 @@ class SealedValues:
                         f" ON CONFLICT ({owner}) DO NOTHING")
         self._delete = f"DELETE FROM {table} WHERE {owner} = $1"
         self._select = f"SELECT {column} FROM {table} WHERE {owner} = $1"
+        self._any = f"SELECT {owner}, {column} FROM {table} LIMIT 1"
 
     async def keep(self, owner: uuid.UUID, value: str) -> None:
         await self.pool.execute(self._insert, owner, self.box.seal(owner, value), fingerprint(value))
@@ -75,6 +76,17 @@ class SealedValues:
     async def drop(self, owner: uuid.UUID) -> None:
         await self.pool.execute(self._delete, owner)
         self._opened.pop(owner, None)
+
+    async def opens(self) -> bool:
+        """Whether this installation's key opens what is kept (a kept value tried; True while none is)."""
+        row = await self.pool.fetchrow(self._any)
+        if row is None:
+            return True
+        try:
+            self.box.open(row[0], bytes(row[1]))
+        except InvalidTag:
+            return False
+        return True
 
     async def get(self, owner: uuid.UUID) -> str | None:
         """The value; None when none is kept, or when it does not open with this installation's key."""

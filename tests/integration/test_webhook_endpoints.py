@@ -5,6 +5,7 @@ the URLs of registrations recorded before (version 1) move to its table the same
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import new_id
 from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
+from shared.runtime.settings import Settings
 from shared.web.log import log_event
 from tests.integration.decisions_client import make_group
 from tests.integration.events import noted
@@ -102,3 +104,31 @@ async def test_a_version_1_registrations_url_moves_to_the_table_and_reads_back(s
                                          subscription) == 0
     finally:
         await again.close()
+
+
+async def test_a_process_with_another_installations_secrets_key_delivers_nothing(
+    store: EventStore, settings: Settings, tmp_path: Path
+) -> None:
+    """Every delivery would fail and end dead-lettered: it waits instead, and leaves the lead to the right key."""
+    right, wrong = SecretBox(secrets_key(settings.home)), SecretBox(secrets_key(tmp_path / "another"))
+    subscription = new_id()
+    await Delivery(store, right).secrets.keep(subscription, "whsec_kept")
+    assert await Delivery(store, right).secrets.opens()
+    misfit = Delivery(store, wrong)
+    try:
+        assert not await misfit.secrets.opens()
+        tried: list[object] = []
+
+        async def lead(*args: object) -> None:
+            tried.append(args)
+
+        misfit._leadership.run = lead  # type: ignore[method-assign]
+        stop = asyncio.Event()
+        running = asyncio.create_task(misfit.run(stop))
+        await asyncio.sleep(0.5)
+        assert tried == []  # it does not even try for the lead
+        stop.set()
+        await asyncio.wait_for(running, 5)
+    finally:
+        await misfit.close()
+        await store.pool.execute("DELETE FROM webhook_secrets WHERE subscription_id = $1", subscription)
