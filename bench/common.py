@@ -10,8 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from shared.eventlog.migrate import migrate_url
 from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from shared.runtime.pg_roles import create_database, on_database
+from shared.runtime.processes import answers_ok
 from shared.runtime.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +99,7 @@ def system(url: str, nats: EmbeddedNats, label: str) -> Iterator[tuple[dict[str,
     bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         deadline = time.monotonic() + 120
-        while not all(_ready(base + ("/healthz" if name == "web" else "/readyz")) for name, base in bases.items()):
+        while not all(answers_ok(base + ("/healthz" if name == "web" else "/readyz"), timeout=2) for name, base in bases.items()):
             if up.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"copro up did not become ready (exit {up.poll()})")
             time.sleep(0.2)
@@ -113,9 +112,3 @@ def system(url: str, nats: EmbeddedNats, label: str) -> Iterator[tuple[dict[str,
             up.kill()
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False

@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,20 +25,13 @@ from shared.runtime import nats_auth
 from shared.runtime.credentials import passwords, with_user
 from shared.runtime.embedded import nats_server_binary
 from shared.runtime.processes import alive as _alive
+from shared.runtime.processes import answers_ok
 from shared.runtime.processes import port_open as _port_open
 from shared.runtime.processes import wait_for_port as _wait_for_port
 from shared.runtime.settings import SERVICE_NAMES
 
 CLUSTER_FOLDER = "nats-cluster"
 CLUSTER_SIZE = 3
-
-
-def _get_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -148,7 +139,7 @@ class NatsCluster:
         """Wait until every node reports JetStream healthy (the cluster has elected its meta leader)."""
         deadline = time.monotonic() + seconds
         for node in self.nodes:
-            while not _get_ok(f"http://127.0.0.1:{node.monitor_port}/healthz"):
+            while not answers_ok(f"http://127.0.0.1:{node.monitor_port}/healthz"):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"NATS {node.name} not healthy within {seconds:.0f}s")
                 time.sleep(0.1)
@@ -249,7 +240,7 @@ class Replicas:
         """Wait until each replica answers ``/readyz`` (database and NATS reachable) with 200."""
         deadline = time.monotonic() + seconds
         for replica in replicas or self.members:
-            while not _get_ok(replica.url + "/readyz"):
+            while not answers_ok(replica.url + "/readyz"):
                 if not replica.alive():
                     raise RuntimeError(f"{replica.name} exited during start-up: see {self.logs / replica.name}.log")
                 if time.monotonic() > deadline:

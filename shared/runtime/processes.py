@@ -7,6 +7,8 @@ import concurrent.futures
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -23,6 +25,15 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
+
+
+def answers_ok(url: str, timeout: float = 1.0) -> bool:
+    """Whether a GET of ``url`` answers 200 (a health or readiness check; anything else, or no answer, is no)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def alive(pid: int) -> bool:

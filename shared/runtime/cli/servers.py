@@ -11,13 +11,12 @@ import os
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from shared.eventlog.migrate import migrate_url
 from shared.runtime.credentials import masked, user_of
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres, Servers, ensure_servers, stop_servers
 from shared.runtime.logs import log_config
+from shared.runtime.processes import answers_ok
 from shared.runtime.protocol import GuardedHttpToolsProtocol
 from shared.runtime.settings import SERVICE_NAMES, Settings
 from shared.runtime.supervisor import AlreadyRunning, HomeLock, Supervisor, become_subreaper, follow_supervisor
@@ -58,14 +57,6 @@ def service_env(settings: Settings, servers: Servers) -> dict[str, str]:
     if servers.nats_credentials is not None:
         env["COPRO_NATS_CREDENTIALS"] = str(servers.nats_credentials)
     return env
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 PROCESSES = ("log", *SERVICE_NAMES, "web")
@@ -121,7 +112,7 @@ def _up(settings: Settings, lock: HomeLock) -> int:
             if exited := supervisor.exited_during_start():
                 print(f"copro: {', '.join(exited)} exited during start-up", file=sys.stderr)
                 return 1
-            pending = {name for name in pending if not _healthy(f"{_base(settings, name)}/healthz")}
+            pending = {name for name in pending if not answers_ok(f"{_base(settings, name)}/healthz")}
             time.sleep(0.2)
         if pending and not stopping:
             print(f"copro: not healthy after 60s: {', '.join(sorted(pending))}", file=sys.stderr)
@@ -191,13 +182,13 @@ def cmd_status(settings: Settings) -> int:
     all_up = True
     for name in SERVICE_NAMES:
         base = f"http://{settings.host}:{settings.ports[name]}"
-        up = _healthy(base + "/healthz")
-        ready = up and _healthy(base + "/readyz")
+        up = answers_ok(base + "/healthz")
+        ready = up and answers_ok(base + "/readyz")
         all_up = all_up and ready
         print(f"{name:<11} {base}  {'ready' if ready else 'up, not ready' if up else 'down'}")
-    log_ready = _healthy(_base(settings, "log") + "/readyz")
+    log_ready = answers_ok(_base(settings, "log") + "/readyz")
     print(f"{'log':<11} {_base(settings, 'log')}  {'ready' if log_ready else 'down or not ready'}")
-    web = _healthy(_base(settings, "web") + "/healthz")
+    web = answers_ok(_base(settings, "web") + "/healthz")
     print(f"{'web':<11} {_base(settings, 'web')}  {'up' if web else 'down'}")
     return 0 if all_up and log_ready and web else 3
 
