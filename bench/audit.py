@@ -52,6 +52,7 @@ from services.decisions.events import Choice, Option, ProposalEvent
 from services.decisions.projections import ProposalList
 from shared.audit.export import export_lines
 from shared.audit.replay import drop_scratch, replay
+from shared.audit.verify import EventLine
 from shared.audit.verify_parallel import default_jobs, verify_file
 from shared.domain.decider import event_type_name
 from shared.domain.ids import new_id
@@ -156,28 +157,8 @@ async def export_floor(url: str, path: Path) -> None:
         await _floor_pages(url, write)
 
 
-class _Line(msgspec.Struct):
-    """An export's event line, its fields as text."""
-
-    id: str
-    type: str
-    time: str
-    data: msgspec.Raw
-    groupid: str
-    streamid: str
-    streamversion: int
-    position: int
-    actorid: str | None
-    actororg: str | None
-    causationid: str | None
-    correlationid: str | None
-    contenthash: str
-    chainhash: str
-    globalhash: str
-
-
 def verify_floor(path: Path) -> None:
-    decode = msgspec.json.Decoder(_Line).decode
+    decode = msgspec.json.Decoder(EventLine).decode  # the verifier's own struct: the same decode, nothing checked
     with path.open("rb") as handle:
         for line in handle:
             if line.startswith(b'{"specversion"'):

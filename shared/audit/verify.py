@@ -60,7 +60,7 @@ class Trust:
         return cls(keys)
 
 
-class _Checked(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class EventLine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An exported event as the verifier reads it: ids kept as text, exactly as they were hashed
     (text and numbers only, never a cycle: the garbage collector need not track it)."""
 
@@ -145,7 +145,7 @@ class Verifier:
     def _find(self, position: int, problem: Problem, detail: str) -> None:
         self.report.findings.append(Finding(position, problem, detail))
 
-    def event(self, e: _Checked) -> None:
+    def event(self, e: EventLine) -> None:
         """Check one event: the common case (the next position, the next version of its stream, every
         hash as stated) in as few steps as Python allows, anything else in detail."""
         if not self.partial and e.position == self._expected and e.id not in self._seen:
@@ -167,7 +167,7 @@ class Verifier:
                     return
         self._event_in_detail(e)
 
-    def _event_in_detail(self, e: _Checked) -> None:
+    def _event_in_detail(self, e: EventLine) -> None:
         """Check one event, naming what is wrong. After a finding the verifier takes the event's stated chains
         as given, so one change to the log is one finding, not a cascade over everything after it."""
         self.report.events += 1
@@ -273,7 +273,7 @@ class LineVerifier:
     def __init__(self, trust: Trust | None = None) -> None:
         self.trust = trust
         self._line = msgspec.json.Decoder(_Line).decode
-        self._event = msgspec.json.Decoder(_Checked).decode
+        self._event = msgspec.json.Decoder(EventLine).decode
         self._checkpoint = msgspec.json.Decoder(ExportedCheckpoint).decode
         self._signature = msgspec.json.Decoder(ExportedSignature).decode
         self.verifier: Verifier | None = None

@@ -39,11 +39,11 @@ from shared.audit.signing import valid
 from shared.audit.verify import (
     _EVENT_LINE,
     _NEW_STREAM,
+    EventLine,
     LineVerifier,
     Report,
     Trust,
     Verifier,
-    _Checked,
     _encode,
     _Line,
     verify_lines,
@@ -90,7 +90,7 @@ class _Scan:
         self.forked = forked
         self.expected, self.chained = 1, integrity.GENESIS
         if previous is not None:
-            before = msgspec.json.decode(previous, type=_Checked)
+            before = msgspec.json.decode(previous, type=EventLine)
             self.expected, self.chained = before.position + 1, bytes.fromhex(before.globalhash)
         self.streams: dict[str, tuple[int, bytes]] = {}
         self.opened: dict[str, tuple[int, bytes, bytes]] = {}
@@ -102,7 +102,7 @@ class _Scan:
         self._signature = msgspec.json.Decoder(ExportedSignature).decode
 
     def lines(self, lines: list[bytes]) -> None:
-        decode = msgspec.json.Decoder(_Checked).decode
+        decode = msgspec.json.Decoder(EventLine).decode
         streams, opened, ids, seen = self.streams, self.opened, self.ids, self.ids.add
         # an id's key: equal ids, equal keys; distinct ids' keys almost never equal (when they are, the
         # one-process verifier, which compares the ids themselves, has the last word). ``hash`` of the text is
