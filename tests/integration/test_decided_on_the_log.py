@@ -43,6 +43,14 @@ async def vote(api: AsyncTestClient, group: Group, label: str, pid: str, option:
                           json={"choice": {"option": option}})
 
 
+async def cached(api: AsyncTestClient, operator: dict[str, str]) -> tuple[Group, str]:  # type: ignore[type-arg]
+    """A group and an open proposal this replica has cached (its roster, group and proposal), by a first ballot."""
+    group = await make_group(api, operator)
+    pid = await proposal(api, group)
+    assert (await vote(api, group, "member", pid)).status_code == 201
+    return group, pid
+
+
 async def ballots(database_url: str, pid: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
@@ -56,9 +64,7 @@ async def test_a_ballot_does_not_read_the_group_again_while_nothing_changed_it(
     api: AsyncTestClient, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch,  # type: ignore[type-arg]
     database_url: str,
 ) -> None:
-    group = await make_group(api, operator)
-    pid = await proposal(api, group)
-    assert (await vote(api, group, "member", pid)).status_code == 201
+    group, pid = await cached(api, operator)
     store = provide_kernel(api.app.state).store
     reads: list[str] = []
     original = store.read_stream
@@ -78,9 +84,7 @@ async def test_a_member_removed_by_another_replica_cannot_vote_here(
     api: AsyncTestClient, replica: AsyncTestClient, operator: dict[str, str],  # type: ignore[type-arg]
     database_url: str,
 ) -> None:
-    group = await make_group(api, operator)
-    pid = await proposal(api, group)
-    assert (await vote(api, group, "member", pid)).status_code == 201  # this replica's roster has the member
+    group, pid = await cached(api, operator)  # this replica's roster has the member
     removed = await replica.delete(f"{group.base}/members/{group.members['member']}", headers=operator)
     assert removed.status_code == 204, removed.text
     refused = await vote(api, group, "member", pid, "park")
@@ -92,9 +96,7 @@ async def test_a_token_issued_by_another_replica_works_here_at_once(
     api: AsyncTestClient, replica: AsyncTestClient, operator: dict[str, str],  # type: ignore[type-arg]
     database_url: str,
 ) -> None:
-    group = await make_group(api, operator)
-    pid = await proposal(api, group)
-    assert (await vote(api, group, "member", pid)).status_code == 201
+    group, pid = await cached(api, operator)
     await add(replica, operator, group, "newcomer", "member", org=1)  # member and token made over there
     cast = await vote(api, group, "newcomer", pid)
     assert cast.status_code == 201, cast.text
@@ -120,9 +122,7 @@ async def test_an_append_whose_outcome_is_unknown_is_not_run_again(
 ) -> None:
     """The first run's append was stored but its answer was lost (the connection dropped after the commit):
     that run did not append "nothing", so the request must not be run again (a second comment)."""
-    group = await make_group(api, operator)
-    pid = await proposal(api, group)
-    assert (await vote(api, group, "member", pid)).status_code == 201  # the roster and the proposal are cached
+    group, pid = await cached(api, operator)  # the roster and the proposal are cached
     store = provide_kernel(api.app.state).store
     original = store._submit
     lost: list[int] = []
@@ -189,9 +189,7 @@ async def test_the_second_run_records_the_requests_correlation_id(
     api: AsyncTestClient, replica: AsyncTestClient, operator: dict[str, str],  # type: ignore[type-arg]
     database_url: str,
 ) -> None:
-    group = await make_group(api, operator)
-    pid = await proposal(api, group)
-    assert (await vote(api, group, "member", pid)).status_code == 201
+    group, pid = await cached(api, operator)
     await add(replica, operator, group, "newcomer", "member", org=1)  # this replica's roster is now stale
     request_id = "6f1c2a4e-0b7d-4e8a-9c3b-2d5e7f9a1b3c"
     said = await api.post(f"{group.base}/proposals/{pid}/comments", json={"text": "Here"},
@@ -208,9 +206,7 @@ async def test_a_change_recorded_by_another_replica_stops_every_flagged_route_he
     api: AsyncTestClient, replica: AsyncTestClient, operator: dict[str, str],  # type: ignore[type-arg]
     database_url: str, change: str,
 ) -> None:
-    group = await make_group(api, operator)
-    pid = await proposal(api, group)
-    assert (await vote(api, group, "member", pid)).status_code == 201  # cached here: roster, group, proposal
+    group, pid = await cached(api, operator)  # cached here: roster, group, proposal
     member = group.members["member"]
     if change == "signed-out":
         done = await replica.post(f"{group.base}/sign-out", headers=group.tokens["member"])

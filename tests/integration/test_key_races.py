@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
 from shared.domain.ids import new_id
 from shared.eventlog.store import EventStore
@@ -21,26 +22,19 @@ async def _waiting_on_a_lock(conn: asyncpg.Connection) -> bool:
     return bool(await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
 
 
-async def test_a_person_key_made_by_another_writer_meanwhile_is_the_one_used(store: EventStore) -> None:
-    subject, theirs = new_id(), b"k" * 32
+@pytest.mark.parametrize(("table", "owner", "kind"), [("data_keys", "subject_id", "person"),
+                                                    ("seal_keys", "seal_id", "seal")])
+async def test_a_key_made_by_another_writer_meanwhile_is_the_one_used(
+    store: EventStore, table: str, owner: str, kind: str
+) -> None:
+    """A person's data key and a ballot seal's key alike."""
+    key_of, theirs = getattr(store.keys, kind), bytes([len(kind)]) * 32
+    made_for = new_id()
     other = await asyncpg.connect(store.url)
     try:
         async with other.transaction():
-            await other.execute("INSERT INTO data_keys (subject_id, key) VALUES ($1, $2)", subject, theirs)
-            mine = asyncio.create_task(store.keys.person(subject))
-            await eventually(lambda: _waiting_on_a_lock(other), 30, "the second writer waiting on the first")
-        assert await asyncio.wait_for(mine, 30) == theirs
-    finally:
-        await other.close()
-
-
-async def test_a_seal_key_made_by_another_writer_meanwhile_is_the_one_used(store: EventStore) -> None:
-    seal, theirs = new_id(), b"s" * 32
-    other = await asyncpg.connect(store.url)
-    try:
-        async with other.transaction():
-            await other.execute("INSERT INTO seal_keys (seal_id, key) VALUES ($1, $2)", seal, theirs)
-            mine = asyncio.create_task(store.keys.seal(seal))
+            await other.execute(f"INSERT INTO {table} ({owner}, key) VALUES ($1, $2)", made_for, theirs)
+            mine = asyncio.create_task(key_of(made_for))
             await eventually(lambda: _waiting_on_a_lock(other), 30, "the second writer waiting on the first")
         assert await asyncio.wait_for(mine, 30) == theirs
     finally:
