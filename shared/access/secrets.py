@@ -80,24 +80,21 @@ class SealedValues:
     async def opens(self) -> bool:
         """Whether this installation's key opens what is kept (a kept value tried; True while none is)."""
         row = await self.pool.fetchrow(self._any)
-        if row is None:
-            return True
-        try:
-            self.box.open(row[0], bytes(row[1]))
-        except InvalidTag:
-            return False
-        return True
+        return row is None or self._open(row[0], bytes(row[1])) is not None
 
     async def get(self, owner: uuid.UUID) -> str | None:
         """The value; None when none is kept, or when it does not open with this installation's key."""
         if (known := self._opened.get(owner)) is not None:
             return known
         sealed = await self.pool.fetchval(self._select, owner)
-        if sealed is None:
+        if sealed is None or (opened := self._open(owner, bytes(sealed))) is None:
             return None
+        self._opened[owner] = opened
+        return opened
+
+    def _open(self, owner: uuid.UUID, sealed: bytes) -> str | None:
         try:
-            self._opened[owner] = self.box.open(owner, bytes(sealed))
+            return self.box.open(owner, sealed)
         except InvalidTag:  # another installation's secrets key (COPRO_HOME/secrets.key), or an altered row
             log.error("%s of %s does not open with this secrets key", self.what, owner)
             return None
-        return self._opened[owner]
