@@ -100,7 +100,11 @@ def _features(sheet: TableSheet) -> str:
     return ", ".join(escape(label(f)) for f in sheet.features) or "No special features"
 
 
-def _overview(g: Gathering, sheets: list[TableSheet], time_zone: str) -> str:
+WITHHELD = "for facilitators"
+"""What a needs cell says to a reader who may not see access needs (``sees_private``): not "none"."""
+
+
+def _overview(g: Gathering, sheets: list[TableSheet], time_zone: str, nothing: str) -> str:
     assert g.planned is not None
     seated = sum(len(s.seats) for s in sheets)
     rows = []
@@ -110,7 +114,7 @@ def _overview(g: Gathering, sheets: list[TableSheet], time_zone: str) -> str:
         rows.append(f'<tr><th scope="row"><a href="#{_anchor(sheet)}">{escape(sheet.table_id)}</a></th>'
                     f'<td class="num">{len(sheet.seats)} of {sheet.size}</td>{mix}'
                     f"<td>{', '.join(escape(label(f)) for f in sheet.features) or '&ndash;'}</td>"
-                    f"<td>{needs or '&ndash;'}</td></tr>")
+                    f"<td>{needs or nothing}</td></tr>")
     heads = "".join(f'<th scope="col" class="num" title="{escape(PERSPECTIVES[k])}">{swatch(k, 30)}'
                     f'<span class="small">{short}</span></th>' for k, short in SHORT.items())
     state = "Locked: this is the final plan." if g.seating.locked else "Draft: the plan can still change."
@@ -140,13 +144,13 @@ def _anchor(sheet: TableSheet) -> str:
     return "table-" + "".join(c if c.isalnum() else "-" for c in sheet.table_id.lower())
 
 
-def _table_page(g: Gathering, sheet: TableSheet, time_zone: str) -> str:
+def _table_page(g: Gathering, sheet: TableSheet, time_zone: str, nothing: str) -> str:
     assert g.planned is not None
     rows = "".join(
         f'<tr><td class="seat">{s.number}</td><td><span class="name">{escape(s.name)}</span>'
         f'<span class="org">{escape(s.organisation)}</span></td>'
         f'<td class="perspective">{swatch(s.perspective)} {escape(s.perspective_label)}</td>'
-        f"<td class=\"needs\">{', '.join(escape(label(n)) for n in s.needs) or '&ndash;'}</td></tr>" for s in sheet.seats)
+        f"<td class=\"needs\">{', '.join(escape(label(n)) for n in s.needs) or nothing}</td></tr>" for s in sheet.seats)
     empty = sheet.size - len(sheet.seats)
     spare = f'<p class="spare">{empty} empty seat{"s" if empty != 1 else ""} (dashed circles).</p>' if empty > 0 else ""
     return f"""<section class="page table-page" id="{_anchor(sheet)}">
@@ -212,11 +216,13 @@ thead th { border-bottom: 3px solid #000; font-size: 12pt; }
 """
 
 
-def printable_plan(g: Gathering, time_zone: str, csv_href: str) -> str:
-    """The whole document: overview, index, a page per table."""
+def printable_plan(g: Gathering, time_zone: str, csv_href: str, needs_shown: bool = True) -> str:
+    """The whole document: overview, index, a page per table. Without ``needs_shown`` (``g`` carries no
+    access needs for this reader) each needs cell says they are for facilitators, not that there are none."""
     assert g.planned is not None
     sheets = table_sheets(g)
-    pages = "".join(_table_page(g, sheet, time_zone) for sheet in sheets)
+    nothing = "&ndash;" if needs_shown else WITHHELD
+    pages = "".join(_table_page(g, sheet, time_zone, nothing) for sheet in sheets)
     return f"""<!doctype html>
 <html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>Table plan: {escape(g.planned.title)}</title><style>{STYLE}</style></head>
@@ -224,7 +230,7 @@ def printable_plan(g: Gathering, time_zone: str, csv_href: str) -> str:
 <div class="toolbar"><p>Print this with your browser (Ctrl+P or &#8984;P) on A4: an overview, an index by name, then one
 page per table to lay on it. <a href="{escape(csv_href)}">The same plan as a spreadsheet (CSV)</a> for a mail merge or
 name cards.</p></div>
-<main>{_overview(g, sheets, time_zone)}{_index(sheets)}{pages}</main></body></html>"""
+<main>{_overview(g, sheets, time_zone, nothing)}{_index(sheets)}{pages}</main></body></html>"""
 
 
 def _short(name: str, limit: int = 30) -> str:

@@ -70,8 +70,9 @@ def as_seen_by(principal: Authenticated, g: Gathering) -> Gathering:
     return replace(g, attendees=replace(g.attendees, people=people))
 
 
-def _page(g: Gathering, time_zone: str, csv_href: str) -> Response[str]:
-    return Response(printable_plan(g, time_zone, csv_href), media_type="text/html; charset=utf-8", headers=PAGE)
+def _page(g: Gathering, time_zone: str, csv_href: str, needs_shown: bool = True) -> Response[str]:
+    return Response(printable_plan(g, time_zone, csv_href, needs_shown), media_type="text/html; charset=utf-8",
+                    headers=PAGE)
 
 
 def _csv(g: Gathering, time_zone: str) -> Response[str]:
@@ -117,7 +118,7 @@ class TablePlanController(Controller):
                         gathering_id: uuid.UUID) -> Response[str]:
         roster = await service.members.admit(principal, group_id)
         return _page(as_seen_by(principal, await service.gathering(group_id, gathering_id)), roster.time_zone,
-                     "table-plan.csv")
+                     "table-plan.csv", needs_shown=sees_private(principal))
 
     @get("/table-plan.svg", summary="The table plan as a room map", media_type="image/svg+xml")
     async def table_plan_svg(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
