@@ -9,7 +9,6 @@ every outcome from its ballots and rule) and reports any mismatch.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -134,18 +133,10 @@ async def _rebuild(
     for projection in projections:
         for logical, ddl in projection.tables.items():
             await conn.execute(ddl.format(table=logical))
-    async def page_after(after: int) -> list[RecordedEvent]:
-        return [e for e in await store.read_all(after, page, group_id=group_id) if (e.position or 0) <= last]
-
     count = 0
-    upcoming = asyncio.ensure_future(page_after(0)) if last else None
-    while upcoming is not None:
-        events = await upcoming
-        if not events:
-            break
+    # the next page is read while this one is applied: the database works while Python folds
+    async for events in store.pages(0, page, last=last, group_id=group_id):
         position = events[-1].position or 0
-        # read the next page while this one is applied: the database works while Python folds
-        upcoming = asyncio.ensure_future(page_after(position)) if position < last else None
         # each projection gets only the events of its types: most of a log (ballots, say) concerns few read models
         applied = [(p, [e for e in events if e.type in p.types]) for p in projections]
         if any(mine for _, mine in applied):

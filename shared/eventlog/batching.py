@@ -1,6 +1,6 @@
 """Concurrent appends of one process share a round trip and a commit.
 
-When nothing else is being appended, an append goes alone at once. Otherwise
+While one of the store's lanes is free, an append goes alone at once. Otherwise
 writers hand their prepared append to the batcher and wait; a few flushers
 send whatever has gathered (up to ``max_batch``) to ``copro_append_batch``
 in one transaction, each append in its own subtransaction so that a
@@ -112,11 +112,11 @@ class Batcher:
         self._wanted = asyncio.Event()
         self._flushers = flushers
         self._tasks: list[asyncio.Task[None]] = []
-        self.busy = 0  # appends on their way to the database, alone or in a batch
+        self.busy = 0  # batches on their way to the database
 
     @property
     def idle(self) -> bool:
-        """Nothing else is being appended: an append may go alone, without waiting to gather."""
+        """No batch is gathering or on its way: an append may go alone, without waiting to gather."""
         return self.busy == 0 and not self._queue
 
     def _start(self) -> None:

@@ -1,25 +1,30 @@
 """The PostgreSQL event store: append with optimistic concurrency, read, follow.
 
-Appends are one round trip to ``copro_append`` (see the first migration), in
-their own short transaction, so concurrent writers keep PostgreSQL's group
-commit. Readers see an event once the sealer has given it a global position;
-a read by stream also shows events that are not sealed yet.
+An append is one round trip in its own short transaction, so concurrent
+writers keep PostgreSQL's group commit: one statement for one event, else
+``copro_append`` (``shared.eventlog.appending``); appends that meet others
+under load gather into batches (``shared.eventlog.batching``). Readers see
+an event once the sealer has given it a global position; a read by stream
+also shows events that are not sealed yet.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
 import asyncpg
 import msgspec
 
-from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch, StaleState
+from shared.domain.errors import ConcurrencyConflict, Forbidden, IdempotencyMismatch
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity, trace
+from shared.eventlog.appending import append_on, refusal
 from shared.eventlog.batching import Batcher, Held, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.eventlog.keys import Keyring
@@ -48,10 +53,6 @@ DATABASE_AWAY = (
     OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
 )
-
-_APPEND = "SELECT duplicate, stream_version, event_ids FROM copro_append(" + ", ".join(
-    f"${i}" for i in range(1, 18)
-) + ")"
 
 _COLUMNS = (
     "e.id, e.group_id, e.stream_id, e.stream_version, e.type, e.payload, e.actor_id, e.actor_org,"
@@ -94,19 +95,6 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-def _refusal(sqlstate: str | None, message: str) -> Exception | None:
-    """The caller's error for an append ``copro_append`` refuses for good, whether it went alone or
-    in a batch: an idempotency key reused for another request, a stream of another group, or a guard
-    stream that moved (the state the request decided on is stale: it runs again, see ``trace.assume``)."""
-    if sqlstate == "CP412":
-        return StaleState(message)
-    if sqlstate == "CP422":
-        return IdempotencyMismatch(message, field="Idempotency-Key")
-    if sqlstate == "CP403":
-        return Forbidden(message)
-    return None
-
-
 class EventLog(Protocol):
     """What a command handler needs of a log: read a stream, append with an expected version,
     answer a repeated idempotency key. ``EventStore`` (PostgreSQL) and the in-memory store of the
@@ -128,23 +116,29 @@ class EventLog(Protocol):
 class EventStore:
     """The one log every service shares."""
 
-    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, lanes: int = 1) -> None:
         self.pool = pool
         self.url = url
         self.signal = AppendSignal(url)
         self.batcher = Batcher(pool)
         self.keys = Keyring(pool)
-        self._solo = Held(pool)  # the connection of appends that go alone: one at a time (``Batcher.idle``)
+        # the connections of appends that go alone, one append at a time each; with none free, appends gather
+        self._lanes = [Held(pool) for _ in range(lanes)]
+        self._free = list(self._lanes)
 
     @classmethod
-    async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> EventStore:
+    async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 10, lanes: int = 1) -> EventStore:
+        """A store on a new pool. ``lanes``: how many appends may go alone at once, each on a connection
+        it holds (1, the services': under load their appends gather into batches, which measured faster
+        for ballots than one commit each; a writer process of its own may want one per writer)."""
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, reset=_keep_session)
-        return cls(pool, url)
+        return cls(pool, url, lanes)
 
     async def close(self) -> None:
         await self.batcher.close()
         await self.signal.close()
-        await self._solo.drop()
+        for lane in self._lanes:
+            await lane.drop()
         await self.pool.close()
 
     def forget_cached_key(self, subject: uuid.UUID) -> None:
@@ -219,66 +213,28 @@ class EventStore:
     async def _submit(
         self, prepared: PreparedAppend
     ) -> tuple[bool, int, list[uuid.UUID] | None]:
-        """Alone when nothing else is being appended, else through the batcher; a batched request
-        that needs a closer look goes again alone."""
-        if self.batcher.idle:
-            self.batcher.busy += 1
+        """Alone on a free lane while no batch is gathering or on its way, else through the batcher;
+        a batched request that needs a closer look goes again alone."""
+        if self._free and self.batcher.idle:
+            lane = self._free.pop()
             try:
-                return await self._call_append(await self._solo.get(), prepared)
+                return await append_on(await lane.get(), prepared)
             except (ConcurrencyConflict, IdempotencyMismatch, Forbidden, asyncpg.PostgresError):
                 raise  # the database answered: the connection is fine
             except BaseException:
                 # away, broken, or left mid-call by a cancelled caller: the pool resets or closes it
-                await self._solo.drop()
+                await lane.drop()
                 raise
             finally:
-                self.batcher.busy -= 1
+                self._free.append(lane)
         duplicate, version, first_ids, sqlstate, message = await self.batcher.submit(prepared)
         if sqlstate is None:
             assert duplicate is not None and version is not None
             return duplicate, version, first_ids
-        if (refused := _refusal(sqlstate, message or "")) is not None:
+        if (refused := refusal(sqlstate, message or "")) is not None:
             raise refused
         async with self.pool.acquire() as conn:  # CP409 and unique violations: the exact answer, alone
-            return await self._call_append(conn, prepared)
-
-    async def _call_append(
-        self, conn: asyncpg.Connection, prepared: PreparedAppend
-    ) -> tuple[bool, int, list[uuid.UUID] | None]:
-        stream_id, ids = prepared.stream_id, prepared.ids
-        for attempt in range(2):
-            try:
-                row = await conn.fetchrow(_APPEND, *prepared.args())
-                assert row is not None
-                return row["duplicate"], row["stream_version"], row["event_ids"]
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name == "events_stream_version_key":
-                    raise ConcurrencyConflict(f"stream {stream_id} was changed concurrently") from exc
-                if exc.constraint_name == "events_id_key" and (version := await self._stored(conn, ids)):
-                    return True, version, None
-                if attempt == 1:
-                    raise
-                # the same idempotency key raced us: the retry answers the first result
-            except asyncpg.PostgresError as exc:
-                code = getattr(exc, "sqlstate", None)
-                message = getattr(exc, "message", str(exc))
-                if code == "CP409":
-                    # a resend of events already stored finds the stream moved on: answer it as a duplicate
-                    if version := await self._stored(conn, ids):
-                        return True, version, None
-                    raise ConcurrencyConflict(message) from exc
-                if (refused := _refusal(code, message)) is not None:
-                    raise refused from exc
-                raise
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    async def _stored(conn: asyncpg.Connection, event_ids: list[uuid.UUID]) -> int | None:
-        """The stream version of these events if they were stored before."""
-        version: int | None = await conn.fetchval(
-            "SELECT max(stream_version) FROM events WHERE id = ANY($1)", event_ids
-        )
-        return version
+            return await append_on(conn, prepared)
 
     async def idempotent_result(self, scope: str, key: str, request_hash: bytes) -> AppendResult | None:
         """The first answer to an idempotency key, if it was used before."""
@@ -353,6 +309,35 @@ class EventStore:
             else:
                 rows = await conn.fetch(_READ_ALL_GROUP, after_position, limit, group_id)
             return await self._records(conn, rows, decrypt)
+
+    async def pages(
+        self, after_position: int = 0, limit: int = 1000, *, last: int | None = None,
+        group_id: uuid.UUID | None = None, decrypt: bool = True,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """``read_all`` page after page, up to ``last`` (the head when called, by default), each page
+        asked for as soon as the one before it arrives: PostgreSQL finds the next rows while the caller
+        works on these (a replay, a bulk read; joining each log row to its event is half a read's time)."""
+        end = await self.head_position() if last is None else last
+
+        async def page_after(position: int) -> list[RecordedEvent]:
+            page = await self.read_all(position, limit, group_id=group_id, decrypt=decrypt)
+            return page if not page or (page[-1].position or 0) <= end else [
+                e for e in page if (e.position or 0) <= end]
+
+        upcoming = asyncio.ensure_future(page_after(after_position)) if after_position < end else None
+        try:
+            while upcoming is not None:
+                page = await upcoming
+                if not page:
+                    return
+                position = page[-1].position or end
+                upcoming = asyncio.ensure_future(page_after(position)) if position < end else None
+                yield page
+        finally:
+            if upcoming is not None:  # the caller stopped early: the page on its way is not wanted
+                upcoming.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *DATABASE_AWAY, asyncpg.PostgresError):
+                    await upcoming
 
     async def head_position(self) -> int:
         """The last sealed global position (0 for an empty log)."""

@@ -18,7 +18,7 @@ import pytest
 
 from shared.audit import export
 from shared.domain.ids import new_id
-from shared.eventlog import sealer
+from shared.eventlog import appending, sealer
 from shared.eventlog import store as store_module
 from shared.eventlog.store import EventStore
 from shared.readmodels import projections
@@ -46,6 +46,11 @@ def hot(group: uuid.UUID, stream: str, event: uuid.UUID, xid: int, seq: int) -> 
         "append: stream head (copro_append)": (
             "SELECT e.stream_version, e.chain_hash, e.group_id FROM events e WHERE e.stream_id = $1"
             " ORDER BY e.stream_version DESC LIMIT 1", (stream,)),
+        "append of one event (one statement)": (appending.ONE_EVENT[False, False], (
+            event, group, stream, 3, "tests.Noted", "\\x7b7d", None, None, None, None, now, "\\x00")),
+        "append of one event, guarded, with an idempotency key": (appending.ONE_EVENT[True, True], (
+            event, group, stream, 3, "tests.Noted", "\\x7b7d", None, None, None, None, now, "\\x00", "scope", "key",
+            "\\x00", stream, 3)),
         "append: guard stream's version (copro_append)": (
             "SELECT coalesce(max(e.stream_version), 0) FROM events e WHERE e.stream_id = $1", (stream,)),
         "released seal keys": (

@@ -21,7 +21,7 @@ async def test_stored_chains_recompute_from_the_stored_fields(store: EventStore)
     for k in range(3):
         await store.append(group_id=group, stream_id=f"chain-{group}-{k}", events=[noted(1), noted(2)],
                            expected_version=0)
-        # a one-event append takes copro_append's other branch (its values, no unnest): the same chain
+        # a one-event append is one statement (shared.eventlog.appending), not copro_append: the same chain
         await store.append(group_id=group, stream_id=f"chain-{group}-{k}", events=[noted(3)], expected_version=2)
     await wait_sealed(store, await store.pool.fetchval("SELECT count(*) FROM events"))
     rows = await store.pool.fetch(
