@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import asyncpg
 import msgspec
@@ -176,7 +176,10 @@ class EventStore:
         guard = guard or trace.guard(stream_id)
         meta = trace.complete(metadata)  # who acted and why, from the work in progress where not given
         at = recorded_at or utc_now()
-        payloads = [self.keys.plain(event.data) or await self.keys.stored(event) for event in events]
+        plain = [self.keys.plain(event.data) for event in events]
+        # personal, sealed or releasing fields: their stored bytes take keys
+        payloads = [p if p is not None else await self.keys.stored(e) for e, p in zip(events, plain, strict=True)
+                    ] if None in plain else cast(list[bytes], plain)
         hasher = integrity.content_hasher(
             group_id=group_id, stream_id=stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
             causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=at,
