@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from shared.eventlog.store import EventStore
 from shared.runtime.embedded import EmbeddedNats, free_port
 from shared.runtime.settings import Settings
 from tests.integration.receiver import Receiver
@@ -17,6 +18,14 @@ from tests.integration.receiver import Receiver
 def monkeypatch_module() -> Any:
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+@pytest.fixture(scope="module")
+async def lanes(database_url: str) -> AsyncIterator[EventStore]:
+    """A store whose appends go alone on four connections at once (sealed by the module's ``store`` sealer)."""
+    event_store = await EventStore.connect(database_url, min_size=2, max_size=8, lanes=4)
+    yield event_store
+    await event_store.close()
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,10 @@ async def test_stale_append_is_a_conflict_and_overwrites_nothing(store: EventSto
     assert [e.decode(Noted).n for e in events] == [1]
 
 
-async def test_racing_appends_at_one_version_have_one_winner(store: EventStore) -> None:
+@pytest.mark.parametrize("writer", ["store", "lanes"])
+async def test_racing_appends_at_one_version_have_one_winner(store: EventStore, lanes: EventStore, writer: str) -> None:
+    """Whether the racers gather into a batch (one lane) or each go alone at once (``lanes``)."""
+    store = lanes if writer == "lanes" else store
     stream, group = f"inv2b-{new_id()}", new_id()
     await store.append(group_id=group, stream_id=stream, events=[noted(0)], expected_version=0)
 

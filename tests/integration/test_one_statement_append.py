@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import msgspec
@@ -97,30 +96,6 @@ async def test_a_failed_check_inserts_nothing_and_the_store_says_which(store: Ev
                                idempotency_key=f"again-{stream}", idempotency_scope="scope", request_hash=b"h")
     assert again.duplicate and again.event_ids == first.event_ids
     assert [r["stream_version"] for r in await stored(store, stream)] == [1, 2]
-
-
-@pytest.fixture(scope="module")
-async def lanes(database_url: str) -> AsyncIterator[EventStore]:
-    """A store whose appends go alone on four connections at once (the module's sealer seals them)."""
-    event_store = await EventStore.connect(database_url, min_size=2, max_size=8, lanes=4)
-    yield event_store
-    await event_store.close()
-
-
-async def test_racing_appends_on_lanes_have_one_winner(store: EventStore, lanes: EventStore) -> None:
-    group, stream = new_id(), f"race-{new_id()}"
-    await lanes.append(group_id=group, stream_id=stream, events=[noted(0)], expected_version=0)
-
-    async def attempt(n: int) -> bool:
-        try:
-            await lanes.append(group_id=group, stream_id=stream, events=[noted(n)], expected_version=1)
-        except ConcurrencyConflict:
-            return False
-        return True
-
-    outcomes = await asyncio.gather(*(attempt(n) for n in range(1, 11)))
-    assert outcomes.count(True) == 1
-    assert [r["stream_version"] for r in await stored(lanes, stream)] == [1, 2]
 
 
 async def test_writers_on_lanes_are_all_sealed_once_in_order(store: EventStore, lanes: EventStore) -> None:
