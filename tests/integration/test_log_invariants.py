@@ -157,6 +157,24 @@ async def test_read_all_pages_and_group_filter(store: EventStore) -> None:
     assert [e.decode(Noted).n for e in only_a] == [0, 2, 4]
 
 
+async def test_pages_read_every_position_once_up_to_the_last(store: EventStore) -> None:
+    """``pages`` asks for the next page before the caller is done with this one: still each position once,
+    in order, cut at ``last``; a caller that stops early leaves the store working."""
+    start = await store.head_position()
+    group = new_id()
+    await store.append(group_id=group, stream_id=f"pages-{group}", events=[noted(i) for i in range(11)],
+                       expected_version=0)
+    await wait_sealed(store, start + 11)
+    head = await store.head_position()
+    read = [e.position async for page in store.pages(start, 3) for e in page]
+    assert read == list(range(start + 1, head + 1))
+    cut = [[e.position for e in page] async for page in store.pages(start, 4, last=start + 6)]
+    assert cut == [[start + 1, start + 2, start + 3, start + 4], [start + 5, start + 6]]
+    async for _page in store.pages(start, 2):
+        break  # the next page is already on its way
+    assert [e.decode(Noted).n for e in await store.read_all(start, 11)] == list(range(11))
+
+
 async def test_guards_hold_in_a_batch_of_appends(store: EventStore) -> None:
     """Appends gathered into one ``copro_append_batch`` call each answer their own guard."""
     group, proposal = new_id(), f"guarded-{new_id()}"
