@@ -29,16 +29,37 @@ from shared.eventlog.store import EventStore
 from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedNats, Servers, ensure_servers, free_port, stop_servers
 from shared.runtime.pg_roles import create_database, on_database
+from shared.runtime.processes import port_open
 from shared.runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _test_port(variable: str, preferred: int, home: Path) -> None:
+    """The port of an embedded server for this checkout's tests, unless ``variable`` gives one: the port this
+    home's server was last given while something still listens there (a server an earlier run here left is
+    used again), else ``preferred`` when it is free, else any free port: a server that another checkout's
+    run left behind on ``preferred`` is not this run's, and is left alone."""
+    if os.environ.get(variable):
+        return
+    record = home / f"{variable.lower()}.port"
+    try:
+        port: int | None = int(record.read_text())
+    except (OSError, ValueError):
+        port = None
+    if port is None or not port_open(port):
+        port = preferred if not port_open(preferred) else free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    record.write_text(str(port))
+    os.environ[variable] = str(port)
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     os.environ.setdefault("COPRO_HOME", str(ROOT / ".copro-test"))
-    os.environ.setdefault("COPRO_EMBEDDED_PG_PORT", "54339")
-    os.environ.setdefault("COPRO_EMBEDDED_NATS_PORT", "42239")
+    home = Path(os.environ["COPRO_HOME"])
+    _test_port("COPRO_EMBEDDED_PG_PORT", 54339, home)
+    _test_port("COPRO_EMBEDDED_NATS_PORT", 42239, home)
     return load_settings()
 
 
