@@ -75,7 +75,7 @@ def refusal(sqlstate: str | None, message: str) -> Exception | None:
 async def append_on(conn: asyncpg.Connection, prepared: PreparedAppend) -> tuple[bool, int, list[uuid.UUID] | None]:
     """Store one append on ``conn``: (duplicate, stream version, the first request's event ids when an
     idempotency key was repeated)."""
-    if len(prepared.ids) == 1:
+    if len(prepared.ids) == len(prepared.types) == len(prepared.payloads) == len(prepared.hashes) == 1:
         try:
             version = await conn.fetchval(*_one_event_args(prepared))
         except asyncpg.UniqueViolationError as exc:

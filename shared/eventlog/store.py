@@ -122,6 +122,9 @@ class EventStore:
         self.signal = AppendSignal(url)
         self.batcher = Batcher(pool)
         self.keys = Keyring(pool)
+        if lanes < 1 or (lanes > 1 and lanes > pool.get_max_size() - 2):
+            # each lane keeps a connection of the pool: with none left over, reads and batches would wait forever
+            raise ValueError(f"{lanes} lanes need a pool of at least {lanes + 2} connections (a batch, a read)")
         # the connections of appends that go alone, one append at a time each; with none free, appends gather
         self._lanes = [Held(pool) for _ in range(lanes)]
         self._free = list(self._lanes)
@@ -132,7 +135,11 @@ class EventStore:
         it holds (1, the services': under load their appends gather into batches, which measured faster
         for ballots than one commit each; a writer process of its own may want one per writer)."""
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, reset=_keep_session)
-        return cls(pool, url, lanes)
+        try:
+            return cls(pool, url, lanes)
+        except ValueError:
+            await pool.close()
+            raise
 
     async def close(self) -> None:
         await self.batcher.close()

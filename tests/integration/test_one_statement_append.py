@@ -118,3 +118,12 @@ async def test_writers_on_lanes_are_all_sealed_once_in_order(store: EventStore, 
         for event in mine:
             link = integrity.chain(link, event.content_hash)
             assert event.chain_hash == link
+
+
+async def test_lanes_leave_the_pool_room_to_read(database_url: str) -> None:
+    """Each lane keeps a connection: a store whose lanes would take the whole pool is refused, not left to
+    wait forever on its first read."""
+    with pytest.raises(ValueError, match="lanes need a pool"):
+        await EventStore.connect(database_url, min_size=1, max_size=4, lanes=3)
+    fits = await EventStore.connect(database_url, min_size=1, max_size=2, lanes=1)  # one lane, as ever
+    await fits.close()
