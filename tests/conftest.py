@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import uuid
@@ -29,37 +30,41 @@ from shared.eventlog.store import EventStore
 from shared.runtime.credentials import user_of
 from shared.runtime.embedded import EmbeddedNats, Servers, ensure_servers, free_port, stop_servers
 from shared.runtime.pg_roles import create_database, on_database
-from shared.runtime.processes import port_open
+from shared.runtime.processes import alive, port_open
 from shared.runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _test_port(variable: str, preferred: int, home: Path) -> None:
-    """The port of an embedded server for this checkout's tests, unless ``variable`` gives one: the port this
-    home's server was last given while something still listens there (a server an earlier run here left is
-    used again), else ``preferred`` when it is free, else any free port: a server that another checkout's
-    run left behind on ``preferred`` is not this run's, and is left alone."""
-    if os.environ.get(variable):
-        return
-    record = home / f"{variable.lower()}.port"
+def _listening(home: Path, server: str) -> int | None:
+    """The port this home's embedded server listens on while it runs (its own files say), else None."""
     try:
-        port: int | None = int(record.read_text())
-    except (OSError, ValueError):
-        port = None
-    if port is None or not port_open(port):
-        port = preferred if not port_open(preferred) else free_port()
-    home.mkdir(parents=True, exist_ok=True)
-    record.write_text(str(port))
-    os.environ[variable] = str(port)
+        if server == "postgres":
+            lines = (home / "postgres" / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        else:
+            pid = int((home / "nats" / "nats-server.pid").read_text().strip())
+            port = int(json.loads((home / "nats" / "nats-server.conf").read_text())["listen"].rsplit(":", 1)[1])
+    except (OSError, ValueError, IndexError, KeyError):
+        return None
+    return port if alive(pid) else None
+
+
+def _test_port(variable: str, server: str, preferred: int, home: Path) -> None:
+    """The port of an embedded server for this checkout's tests, unless ``variable`` gives one: the one this
+    home's server listens on when an earlier run here left it running, else ``preferred`` when it is free,
+    else any free port (a server another checkout's run left on ``preferred`` is not this run's: left alone)."""
+    if not os.environ.get(variable):
+        port = _listening(home, server) or (preferred if not port_open(preferred) else free_port())
+        os.environ[variable] = str(port)
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     os.environ.setdefault("COPRO_HOME", str(ROOT / ".copro-test"))
     home = Path(os.environ["COPRO_HOME"])
-    _test_port("COPRO_EMBEDDED_PG_PORT", 54339, home)
-    _test_port("COPRO_EMBEDDED_NATS_PORT", 42239, home)
+    _test_port("COPRO_EMBEDDED_PG_PORT", "postgres", 54339, home)
+    _test_port("COPRO_EMBEDDED_NATS_PORT", "nats", 42239, home)
     return load_settings()
 
 
