@@ -7,7 +7,9 @@ a fresh database. Each copro figure is measured next to
 - raw asyncpg on a bare table of copro's shape and indexes (``LIKE events``: no
   triggers, no hash chains, no sealer), one connection per writer, one durable
   commit per append as copro's,
-and the ratios copro/raw and copro/peer are printed. Rounds alternate the three
+and the ratios copro/raw and copro/peer are printed. copro's store has one lane per writer (appends
+go alone at once, as raw has one connection per writer); the row "gathered" is the services' store,
+whose concurrent appends gather into batches. Rounds alternate the three
 and keep each one's median. The sealer runs in a separate process, as it does
 beside the services. The last column is this process's CPU share during the raw
 runs: well under 100% means the load generator is not what limits the floor.
