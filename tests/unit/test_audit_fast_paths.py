@@ -156,3 +156,18 @@ def test_the_exports_time_is_the_text_every_hash_uses() -> None:
     times += [datetime(2026, 5, 1, 12, tzinfo=UTC), datetime(999, 1, 1, tzinfo=UTC),
               datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=timezone(timedelta(hours=-3)))]
     assert [utc_text(t) for t in times] == [integrity.timestamp(t) for t in times]
+
+
+def test_the_writers_content_hash_is_the_hash_of_the_fields_text() -> None:
+    """Writers hand ids to the encoder as UUIDs; auditors hash the text an export carries: the same bytes."""
+    for n in range(500):
+        ids = [uuid.uuid4() if (n >> k) & 1 else None for k in range(4)]
+        event, group, payload = uuid.uuid4(), uuid.uuid4(), _encode({"n": n, "text": "é\"\\"})
+        at = AT + timedelta(microseconds=7919 * n)
+        written = integrity.content_hasher(group_id=group, stream_id=f"s-{n}", actor_id=ids[0], actor_org=ids[1],
+                                           causation_id=ids[2], correlation_id=ids[3], recorded_at=at)(
+            event, "tests.Noted", payload)
+        audited = integrity.canonical_hash(str(event), str(group), f"s-{n}", "tests.Noted",
+                                           tuple(None if i is None else str(i) for i in ids),
+                                           integrity.timestamp(at), payload)
+        assert written == audited
