@@ -95,7 +95,7 @@ async def main(quick: bool) -> None:
         try:
             # one lane per writer, as raw has one connection per writer; ``gathered`` is the services' store (one
             # lane: concurrent appends gather into batches, which measured faster for ballots over HTTP)
-            store = await EventStore.connect(url, min_size=9, max_size=9, lanes=8)
+            store = await EventStore.connect(url, min_size=10, max_size=10, lanes=8)
             gathered = await EventStore.connect(url, min_size=3, max_size=3)
             raw = await asyncpg.create_pool(url, min_size=8, max_size=8)
             # the raw limit: one dedicated connection per writer, no pool in the way
