@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from shared.eventlog.store import EventStore
 from shared.runtime.embedded import EmbeddedNats
-from tests.integration.authorization_table import TABLE
+from tests.integration.authorization_table import KERNEL_PUBLIC, TABLE
 from tests.integration.authorization_world import PRINCIPALS, World, build
 from tests.integration.served import served
 
@@ -74,3 +74,13 @@ async def test_route_answers_each_principal_as_the_table_says(
     assert response.status_code == want, f"{_id(route, n, who)}: {response.status_code} {response.text[:300]}"
     if want >= 400:
         assert response.headers["content-type"].startswith("application/problem+json"), response.text[:300]
+
+
+def test_the_log_process_serves_nothing_but_what_any_service_serves_to_anyone() -> None:
+    """The log process (sealer, relay, signer; port 8104) publishes no OpenAPI document for the matrix to
+    read. Its routes are held here to the kernel's public ones, which the matrix checks on every service for
+    every principal: a route added there without an entry in the matrix fails this test."""
+    from shared.web.log_process import create_app
+
+    served = {route.path for route in create_app().routes}
+    assert served and served <= set(KERNEL_PUBLIC), f"log process routes outside the matrix: {served - set(KERNEL_PUBLIC)}"
