@@ -159,7 +159,7 @@ async def main(quick: bool) -> None:
                 lambda k: writers(8, n8, lambda w, i: raw_one(w, i, f"g{k}")),
             )
 
-            batches = 20 * scale
+            batches = 50 * scale  # 20,000 events a run in full: a run of a tenth of a second was mostly noise
 
             async def copro_batch(w: int, i: int, k: int) -> None:
                 await store.append(group_id=group, stream_id=f"c{k}", events=[vote() for _ in range(100)],
