@@ -50,4 +50,6 @@ async def run_closer(store: EventStore, stop: asyncio.Event, every: float = 1.0)
             pass  # first start: the proposals projection has not created its table yet
         except DATABASE_AWAY as exc:
             log.warning("closer: database unavailable: %s", exc)
+        except Exception:  # the closer never stops for good: the next round tries again, and says why
+            log.exception("closer: failed; trying again")
         await pause(stop, every)

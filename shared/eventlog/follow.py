@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
-from shared.eventlog.store import SEALED_CHANNEL, EventStore
+from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
 from shared.runtime.logs import Condition
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ async def follow(
                 woken.clear()
                 events = await store.read_all(position, batch, group_id=group_id)
                 condition.working()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (*DATABASE_AWAY, asyncpg.PostgresError) as exc:
                 condition.failing("the database is unreachable; waiting for it", exc)
                 listener = None
                 await asyncio.sleep(0.5)

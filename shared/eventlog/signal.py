@@ -56,7 +56,7 @@ class AppendSignal:
                 )
                 self.condition.working()
                 await asyncio.sleep(self.min_interval)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
                 self.condition.failing("cannot wake the sealer (its poll catches up)", exc)
                 self._conn = None
                 await asyncio.sleep(0.5)

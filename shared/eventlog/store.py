@@ -48,10 +48,12 @@ SEALED_CHANNEL = "copro_sealed"
 HEAD = "SELECT coalesce(max(position), 0) FROM log"
 """The last sealed global position (0 for an empty log)."""
 
-# Failures that mean "the database is away for now", not "this work is wrong".
+# Failures that mean "the database is away for now", not "this work is wrong". The last: asyncpg's answer
+# on a connection an outage left in the middle of an operation ("cannot switch to state ..."); caught
+# nowhere, it ended background work for good (a projection runner stopped by a PostgreSQL kill -9).
 DATABASE_AWAY = (
     OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
+    asyncpg.AdminShutdownError, asyncpg.InternalClientError,
 )
 
 _COLUMNS = (

@@ -170,6 +170,9 @@ class ProjectionRunner:
             except DATABASE_AWAY as exc:
                 self.condition.failing("the database is unreachable; resuming when it is back", exc)
                 await pause(stop, 1.0)
+            except Exception:  # a read model never stops for good: it resumes from its cursor, and says why
+                log.exception("projection %s: failed; resuming from its cursor in a second", self.projection.name)
+                await pause(stop, 1.0)
             finally:
                 if conn is not None and not conn.is_closed():
                     await conn.close()

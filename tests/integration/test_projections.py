@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import asyncpg
 import pytest
 
 from shared.domain.ids import new_id
-from shared.eventlog.envelope import NewEvent
+from shared.eventlog.envelope import NewEvent, RecordedEvent
 from shared.eventlog.locks import projection_lock
 from shared.eventlog.migrate import migrate_url
 from shared.eventlog.sealer import Sealer
@@ -184,3 +186,47 @@ async def test_copro_projections_rebuild_from_the_command_line(
     assert await rows(store.pool) == before
     unknown = subprocess.run([*command, "rebuild", "nope"], env=env, capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown projection nope" in unknown.stderr
+
+
+class CountedDespiteFailures:
+    """Counts each stream's test.Noted events; its first applies fail with each of ``errors`` in turn."""
+
+    name = "counted_despite_failures"
+    types = frozenset({"test.Noted"})
+    tables = MappingProxyType({"noted_counts": "CREATE TABLE {table} (stream_id text PRIMARY KEY, events int NOT NULL)"})
+
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = errors
+
+    async def apply(self, conn: asyncpg.Connection, tables: Mapping[str, str], event: RecordedEvent) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        await conn.execute(f"INSERT INTO {tables['noted_counts']} AS t VALUES ($1, 1) ON CONFLICT (stream_id)"
+                           " DO UPDATE SET events = t.events + 1", event.stream_id)
+
+
+async def test_a_projection_runner_resumes_after_errors_it_did_not_expect(store: EventStore) -> None:
+    """What an outage leaves on a connection (asyncpg's "cannot switch to state", seen when PostgreSQL was
+    killed under load) and a plain bug each fail one batch: the runner resumes from its cursor, each event
+    takes effect once, and it never stops for good (a stopped runner left a read model behind for ever).
+    Last in the module: its events would reach the stream totals the tests above compare."""
+    group = new_id()
+    await store.append(group_id=group, stream_id=f"survive-{group}", events=[noted(i) for i in range(5)],
+                       expected_version=0)
+    projection = CountedDespiteFailures([
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        RuntimeError("a bug in a read model"),
+    ])
+    stop = asyncio.Event()
+    task = asyncio.create_task(ProjectionRunner(store, projection, safety_poll=0.2).run(stop))
+
+    async def counted() -> bool:
+        with contextlib.suppress(asyncpg.UndefinedTableError):
+            return await store.pool.fetchval("SELECT events FROM noted_counts WHERE stream_id = $1",
+                                             f"survive-{group}") == 5
+        return False
+
+    await eventually(counted, 30, "every event counted once, after both failures")
+    assert not projection.errors and not task.done()
+    stop.set()
+    await task
