@@ -126,6 +126,9 @@ class Consumer:
             except (TimeoutError, nats.errors.Error, *DATABASE_AWAY) as exc:
                 self.condition.failing(f"{type(exc).__name__}; retrying until it is back", exc)
                 await pause(stop, 1.0)
+            except Exception:  # a consumer never stops for good: JetStream redelivers what it had not acknowledged
+                log.exception("consumer %s: failed; consuming again in a second", self.name)
+                await pause(stop, 1.0)
 
     async def _fetch_and_handle(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
         """Handle the next message, if one comes within a second; keep the lag up to date either way."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -58,7 +59,7 @@ from shared.web.trace_routes import trace_event
 from shared.web.tracing import trace_requests
 
 ContextT = TypeVar("ContextT")
-
+log = logging.getLogger(__name__)
 
 
 async def _listen_for_forget(url: str, kernel: Kernel) -> asyncpg.Connection:
@@ -77,8 +78,12 @@ async def _listen_for_forget(url: str, kernel: Kernel) -> asyncpg.Connection:
 async def sign_checkpoints(store: EventStore, key: Ed25519PrivateKey, stop: asyncio.Event) -> None:
     """Every service signs new checkpoints with copro's key; duplicates are ignored."""
     while not stop.is_set():
-        with contextlib.suppress(*DATABASE_AWAY, asyncpg.PostgresError):
+        try:
             await sign_pending(store, key)
+        except (*DATABASE_AWAY, asyncpg.PostgresError):
+            pass  # the next round signs what this one could not
+        except Exception:  # the signer never stops for good either
+            log.exception("checkpoint signer: failed; trying again")
         await pause(stop, 2.0)
 
 
