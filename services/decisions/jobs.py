@@ -17,7 +17,8 @@ from shared.domain.ids import utc_now
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata
 from shared.eventlog.handler import handle
-from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.eventlog.outage import DATABASE_AWAY
+from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
 from shared.runtime.waiting import pause
 

@@ -50,7 +50,8 @@ from shared.eventlog.envelope import Metadata, RecordedEvent
 from shared.eventlog.forgetting import forget
 from shared.eventlog.handler import StateCache, handle, load
 from shared.eventlog.locks import Lock
-from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+from shared.eventlog.outage import DATABASE_AWAY
+from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import structured
 from shared.runtime.leader import Leadership, still_leading

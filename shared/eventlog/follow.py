@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
-from shared.eventlog.store import DATABASE_AWAY, SEALED_CHANNEL, EventStore
+from shared.eventlog.outage import DATABASE_AWAY
+from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.runtime.logs import Condition
 
 log = logging.getLogger(__name__)

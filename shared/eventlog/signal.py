@@ -8,6 +8,7 @@ import logging
 
 import asyncpg
 
+from shared.eventlog.outage import DATABASE_AWAY
 from shared.runtime.logs import Condition
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class AppendSignal:
                 )
                 self.condition.working()
                 await asyncio.sleep(self.min_interval)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+            except (*DATABASE_AWAY, asyncpg.PostgresError) as exc:
                 self.condition.failing("cannot wake the sealer (its poll catches up)", exc)
                 self._conn = None
                 await asyncio.sleep(0.5)

@@ -28,6 +28,7 @@ from shared.eventlog.appending import append_on, refusal
 from shared.eventlog.batching import Batcher, Held, PreparedAppend
 from shared.eventlog.envelope import AppendResult, Metadata, NewEvent, RecordedEvent
 from shared.eventlog.keys import Keyring
+from shared.eventlog.outage import DATABASE_AWAY
 from shared.eventlog.signal import AppendSignal
 from shared.runtime.metrics import APPENDS
 
@@ -47,14 +48,6 @@ logging.getLogger("asyncpg.pool").addFilter(_PoolFloorRetries())
 SEALED_CHANNEL = "copro_sealed"
 HEAD = "SELECT coalesce(max(position), 0) FROM log"
 """The last sealed global position (0 for an empty log)."""
-
-# Failures that mean "the database is away for now", not "this work is wrong". The last: asyncpg's answer
-# on a connection an outage left in the middle of an operation ("cannot switch to state ..."); caught
-# nowhere, it ended background work for good (a projection runner stopped by a PostgreSQL kill -9).
-DATABASE_AWAY = (
-    OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError, asyncpg.InternalClientError,
-)
 
 _COLUMNS = (
     "e.id, e.group_id, e.stream_id, e.stream_version, e.type, e.payload, e.actor_id, e.actor_org,"

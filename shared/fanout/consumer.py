@@ -33,7 +33,8 @@ from nats.js import api
 
 from shared.eventlog import trace
 from shared.eventlog.envelope import Metadata
-from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.eventlog.outage import DATABASE_AWAY
+from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
 from shared.fanout.cloudevents import Delivered, from_message
 from shared.runtime.logs import Condition

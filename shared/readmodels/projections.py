@@ -22,7 +22,8 @@ import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.locks import projection_lock
-from shared.eventlog.store import DATABASE_AWAY, EVENT_OF, HEAD, SEALED_CHANNEL, EventStore
+from shared.eventlog.outage import DATABASE_AWAY
+from shared.eventlog.store import EVENT_OF, HEAD, SEALED_CHANNEL, EventStore
 from shared.runtime.logs import Condition
 from shared.runtime.metrics import PROJECTION_LAG
 from shared.runtime.waiting import pause, wait_any

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from shared.eventlog.locks import Lock
+from shared.eventlog.outage import DATABASE_AWAY
 from shared.runtime.logs import Condition
 from shared.runtime.waiting import pause
 
@@ -108,8 +109,7 @@ class Leadership:
                 self.is_leader = True
                 log.info("%s: this process leads now (%s)", self.name, self.server_settings["application_name"])
                 await work(conn)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    asyncpg.InternalClientError) as exc:  # the last: a connection left mid-operation by an outage
+            except (TimeoutError, *DATABASE_AWAY, asyncpg.PostgresError) as exc:
                 self.condition.failing("the database is unreachable; waiting for it", exc)
                 await pause(stop, 1.0)
             except Exception:  # a role never ends for good: it starts over, and says why

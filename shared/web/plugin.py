@@ -30,8 +30,9 @@ from shared.access.tokens import ensure_operator_token
 from shared.audit.signing import sign_pending, signing_key
 from shared.eventlog.forgetting import FORGET_CHANNEL
 from shared.eventlog.migrate import migrate, migrate_url, pending
+from shared.eventlog.outage import DATABASE_AWAY
 from shared.eventlog.sealer import Sealer
-from shared.eventlog.store import DATABASE_AWAY, EventStore
+from shared.eventlog.store import EventStore
 from shared.fanout.bus import Bus
 from shared.fanout.consumer import Consumer, Reaction
 from shared.fanout.relay import Relay

@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from shared.domain.errors import CoproError
-from shared.eventlog.store import DATABASE_AWAY
+from shared.eventlog.outage import DATABASE_AWAY
 
 log = logging.getLogger(__name__)
 
