@@ -17,6 +17,7 @@ from nats.js import api
 
 from shared.fanout.relay import ensure_stream
 from shared.runtime.embedded import free_port, nats_server_binary
+from tests.integration.nats_waits import delivered, refusals
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "partners.conf"
 
@@ -62,16 +63,9 @@ async def test_a_partner_subscribes_to_its_groups_subjects_only_and_publishes_no
         mine = await partner.subscribe(f"copro.{group}.>")
         await partner.subscribe(f"copro.{uuid.uuid4()}.>")  # another group: refused by the server
         await partner.publish(f"copro.{group}.decisions.Forged", b"{}")  # refused too
-        await partner.flush()
-        await copro.publish(f"copro.{group}.decisions.ProposalClosed", b'{"ok": true}')
-        await copro.flush()
-        message = await mine.next_msg(timeout=30)
+        message = await delivered(copro, f"copro.{group}.decisions.ProposalClosed", b'{"ok": true}', mine)
         assert message.data == b'{"ok": true}'
-        for _ in range(600):  # until the server's refusals arrived (a minute at most)
-            violations = " ".join(str(e) for e in errors).lower()
-            if "for subscription" in violations and "for publish" in violations:
-                break
-            await asyncio.sleep(0.05)
+        violations = await refusals(errors, "for subscription", "for publish")
         assert "permissions violation for subscription" in violations
         assert "permissions violation for publish" in violations
     finally:
@@ -129,10 +123,8 @@ async def test_a_partner_reads_its_group_through_a_durable_consumer_and_writes_n
         with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
             await refused.publish(f"copro.{group}.decisions.Forged", b"{}", timeout=0.5)
         await partner.subscribe("_INBOX_relay.>")
-        await partner.flush()
-        await asyncio.sleep(0.3)
+        violations = await refusals(errors, "for publish to \"copro.", "for subscription to \"_inbox_relay.>\"")
         assert (await admin.jetstream().stream_info("COPRO")).state.messages == stored
-        violations = " ".join(str(e) for e in errors).lower()
         assert "permissions violation for publish to \"copro." in violations
         assert "permissions violation for subscription to \"_inbox_relay.>\"" in violations
     finally:

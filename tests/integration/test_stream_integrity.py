@@ -26,6 +26,7 @@ from shared.runtime.embedded import EmbeddedNats, free_port
 from shared.web.kernel import provide_kernel
 from tests.conftest import eventually, wait_sealed
 from tests.integration.events import noted
+from tests.integration.nats_waits import refusals
 
 STREAM = "COPRO"
 
@@ -78,10 +79,9 @@ async def test_a_service_user_runs_its_own_consumer_and_cannot_publish_events(
         with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.js.errors.Error)):
             await js.add_consumer(STREAM, api.ConsumerConfig(name="scheduling-time-proposals",
                                                              durable_name="scheduling-time-proposals"))
-        await service.flush()
-        await asyncio.sleep(0.2)
+        violations = await refusals(errors, "permissions violation for publish to \"copro.")
         assert (await nats_client.jetstream().stream_info(STREAM)).state.messages == before
-        assert "permissions violation for publish to \"copro." in " ".join(map(str, errors)).lower()
+        assert "permissions violation for publish to \"copro." in violations
     finally:
         await service.close()
         await relay.close()
