@@ -187,6 +187,15 @@ async def nats_client(own_nats: EmbeddedNats) -> AsyncIterator[Client]:
     await client.close()
 
 
+async def until(check: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait for a condition that needs no I/O to check (what a receiver got, a list filled)."""
+    for _ in range(int(seconds * 20)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not reached in time")
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
 from shared.runtime.version import USER_AGENT
-from tests.conftest import eventually
+from tests.conftest import eventually, until
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver
@@ -52,12 +52,6 @@ def numbers(receiver: Receiver) -> list[int]:
     return out
 
 
-async def until(check: Any, seconds: float = 30.0) -> None:
-    for _ in range(int(seconds * 20)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not reached in time")
 
 
 async def test_signed_deliveries_arrive_once_in_order_after_failures(

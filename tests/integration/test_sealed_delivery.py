@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
 from shared.runtime.embedded import EmbeddedNats
 from shared.runtime.settings import Settings
-from tests.conftest import wait_sealed
+from tests.conftest import until, wait_sealed
 from tests.integration.decisions_client import Group, make_group
 from tests.integration.receiver import Receiver
 from tests.integration.served import served
@@ -95,12 +95,6 @@ def bodies(receiver: Receiver) -> list[bytes]:
     return [body for _, body in receiver.received]
 
 
-async def until(check: Callable[[], bool], seconds: float = 30.0) -> None:
-    for _ in range(int(seconds * 20)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not reached in time")
 
 
 async def test_a_star_webhook_gets_sealed_ballots_and_no_other_partners_secret(
