@@ -65,9 +65,21 @@ class MeetingScheduled(Versioned, frozen=True, kw_only=True, tag="scheduling.Mee
 
 
 class OccurrenceCancelled(Versioned, frozen=True, kw_only=True, tag="scheduling.OccurrenceCancelled"):
+    """One occurrence of a meeting will not take place.
+
+    The ``reason`` is the cancelling facilitator's own words ("Sam is unwell this week"): personal,
+    so it travels encrypted for them (``by``) and reads as ``null`` once they are forgotten. Version 1
+    stored it in plain text and named nobody (``by`` is ``null`` there)."""
+
+    __version__ = 2
+    __upcasters__ = (same_shape(2),)
+    __personal__ = ("reason",)
+    __subject__ = "by"
+
     meeting_id: uuid.UUID
     occurrence: datetime
-    reason: str
+    reason: str | None
+    by: uuid.UUID | None = None
     at: datetime
 
 

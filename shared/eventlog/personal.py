@@ -25,11 +25,16 @@ MARKER = b'"' + PREFIX.encode()
 
 
 def personal_fields(data: Any) -> tuple[uuid.UUID, tuple[str, ...]] | None:
-    """The data subject and personal field names of an event payload, if any."""
+    """The data subject and personal field names of an event payload, if any.
+
+    An event may name no subject only when it carries nothing personal (every personal field None):
+    personal words with nobody to key them to could never be erased."""
     fields: tuple[str, ...] = getattr(type(data), "__personal__", ())
     if not fields:
         return None
     subject = getattr(data, type(data).__subject__)
+    if subject is None and all(getattr(data, field) is None for field in fields):
+        return None
     if not isinstance(subject, uuid.UUID):
         raise TypeError(f"{type(data).__name__}.__subject__ must name a UUID field")
     return subject, fields

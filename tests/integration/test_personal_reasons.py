@@ -1,12 +1,16 @@
-"""A member's own words on withdrawing (a proposal, an item) are personal: stored encrypted for them, so a
-partner on NATS or an export never holds them in plain text, and forgetting the member erases them."""
+"""A member's own words on withdrawing (a proposal, an item) or cancelling (a meeting) are personal: stored
+encrypted for them, so a partner on NATS or an export never holds them in plain text, and forgetting the
+member erases them."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from litestar.testing import AsyncTestClient
 
+from services.scheduling.domain.meetings import meeting_stream
+from services.scheduling.events import OccurrenceCancelled
 from shared.eventlog.personal import MARKER
 from shared.eventlog.store import EventStore
 from tests.integration.decisions_client import make_group, soon
@@ -40,3 +44,39 @@ async def test_a_withdrawal_reason_is_stored_encrypted_and_forgotten_with_its_me
     history = (await api.get(f"{url}/history", headers=group.tokens["auditor"])).json()
     [event] = [e for e in history if e["type"] == "decisions.ProposalWithdrawn"]
     assert event["data"]["reason"] is None
+
+
+async def test_a_cancellation_reason_is_the_facilitators_own_words_and_goes_with_them(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient, store: EventStore  # type: ignore[type-arg]
+) -> None:
+    group = await make_group(api, operator)
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=14, minute=0, second=0, microsecond=0)
+    made = await scheduling.post(f"{group.base}/meetings", headers=group.tokens["facilitator"], json={
+        "title": "Working group", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
+        "location": "Community centre", "rrule": "FREQ=WEEKLY;COUNT=4"})
+    assert made.status_code == 201, made.text
+    meeting = uuid.UUID(made.json()["meeting_id"])
+    base = f"{group.base}/meetings/{meeting}"
+    words = "Sam is unwell and cannot chair this week"
+    cancelled = await scheduling.post(f"{base}/cancel", headers=group.tokens["facilitator"], json={
+        "occurrence": (start + timedelta(weeks=1)).isoformat(), "reason": words})
+    assert cancelled.status_code == 200, cancelled.text
+    # the operator is nobody's member: their words could never be erased, so they give none
+    unnamed = await scheduling.post(f"{base}/cancel", headers=operator, json={
+        "occurrence": (start + timedelta(weeks=2)).isoformat(), "reason": words})
+    assert unnamed.status_code == 422 and unnamed.json()["field"] == "reason", unnamed.text
+
+    raw = await store.pool.fetchval("SELECT payload FROM events WHERE type = 'scheduling.OccurrenceCancelled'"
+                                    " AND stream_id = $1", meeting_stream(meeting))
+    assert MARKER in raw and words.encode() not in raw  # what NATS and exports carry
+    [event] = [e for e in await store.read_stream(meeting_stream(meeting)) if e.type == "scheduling.OccurrenceCancelled"]
+    facilitator = uuid.UUID(group.members["facilitator"])
+    assert event.decode(OccurrenceCancelled).reason == words
+    assert event.decode(OccurrenceCancelled).by == facilitator
+
+    forgotten = await api.post(f"{group.base}/members/{facilitator}/forget", headers=operator,
+                               json={"consent": "asked in person, agreed"})
+    assert forgotten.status_code == 200, forgotten.text
+    store.forget_cached_key(facilitator)
+    [event] = [e for e in await store.read_stream(meeting_stream(meeting)) if e.type == "scheduling.OccurrenceCancelled"]
+    assert event.decode(OccurrenceCancelled).reason is None

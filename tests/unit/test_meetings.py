@@ -70,10 +70,10 @@ def test_a_weekly_meeting_stays_at_half_past_ten_local_time_when_the_clocks_go_f
 def test_an_occurrence_after_the_change_is_named_by_any_offset_and_a_move_keeps_or_changes_the_place() -> None:
     scheduled = MeetingScheduled(**msgspec.structs.asdict(WEEKLY))
     after = datetime(2030, 4, 2, 9, 30, tzinfo=UTC)  # 10:30 BST
-    cancelled = OccurrenceCancelled(meeting_id=MEETING, occurrence=after, reason="Easter", at=T0)
-    state = meetings.given(scheduled).when(Cancel(occurrence=after, reason="Easter", at=T0)).then(cancelled).state
+    cancelled = OccurrenceCancelled(meeting_id=MEETING, occurrence=after, reason="Easter", by=ADA, at=T0)
+    state = meetings.given(scheduled).when(Cancel(occurrence=after, reason="Easter", by=ADA, at=T0)).then(cancelled).state
     assert after not in state.occurrences(BEFORE_BST, BEFORE_BST + 5 * WEEK)
-    meetings.given(scheduled).when(Cancel(occurrence=after + timedelta(hours=1), reason="", at=T0)).then_fails(
+    meetings.given(scheduled).when(Cancel(occurrence=after + timedelta(hours=1), reason="", by=ADA, at=T0)).then_fails(
         InvalidCommand, "no occurrence")  # 10:30 UTC that day is 11:30 local: not an occurrence
     last = datetime(2030, 4, 9, 10, 30, tzinfo=LONDON)
     move = Move(occurrence=last, starts_at=last + timedelta(days=1), ends_at=last + timedelta(days=1, hours=1),
@@ -92,8 +92,8 @@ def test_a_meeting_recorded_before_meetings_had_a_zone_still_expands_as_it_was_g
 
 
 def test_one_occurrence_is_cancelled_or_moved_and_the_rest_of_the_series_stays() -> None:
-    cancelled = OccurrenceCancelled(meeting_id=MEETING, occurrence=T0 + WEEK, reason="bank holiday", at=T0)
-    when = meetings.given(SCHEDULED).when(Cancel(occurrence=T0 + WEEK, reason="bank holiday", at=T0)).then(cancelled)
+    cancelled = OccurrenceCancelled(meeting_id=MEETING, occurrence=T0 + WEEK, reason="bank holiday", by=ADA, at=T0)
+    when = meetings.given(SCHEDULED).when(Cancel(occurrence=T0 + WEEK, reason="bank holiday", by=ADA, at=T0)).then(cancelled)
     assert when.state.occurrences(T0, T0 + 3 * WEEK) == [T0, T0 + 2 * WEEK]
     moved = OccurrenceMoved(meeting_id=MEETING, occurrence=T0 + 2 * WEEK, starts_at=T0 + 2 * WEEK + timedelta(hours=2),
                             ends_at=T0 + 2 * WEEK + timedelta(hours=3), at=T0)
@@ -101,11 +101,18 @@ def test_one_occurrence_is_cancelled_or_moved_and_the_rest_of_the_series_stays()
                                                           ends_at=moved.ends_at, at=T0)).then(moved)
     assert when.state.moved == ((moved.occurrence, Moved(starts_at=moved.starts_at, ends_at=moved.ends_at)),)
     # a cancelled occurrence, or a time that is not an occurrence, takes no command
-    refused = meetings.given(SCHEDULED, cancelled).when(Cancel(occurrence=T0 + WEEK, reason="", at=T0))
+    refused = meetings.given(SCHEDULED, cancelled).when(Cancel(occurrence=T0 + WEEK, reason="", by=ADA, at=T0))
     assert refused.then_fails(InvalidCommand, "no occurrence").field == "occurrence"  # type: ignore[attr-defined]
     meetings.given(SCHEDULED).when(Move(occurrence=T0, starts_at=T0, ends_at=T0, at=T0)).then_fails(
         InvalidCommand, "ends_at must be after starts_at")
-    meetings.given().when(Cancel(occurrence=T0, reason="", at=T0)).then_fails(NotFound, "no such meeting")
+    meetings.given().when(Cancel(occurrence=T0, reason="", by=ADA, at=T0)).then_fails(NotFound, "no such meeting")
+
+
+def test_an_operator_cancels_without_a_reason_because_nobody_could_erase_their_words() -> None:
+    unnamed = OccurrenceCancelled(meeting_id=MEETING, occurrence=T0 + WEEK, reason=None, by=None, at=T0)
+    meetings.given(SCHEDULED).when(Cancel(occurrence=T0 + WEEK, reason="", by=None, at=T0)).then(unnamed)
+    refused = meetings.given(SCHEDULED).when(Cancel(occurrence=T0 + WEEK, reason="Sam is unwell", by=None, at=T0))
+    assert refused.then_fails(InvalidCommand, "without a reason").field == "reason"  # type: ignore[attr-defined]
 
 
 def test_an_answer_replaces_the_members_earlier_one_and_attendance_is_recorded() -> None:

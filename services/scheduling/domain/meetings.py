@@ -55,8 +55,11 @@ class Schedule(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Cancel(msgspec.Struct, frozen=True, kw_only=True):
+    """``by``: the facilitator cancelling, whose own words the reason is (None: the operator)."""
+
     occurrence: datetime
     reason: str
+    by: uuid.UUID | None
     at: datetime
 
 
@@ -195,8 +198,13 @@ def decide(command: MeetingCommand, meeting: Meeting) -> list[MeetingEvent]:
             return _schedule(command, meeting)
         case Cancel():
             meeting_id = _meeting_at(meeting, command.occurrence)
-            return [OccurrenceCancelled(meeting_id=meeting_id, occurrence=command.occurrence, reason=command.reason,
-                                        at=command.at)]
+            if command.by is None and command.reason:
+                # a reason is kept as a person's words, encrypted for them so it can be erased; the
+                # operator is no member of the group, so nothing could ever erase theirs
+                raise InvalidCommand("an operator cancels without a reason: a facilitator can give one",
+                                     field="reason")
+            return [OccurrenceCancelled(meeting_id=meeting_id, occurrence=command.occurrence,
+                                        reason=command.reason or None, by=command.by, at=command.at)]
         case Move():
             meeting_id = _meeting_at(meeting, command.occurrence)
             if (naive := offset_problem(starts_at=command.starts_at, ends_at=command.ends_at)) is not None:

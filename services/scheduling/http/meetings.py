@@ -55,7 +55,7 @@ class MeetingController(Controller):
                      data: OccurrenceIn) -> MeetingOut:
         await service.members.admit(principal, group_id, FACILITATORS, "cancel a meeting")
         meeting = await service.on_meeting(group_id, meeting_id, Cancel(
-            occurrence=data.occurrence, reason=data.reason, at=utc_now()))
+            occurrence=data.occurrence, reason=data.reason, by=principal.member_id, at=utc_now()))
         return meeting_out(meeting, utc_now())
 
     @post("/{meeting_id:uuid}/move", status_code=200, summary="Move one occurrence (facilitator)")

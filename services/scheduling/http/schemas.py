@@ -28,7 +28,8 @@ class MeetingIn(Body):
 
 class OccurrenceIn(Body):
     occurrence: Instant
-    reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    reason: Annotated[str, msgspec.Meta(
+        max_length=2000, description="The facilitator's own words, encrypted for them (the operator gives none)")] = ""
 
 
 class MoveIn(Body):
