@@ -20,17 +20,44 @@ BIGINT_MAX = 2**63 - 1
 """The largest integer PostgreSQL's ``bigint`` (a global position, a cursor) holds."""
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Times a request may name lie in [EARLIEST, LATEST): far enough from the ends of Python's calendar that
+placing one in any time zone, adding a meeting's length or a recurrence to it, or storing it works."""
+
+
+def outside_the_calendar(moment: datetime) -> bool:
+    """Whether a time lies outside what copro takes (``EARLIEST``, ``LATEST``); a naive time counts as UTC."""
+    return not EARLIEST <= recorded_as_utc(moment) < LATEST
+
+
+def _times_within_the_calendar(body: msgspec.Struct) -> None:
+    for name in body.__struct_fields__:
+        value = getattr(body, name)
+        moments = value if isinstance(value, (list, tuple)) else (value,)
+        if any(isinstance(m, datetime) and outside_the_calendar(m) for m in moments):
+            raise ValueError(f"`{name}` must be a time from 1900 to 2999")
+
+
 class Body(msgspec.Struct, forbid_unknown_fields=True):
-    """Base of every request body and of every struct inside one: unknown fields are refused, never dropped."""
+    """Base of every request body and of every struct inside one: unknown fields are refused, never dropped,
+    and a time outside the years 1900 to 2999 is refused where it comes in (``LATEST``)."""
+
+    def __post_init__(self) -> None:
+        _times_within_the_calendar(self)
 
 
 class FrozenBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The same for a value that is also a default or part of a recorded event (frozen, as a recorded fact is)."""
 
+    def __post_init__(self) -> None:
+        _times_within_the_calendar(self)
+
 
 Instant = Annotated[datetime, msgspec.Meta(
-    tz=True, description="RFC 3339 date-time with an offset (Z or +hh:mm); a time without one is refused")]
-"""A moment in a request: with an offset, always."""
+    tz=True, description="RFC 3339 date-time with an offset (Z or +hh:mm), from 1900 to 2999; a time without an "
+                         "offset is refused")]
+"""A moment in a request: with an offset, always, and within ``EARLIEST`` and ``LATEST``."""
 
 Cursor = Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)]
 """A position or cursor in a request: never negative, never beyond ``bigint``."""

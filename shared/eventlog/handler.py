@@ -146,7 +146,7 @@ async def handle(
     cache: StateCache[S] | None = None,
     optimistic: bool = False,
 ) -> Handled[S, E]:
-    """Load, fold, decide, append; retry on a concurrency conflict.
+    """Load, fold, decide, fold the new events, append; retry on a concurrency conflict.
 
     ``optimistic`` (with a cache): the first attempt decides on the cached state without reading the
     stream; an append at a stale version is a conflict and is decided again on the stream as read, and
@@ -176,6 +176,8 @@ async def handle(
                 if not known:
                     continue
                 return Handled(state=state, events=[], result=None, version=version)
+            # folded before the append: an event the state cannot take is refused with nothing written
+            after = decider.fold(events, state)
             # an event that carries its own ``event_id`` (chosen by the shell, on the command) keeps it
             new = [NewEvent(id=getattr(e, "event_id", None) or new_id(), type=event_type_name(e), data=e) for e in events]
             try:
@@ -194,10 +196,9 @@ async def handle(
             if result.duplicate:
                 # another request with the same idempotency key won: the caller answers from the stored events
                 return Handled(state=state, events=[], result=result, version=result.stream_version)
-            state = decider.fold(events, state)
             if cache is not None:
-                cache.put(stream_id, result.stream_version, state)
-            return Handled(state=state, events=events, result=result, version=result.stream_version)
+                cache.put(stream_id, result.stream_version, after)
+            return Handled(state=after, events=events, result=result, version=result.stream_version)
     raise AssertionError("unreachable")
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from litestar.params import Parameter
 
 from shared.domain.errors import CoproError
-from shared.domain.input import BIGINT_MAX
+from shared.domain.input import BIGINT_MAX, outside_the_calendar
 
 After = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="the cursor (a global position) to read after")]
 Position = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="a global position in the log")]
@@ -29,12 +29,14 @@ def _aware_time(_: type, value: Any) -> AwareTime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if moment.utcoffset() is None:
         raise ValueError("Expected `datetime` with a timezone component")
+    if outside_the_calendar(moment):
+        raise ValueError("Expected a time from 1900 to 2999")
     return AwareTime.fromisoformat(moment.isoformat())
 
 
 TYPE_DECODERS: list[tuple[Callable[[Any], bool], Callable[[type, Any], Any]]] = [
     (lambda kind: kind is AwareTime, _aware_time)]
-Moment = Annotated[AwareTime, Parameter(description="RFC 3339 date-time with an offset (Z or +hh:mm)",
+Moment = Annotated[AwareTime, Parameter(description="RFC 3339 date-time with an offset (Z or +hh:mm), from 1900 to 2999",
                                         schema_extra={"type": "string", "format": "date-time"})]
 
 

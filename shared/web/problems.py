@@ -25,6 +25,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:copro:problem:"
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
 _NAMED = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
+_OWN = re.compile(r"^`([^`]*)` ")  # a struct's own check names its field first (``shared.domain.input``)
 _MISSING_PARAMETER = re.compile(r"Missing required (query|header|path|cookie) parameter '([^']*)'")
 
 _SLUGS = {
@@ -61,9 +62,12 @@ def _field_of(message: str, key: str | None) -> str | None:
     parent = key if key and key != "data" else None
     if named := _NAMED.search(message):
         return f"{parent}.{named.group(1)}" if parent else named.group(1)
+    found = _PATH.search(message)
+    within = parent or (found.group(1) if found else None)
+    if own := _OWN.search(message):
+        return f"{within}.{own.group(1)}" if within else own.group(1)
     if parent:
         return parent
-    found = _PATH.search(message)
     return found.group(1) if found else ("body" if key == "data" else None)
 
 

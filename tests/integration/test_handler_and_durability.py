@@ -50,6 +50,22 @@ def evolve(total: int, event: Added) -> int:
 counter: Decider[Add, int, Added] = Decider(initial_state=lambda: 0, decide=decide, evolve=evolve, event_type=Added)
 
 
+def fragile(total: int, event: Added) -> int:
+    if event.amount == 13:
+        raise OverflowError("the state cannot take this event")
+    return total + event.amount
+
+
+async def test_an_event_the_state_cannot_take_is_refused_before_anything_is_written(store: EventStore) -> None:
+    """The handler folds the new events before appending them: an answer of 500 then writes nothing, as it says."""
+    brittle: Decider[Add, int, Added] = Decider(initial_state=lambda: 0, decide=decide, evolve=fragile, event_type=Added)
+    group, stream = new_id(), f"brittle-{new_id()}"
+    await handle(store, brittle, Add(1), group_id=group, stream_id=stream)
+    with pytest.raises(OverflowError):
+        await handle(store, brittle, Add(13), group_id=group, stream_id=stream)
+    assert [counter.decode(e).amount for e in await store.read_stream(stream)] == [1]
+
+
 async def test_concurrent_commands_all_land_through_retries(store: EventStore) -> None:
     group, stream = new_id(), f"counter-{new_id()}"
     results = await asyncio.gather(

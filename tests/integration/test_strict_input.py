@@ -25,6 +25,8 @@ from shared.eventlog.store import EventStore
 from tests.integration.decisions_client import Group, add, make_group, soon
 
 NAIVE = "2030-05-01T10:30:00"
+EDGE = "9999-12-31T23:59:59-10:00"  # year 10000 in UTC: beyond Python's calendar once placed anywhere
+DAWN = "0001-01-01T00:00:00+05:00"
 HUGE = 2**70
 DEEP = b'{"name":' + b"[" * 20_000 + b"]" * 20_000 + b"}"
 
@@ -111,6 +113,17 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("publishing", "POST", "{g}/webhooks", {"url": "https://partner.example/hook", "secret": "mine"}, 422, "secret"),
     ("publishing", "GET", "{g}/webhooks/" + str(uuid.UUID(int=1)) + "/deliveries?limit=" + str(HUGE), None, 400, "limit"),
     ("publishing", "POST", "{g}/items", DEEP, 400, "body"),
+    # a time at the edge of the calendar: stored, it stopped every group's proposal list and the closer,
+    # and a meeting at one broke its group's meetings and calendar feeds for good
+    ("decisions", "POST", "{g}/proposals", {"kind": "consent", "title": "t", "closes_at": EDGE}, 422, "closes_at"),
+    ("decisions", "POST", "{g}/proposals", {"kind": "time", "title": "t", "closes_at": "SOON", "options": [
+        {"label": "a", "starts_at": EDGE, "ends_at": EDGE}]}, 422, "options[0].starts_at"),
+    ("decisions", "POST", "{g}/members/MEMBER/tokens", {"expires_at": EDGE}, 422, "expires_at"),
+    ("decisions", "GET", "{g}/as-of?time=" + EDGE.replace("-10:00", "-10%3A00"), None, 400, "time"),
+    ("scheduling", "POST", "{g}/meetings", {"title": "Weekly", "starts_at": DAWN, "ends_at": "2030-05-01T11:30:00Z"},
+     422, "starts_at"),
+    ("scheduling", "POST", "{g}/meetings", {"title": "Weekly", "starts_at": "2030-05-01T10:30:00Z", "ends_at": EDGE},
+     422, "ends_at"),
 ]
 
 
@@ -131,6 +144,7 @@ async def test_strict_input_is_refused_naming_the_field_and_leaves_no_event(
     else:
         text = msgspec.json.encode(body).decode() if body is not None else ""
         content = text.replace("ORG", group.orgs[0]).replace('"SOON"', f'"{soon(days=1)}"').encode()
+    path = path.replace("MEMBER", group.members["member"])
     request_id = uuid.uuid4()
     before = await _events(store)
     response = await world.clients[service].request(
