@@ -8,6 +8,7 @@ of ``services``).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from web.render import page, when, zone
 from web.session import Me, NotSignedIn, web_secret, who
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 HEADERS = [
     ResponseHeader(name="Content-Security-Policy", value=(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -52,8 +54,15 @@ def _not_signed_in(request: Request[Any, Any, Any], _: Exception) -> Response[An
 
 def _api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ApiError)
-    status = exc.status if exc.status in (403, 404, 409, 410, 422) else 502
+    status = exc.status if exc.status in (400, 403, 404, 409, 410, 413, 422, 429) else 502
     return page(request, "problem.html", None, status=status, detail=exc.detail)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug: logged with its traceback for the operator, a plain page for the member (never a stack trace)."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return page(request, "problem.html", None, status=500, detail=translator()(
+        "Something went wrong on our side. It has been noted; please try again, or ask your facilitator."))
 
 
 def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -88,7 +97,8 @@ def create_app() -> Litestar:
                                cookie_httponly=True, cookie_samesite="lax", header_name="x-csrftoken"),
         dependencies={"api": Provide(lambda: api, sync_to_thread=False), "me": Provide(provide_me),
                       "settings": Provide(lambda: settings, sync_to_thread=False)},
-        exception_handlers={NotSignedIn: _not_signed_in, ApiError: _api_error, NotFoundException: _not_found},
+        exception_handlers={NotSignedIn: _not_signed_in, ApiError: _api_error, NotFoundException: _not_found,
+                            500: _unexpected},
         response_headers=HEADERS,
         on_shutdown=[api.close],
         openapi_config=None,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request
 from litestar.response import Redirect, Template
 
+from shared.domain.input import outside_the_calendar
 from web.api import ApiError
 from web.catalogue import translator
 from web.session import Me, take_flash
@@ -49,8 +50,12 @@ def when(value: str | datetime | None, tz: ZoneInfo, with_time: bool = True) -> 
 
 
 def local_moment(day: str, at: str, tz: ZoneInfo) -> datetime:
-    """A date and a time from a form, in the group's zone (ValueError when either is not one)."""
-    return datetime.combine(date.fromisoformat(day), time.fromisoformat(at or "00:00"), tzinfo=tz)
+    """A date and a time from a form, in the group's zone (ValueError when either is not one, or the day is
+    outside the years 1900 to 2999 that the services take: at the calendar's edge an hour later overflows)."""
+    moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(at or "00:00"), tzinfo=tz)
+    if outside_the_calendar(moment):
+        raise ValueError("a day from 1900 to 2999")
+    return moment
 
 
 def in_days(days: int, tz: ZoneInfo) -> tuple[str, str]:

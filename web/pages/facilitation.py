@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from shared.runtime.settings import Settings
 from web.api import Api, ApiError
+from web.forms import whole_number
 from web.render import _, back, page, refused
 from web.session import Me, flash
 
@@ -83,15 +84,19 @@ async def adopt_rule(request: Request[Any, Any, Any], api: Api, me: Me) -> Templ
     values = {k: str(form.get(k, "")) for k in ("counting", "quorum", "double_majority", "blocks", "threshold")}
     share, inclusive = values["threshold"].rstrip("+"), values["threshold"].endswith("+")
     numerator, _sep, denominator = share.partition("/")
-    if not values["quorum"].isdigit():
+    quorum = whole_number(values["quorum"], 0, 10_000)
+    parts = whole_number(numerator or "1", 1, 1_000), whole_number(denominator or "2", 1, 1_000)
+    if quorum is None or None in parts:
         group = await api.get("decisions", me.g, me.token)
+        errors = ({"quorum": _("Give a whole number: 0 for no quorum.")} if quorum is None
+                  else {"threshold": _("Choose one of the shares.")})
         return page(request, "rules.html", me, status=422, rule=group["rule"], values=values, thresholds=THRESHOLDS,
-                    errors={"quorum": _("Give a whole number: 0 for no quorum.")})
+                    errors=errors)
     try:
         await api.call("decisions", "PUT", f"{me.g}/rule", me.token, {
-            "counting": values["counting"], "quorum_per_organisation": int(values["quorum"]),
+            "counting": values["counting"], "quorum_per_organisation": quorum,
             "double_majority": values["double_majority"] == "yes", "blocks_allowed": values["blocks"] == "yes",
-            "threshold": {"numerator": int(numerator or 1), "denominator": int(denominator or 2), "inclusive": inclusive}})
+            "threshold": {"numerator": parts[0], "denominator": parts[1], "inclusive": inclusive}})
     except ApiError as error:
         group = await api.get("decisions", me.g, me.token)
         return page(request, "rules.html", me, status=422, rule=group["rule"], values=values,

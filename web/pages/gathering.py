@@ -13,8 +13,12 @@ from litestar.response import Redirect, Template
 
 from shared.runtime.settings import Settings
 from web.api import Api, ApiError
+from web.forms import whole_number
 from web.render import _, back, in_days, local_moment, page, refused, zone
 from web.session import Me, flash
+
+MOST_TABLES = 1000
+"""Tables one form may set (the API takes up to 5,000 in one request)."""
 
 PERSPECTIVES = ("lived_experience", "service_provider", "both", "other")
 
@@ -46,14 +50,14 @@ async def plan_gathering(request: Request[Any, Any, Any], api: Api, me: Me, sett
         starts, ends = local_moment(values["day"], values["starts"], tz), local_moment(values["day"], values["ends"], tz)
     except ValueError:
         errors["day"] = _("Give the day and times, like 2030-03-01 and 10:00.")
-    if not values["capacity"].isdigit() or int(values["capacity"]) < 1:
+    if (capacity := whole_number(values["capacity"], 1, 100_000)) is None:
         errors["capacity"] = _("Give how many people can come, as a number.")
     if errors:
         found = await api.get("scheduling", f"{me.g}/gatherings", me.token)
         return page(request, "gatherings.html", me, status=422, gatherings=found, errors=errors, values=values)
     made = await api.post("scheduling", f"{me.g}/gatherings", me.token, {
         "title": values["title"].strip(), "venue": values["venue"].strip(), "starts_at": starts.isoformat(),
-        "ends_at": ends.isoformat(), "capacity": int(values["capacity"]), "accessibility": values["accessibility"]})
+        "ends_at": ends.isoformat(), "capacity": capacity, "accessibility": values["accessibility"]})
     flash(request, _("The gathering is planned. Now add its roles."))
     return back(f"/gatherings/{made['gathering_id']}")
 
@@ -106,10 +110,13 @@ async def withdraw(request: Request[Any, Any, Any], api: Api, me: Me, gathering_
 
 @post("/gatherings/{gathering_id:uuid}/capacity")
 async def capacity(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id: uuid.UUID) -> Template | Redirect:
-    given = str((await request.form()).get("max_roles", "2"))
+    given = whole_number(str((await request.form()).get("max_roles", "2")), 0, 100)
+    if given is None:
+        return await _show(request, api, me, str(gathering_id), status=422,
+                           errors={"max_roles": _("Give a whole number from 0 to 100.")})
     # the API keeps the number but does not show it back: remembered here for this session's form
-    request.set_session({**(request.session or {}), f"capacity:{gathering_id}": int(given) if given.isdigit() else 2})
-    return await _act(request, api, me, str(gathering_id), "/capacity", {"max_roles": int(given) if given.isdigit() else 2},
+    request.set_session({**(request.session or {}), f"capacity:{gathering_id}": given})
+    return await _act(request, api, me, str(gathering_id), "/capacity", {"max_roles": given},
                       _("Saved: copro will not give you more roles than that."), "max_roles", "PUT")
 
 
@@ -127,21 +134,22 @@ async def attend(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id
 @post("/gatherings/{gathering_id:uuid}/roles")
 async def add_role(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id: uuid.UUID) -> Template | Redirect:
     form = await request.form()
-    places = str(form.get("places", "1"))
+    places = whole_number(str(form.get("places", "1")), 1, 10_000)
     return await _act(request, api, me, str(gathering_id), "/roles", {
-        "name": str(form.get("name", "")).strip(), "places": int(places) if places.isdigit() else 0},
+        "name": str(form.get("name", "")).strip(), "places": places or 0},
         _("The role is added."), "name")
 
 
 @post("/gatherings/{gathering_id:uuid}/tables")
 async def tables(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id: uuid.UUID) -> Template | Redirect:
     form = await request.form()
-    count, size, step_free = (str(form.get(k, "0")) for k in ("tables", "size", "step_free"))
-    if not (count.isdigit() and size.isdigit() and step_free.isdigit()) or int(count) < 1 or int(size) < 1:
-        return await _show(request, api, me, str(gathering_id), status=422,
-                           errors={"tables": _("Give the number of tables and seats as whole numbers.")})
-    layout = [{"table_id": _("Table {n}", n=n + 1), "size": int(size), "features": ["step_free"] if n < int(step_free) else []}
-              for n in range(int(count))]
+    count, size, step_free = (whole_number(str(form.get(k, "0")), low, high)
+                              for k, low, high in (("tables", 1, MOST_TABLES), ("size", 1, 100), ("step_free", 0, 10_000)))
+    if count is None or size is None or step_free is None:
+        return await _show(request, api, me, str(gathering_id), status=422, errors={"tables": _(
+            "Give the number of tables (up to {most}) and seats as whole numbers.", most=MOST_TABLES)})
+    layout = [{"table_id": _("Table {n}", n=n + 1), "size": size, "features": ["step_free"] if n < step_free else []}
+              for n in range(count)]
     return await _act(request, api, me, str(gathering_id), "/tables", {"tables": layout}, _("The tables are set."),
                       "tables", "PUT")
 

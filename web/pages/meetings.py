@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from shared.runtime.settings import Settings
 from web.api import Api, ApiError
+from web.forms import whole_number
 from web.render import _, back, in_days, local_moment, page, refused, zone
 from web.session import Me, flash
 
@@ -65,13 +66,13 @@ async def schedule(request: Request[Any, Any, Any], api: Api, me: Me, settings: 
             errors["ends"] = _("The meeting must end after it starts.")
     except ValueError:
         errors["day"] = _("Give the day and times, like 2030-03-01 and 10:30.")
-    weeks = values["weeks"].strip() or "1"
-    if not weeks.isdigit() or not 1 <= int(weeks) <= 104:
+    weeks = whole_number(values["weeks"] or "1", 1, 104)
+    if weeks is None:
         errors["weeks"] = _("Give a number of weeks from 1 to 104.")
     if errors:
         return await _show(request, api, me, settings, status=422, errors=errors, values=values)
     body = {"title": values["title"].strip(), "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
-            "location": values["location"].strip(), **({"rrule": f"FREQ=WEEKLY;COUNT={weeks}"} if int(weeks) > 1 else {})}
+            "location": values["location"].strip(), **({"rrule": f"FREQ=WEEKLY;COUNT={weeks}"} if weeks and weeks > 1 else {})}
     try:
         await api.post("scheduling", f"{me.g}/meetings", me.token, body)
     except ApiError as error:

@@ -1,0 +1,48 @@
+"""What members type into the web app's forms is read strictly, and a bug answers a plain page, logged.
+
+Each case here answered 500 before, unlogged: superscript digits that ``isdigit()`` takes and ``int()``
+refuses, a day at the calendar's edge that overflowed an hour later, and a table count with no bound that
+built a million tables before the API said no (the attacker's finds).
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+import pytest
+from litestar import get
+from litestar.testing import TestClient
+
+from web.app import create_app
+from web.forms import whole_number
+from web.render import local_moment
+
+
+def test_a_whole_number_is_ascii_digits_within_its_bounds() -> None:
+    assert [whole_number(text, 1, 104) for text in ("1", " 104 ", "052")] == [1, 104, 52]
+    for text in ("²", "³", "١٢", "0", "105", "-1", "+3", "1.5", "1_000", "", "x/y", "9" * 5000):
+        assert whole_number(text, 1, 104) is None, text
+
+
+def test_a_day_at_the_calendars_edge_is_not_a_day_the_form_takes() -> None:
+    london = ZoneInfo("Europe/London")
+    assert local_moment("2030-03-01", "10:30", london).hour == 10
+    for day in ("9999-12-31", "0001-01-01", "1899-12-31", "3000-01-01"):
+        with pytest.raises(ValueError):
+            local_moment(day, "23:30", london)
+
+
+def test_a_bug_answers_a_plain_page_and_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    @get("/boom", sync_to_thread=False)
+    def boom() -> str:
+        return str(int("²"))
+
+    app = create_app()
+    app.register(boom)
+    with caplog.at_level(logging.ERROR, logger="web.app"), TestClient(app) as client:
+        answer = client.get("/boom")
+    assert answer.status_code == 500 and answer.headers["content-type"].startswith("text/html")
+    assert "Something went wrong on our side" in answer.text and "Traceback" not in answer.text
+    [record] = [r for r in caplog.records if r.name == "web.app"]
+    assert "GET /boom" in record.getMessage() and record.exc_info is not None
