@@ -154,6 +154,20 @@ def test_amending_keeps_valid_ballots_or_resets_them_as_the_proposal_states() ->
     kept.when(Amend(by=voter(0), at=DURING, title="Hold the event in March")).then_nothing()
 
 
+def test_a_forgotten_members_disagreement_still_counts_after_an_amendment() -> None:
+    """Their reason reads as None once they are forgotten; the amendment checks choices against its options only,
+    so the ballot stays counted live and in every replay (it was dropped: the auditor's find)."""
+    disagree = cast(1, Choice(stance="disagree"), reason="the venue has no step-free entrance")
+    history = spec.given_commands(open_command(), disagree).history
+    forgotten = [msgspec.structs.replace(e, reason=None) if isinstance(e, BallotCast) else e for e in history]
+    amended = spec.given(*forgotten).when(Amend(by=voter(0), at=DURING, body="typo fixed")).then(ProposalAmended(
+        proposal_id=PID, by=uid(0), title=history[0].title, body="typo fixed", options=(), ballots_reset=False,
+        at=DURING)).state
+    assert set(amended.ballots) == {uid(1)}
+    # casting still takes a reason to disagree
+    spec.given_commands(open_command()).when(cast(2, Choice(stance="disagree"))).then_fails(InvalidCommand, "reason")
+
+
 def test_withdrawn_proposals_take_no_more_ballots_or_comments() -> None:
     spec.given_commands(open_command()).when(Withdraw(by=voter(0), reason="merged into another", at=DURING)).then(
         ProposalWithdrawn(proposal_id=PID, by=uid(0), reason="merged into another", at=DURING))

@@ -209,8 +209,17 @@ def _open(command: OpenProposal) -> list[ProposalEvent]:
     )]
 
 
-def check_choice(proposal: Proposal, choice: Choice, reason: str | None) -> None:
-    """A ballot must fit the proposal's kind; the offending field is named."""
+def check_reason(choice: Choice, reason: str | None) -> None:
+    """Disagreeing or blocking takes a reason, when the ballot is cast.
+
+    Only then: the reason is the member's personal field and reads as None once they are forgotten, so
+    a check on a recorded ballot would drop it from the count, live and in every replay."""
+    if choice.stance in ("disagree", "block") and not (reason and reason.strip()):
+        raise InvalidCommand(f"to {choice.stance}, give a reason", field="reason")
+
+
+def check_choice(proposal: Proposal, choice: Choice) -> None:
+    """A ballot must fit the proposal's kind and options; the offending field is named."""
     opened = proposal.opened
     assert opened is not None
     known = {o.id for o in proposal.options}
@@ -224,8 +233,6 @@ def check_choice(proposal: Proposal, choice: Choice, reason: str | None) -> None
     if kind == "consent":
         if choice.stance is None:
             raise InvalidCommand("say agree, abstain, disagree or block", field="choice.stance")
-        if choice.stance in ("disagree", "block") and not (reason and reason.strip()):
-            raise InvalidCommand(f"to {choice.stance}, give a reason", field="reason")
     elif kind == "choice":
         if choice.option is None:
             raise InvalidCommand("pick one option", field="choice.option")
@@ -258,7 +265,7 @@ def _still_valid(proposal: Proposal, ballot: BallotCast) -> bool:
     if ballot.choice is None:  # still sealed for this reader: only decisions, which reads it open, can tell
         return True
     try:
-        check_choice(proposal, ballot.choice, ballot.reason)
+        check_choice(proposal, ballot.choice)  # against the amended options; never its reason (check_reason)
     except InvalidCommand:
         return False
     return True
@@ -316,7 +323,8 @@ def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
             return _close(command, proposal)
         case Cast():
             opened = _require_open(proposal, command.at, voting=True)
-            check_choice(proposal, command.choice, command.reason)
+            check_choice(proposal, command.choice)
+            check_reason(command.choice, command.reason)
             return [BallotCast(event_id=command.event_id, proposal_id=opened.proposal_id,
                                member_id=command.voter.member_id, organisation_id=command.voter.organisation_id,
                                lived_experience=command.voter.lived_experience, choice=command.choice,
