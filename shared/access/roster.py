@@ -109,6 +109,8 @@ class Person(msgspec.Struct, frozen=True):
     organisation_id: uuid.UUID
     roles: tuple[str, ...]
     name: str | None
+    forgotten: bool = False
+    """Forgotten people no longer act: no token of theirs works, whenever it was issued."""
 
 
 class Token(msgspec.Struct, frozen=True):
@@ -136,12 +138,14 @@ def _evolve(roster: Roster, event: object) -> Roster:
     if isinstance(event, _ZoneChanged):
         return replace(roster, time_zone=event.time_zone)
     if isinstance(event, _Member | _Updated):
-        person = Person(organisation_id=event.organisation_id, roles=event.roles, name=event.name)
+        earlier = roster.members.get(event.member_id)
+        person = Person(organisation_id=event.organisation_id, roles=event.roles, name=event.name,
+                        forgotten=earlier is not None and earlier.forgotten)
         return replace(roster, members=roster.members.set(event.member_id, person))
     if isinstance(event, _Forgotten) and event.member_id in roster.members:
         # a forgotten person no longer acts: their tokens end with their name
         return replace(roster, members=roster.members.set(
-            event.member_id, replace(roster.members[event.member_id], name=None)),
+            event.member_id, replace(roster.members[event.member_id], name=None, forgotten=True)),
             tokens=Map({h: t for h, t in roster.tokens.items() if t.member_id != event.member_id}))
     if isinstance(event, _Removed):
         tokens = Map({h: t for h, t in roster.tokens.items() if t.member_id != event.member_id})
@@ -216,8 +220,8 @@ class Members:
             return None
         roster = await self.roster(group_id)
         found = roster.tokens.get(token_digest(token))
-        if found is None or found.member_id not in roster.members or not found.live(utc_now()):
+        person = roster.members.get(found.member_id) if found is not None else None
+        if found is None or person is None or person.forgotten or not found.live(utc_now()):
             return None  # unknown, revoked, its member removed or forgotten, or expired: 401
-        person = roster.members[found.member_id]
         return Principal(kind="member", group_id=group_id, member_id=found.member_id,
                          organisation_id=person.organisation_id, roles=person.roles, expires_at=found.expires_at)

@@ -109,6 +109,17 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                 for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events"):
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await conn.execute(statement)
+                if run == 0:  # `copro forget` records who forgot whom, and with what consent, as the API does
+                    member = await conn.fetchval(
+                        "SELECT convert_from(payload, 'UTF8')::jsonb ->> 'member_id' FROM events"
+                        " WHERE type = 'decisions.MemberAdded' ORDER BY recorded_at DESC LIMIT 1")
+                    forgot = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "forget", member, "--consent",
+                                             "asked in person, agreed"], env=_env(home), capture_output=True, text=True,
+                                            timeout=60)
+                    assert forgot.returncode == 0 and "recorded" in forgot.stdout, forgot.stdout + forgot.stderr
+                    assert await conn.fetchval(
+                        "SELECT count(*) FROM events WHERE type = 'decisions.MemberForgotten'"
+                        " AND convert_from(payload, 'UTF8')::jsonb ->> 'member_id' = $1", member) == 1
                 counts.append(await conn.fetchval("SELECT count(*) FROM events"))
                 # the log process leads the sealer and the relay; the services stand by for it
                 log_pid = json.loads((home / "up.json").read_text())["log"]

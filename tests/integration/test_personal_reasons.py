@@ -45,6 +45,17 @@ async def test_a_withdrawal_reason_is_stored_encrypted_and_forgotten_with_its_me
     [event] = [e for e in history if e["type"] == "decisions.ProposalWithdrawn"]
     assert event["data"]["reason"] is None
 
+    # nobody gives a forgotten member a way back in, and forgetting them again records nothing
+    for way_in in ("tokens", "sign-in-links"):
+        refused = await api.post(f"{group.base}/members/{member}/{way_in}", headers=group.tokens["facilitator"],
+                                 json={})
+        assert refused.status_code == 410 and refused.json()["field"] == "member_id", refused.text
+    again = await api.post(f"{group.base}/members/{member}/forget", headers=group.tokens["facilitator"],
+                           json={"consent": "asked again"})
+    assert again.status_code == 200, again.text
+    assert await store.pool.fetchval("SELECT count(*) FROM events WHERE type = 'decisions.MemberForgotten'"
+                                     " AND convert_from(payload, 'UTF8')::jsonb->>'member_id' = $1", str(member)) == 1
+
 
 async def test_a_cancellation_reason_is_the_facilitators_own_words_and_goes_with_them(
     api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient, store: EventStore  # type: ignore[type-arg]

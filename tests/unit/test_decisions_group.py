@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 from services.decisions.domain.group import (
     AddMember,
     AdoptRule,
     ChangeTimeZone,
     CreateGroup,
+    ForgetMember,
     Group,
+    IssueSignInLink,
     IssueToken,
     RemoveMember,
     RevokeToken,
+    SignIn,
     UpdateMember,
     group_decider,
 )
@@ -29,7 +33,7 @@ from services.decisions.events import (
     TokenIssued,
     TokenRevoked,
 )
-from shared.domain.errors import CommandRejected, CoproError, InvalidCommand, NotFound
+from shared.domain.errors import CommandRejected, CoproError, InvalidCommand, NotFound, PersonForgotten, Unauthenticated
 from shared.domain.specification import DeciderSpecification
 from tests.unit.decisions_fixtures import ORG_A, ORG_B, T0, uid
 
@@ -135,3 +139,23 @@ def test_a_group_recorded_before_groups_had_a_zone_reads_as_utc() -> None:
     old = GroupCreated(group_id=GID, name="Working group", organisations=CREATE.organisations, rule=Rule(), at=T0)
     assert old.time_zone is None
     assert spec.given(old).when(ChangeTimeZone(time_zone="UTC", at=T0)).then_nothing().state.time_zone == "UTC"
+
+
+def test_a_forgotten_member_gets_no_way_back_in_and_is_forgotten_once() -> None:
+    """Nobody can issue a forgotten member a token or a sign-in link, a link issued before does not work, and
+    forgetting them again records nothing (each of these was possible: the partner's and the auditor's finds)."""
+    T1 = T0 + timedelta(minutes=1)
+    link = IssueSignInLink(member_id=uid(1), link_id=uid(60), code_hash="c1", expires_at=T0 + timedelta(days=1), at=T0)
+    forget = ForgetMember(member_id=uid(1), by=None, consent="asked in person, agreed", at=T1)
+    gone = spec.given_commands(CREATE, add(1), link, forget)
+    refused = gone.when(IssueToken(member_id=uid(1), token_id=uid(50), token_hash="h1", at=T1))
+    assert field_of(refused.then_fails(PersonForgotten, "forgotten")) == "member_id"
+    gone.when(replace(link, link_id=uid(61), code_hash="c2", at=T1)).then_fails(PersonForgotten, "forgotten")
+    gone.when(SignIn(code_hash="c1", token_id=uid(51), token_hash="h2", token_expires_at=T1 + timedelta(days=30),
+                     at=T1)).then_fails(Unauthenticated, "unknown, used or expired")
+    gone.when(forget).then_nothing()
+    assert gone.state.members[uid(1)].forgotten and gone.state.members[uid(1)].name is None
+    # a member update after forgetting keeps them forgotten
+    updated = spec.given_commands(CREATE, add(1), forget, UpdateMember(
+        member_id=uid(1), name=None, organisation_id=ORG_A, lived_experience=False, roles=("member",), at=T1))
+    assert updated.state.members[uid(1)].forgotten

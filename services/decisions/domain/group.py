@@ -29,7 +29,7 @@ from services.decisions.events import (
     TokenRevoked,
 )
 from shared.domain.decider import Decider
-from shared.domain.errors import CommandRejected, InvalidCommand, NotFound, Unauthenticated
+from shared.domain.errors import CommandRejected, InvalidCommand, NotFound, PersonForgotten, Unauthenticated
 from shared.domain.roles import Role
 from shared.domain.zones import DEFAULT_TIME_ZONE, RECORDED_BEFORE_ZONES, is_time_zone
 
@@ -161,6 +161,7 @@ class Member:
     organisation_id: uuid.UUID
     lived_experience: bool
     roles: tuple[Role, ...]
+    forgotten: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,14 @@ def _member(group: Group, member_id: uuid.UUID) -> Member:
     return member
 
 
+def _acting(group: Group, member_id: uuid.UUID) -> Member:
+    """A member who may still be given a way in: never a forgotten one (410), whoever asks."""
+    member = _member(group, member_id)
+    if member.forgotten:
+        raise PersonForgotten("this member was forgotten: nobody can sign in as them any more", field="member_id")
+    return member
+
+
 def _create(command: CreateGroup, group: Group) -> list[GroupEvent]:
     if group.exists:
         raise CommandRejected("this group exists already")
@@ -278,6 +287,8 @@ def _register_key(command: RegisterKey, group: Group) -> list[GroupEvent]:
 
 def _forget(command: ForgetMember, group: Group) -> list[GroupEvent]:
     member = _member(group, command.member_id)
+    if member.forgotten:
+        return []  # forgotten already: once is recorded, and nothing is left to forget
     if not command.consent.strip():
         raise InvalidCommand("record how the member's consent to be forgotten was given", field="consent")
     return [MemberForgotten(group_id=_existing(group), member_id=member.member_id, by=command.by,
@@ -289,7 +300,7 @@ def _sign_in(command: SignIn, group: Group) -> list[GroupEvent]:
     so a guesser learns nothing about which codes exist."""
     gid = _existing(group)
     link = group.links.get(command.code_hash)
-    if link is None or command.at >= link[2] or link[1] not in group.members:
+    if link is None or command.at >= link[2] or link[1] not in group.members or group.members[link[1]].forgotten:
         raise Unauthenticated("this sign-in link is unknown, used or expired: ask a facilitator for a new one",
                               field="code")
     return [SignedIn(group_id=gid, member_id=link[1], link_id=link[0], token_id=command.token_id,
@@ -333,7 +344,7 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
         case ForgetMember():
             return _forget(command, group)
         case IssueSignInLink():
-            member = _member(group, command.member_id)
+            member = _acting(group, command.member_id)
             return [SignInLinkIssued(group_id=_existing(group), member_id=member.member_id, link_id=command.link_id,
                                      code_hash=command.code_hash, expires_at=command.expires_at, at=command.at)]
         case SignIn():
@@ -341,7 +352,7 @@ def decide(command: GroupCommand, group: Group) -> list[GroupEvent]:
         case SignOutEverywhere():
             return _sign_out_everywhere(command, group)
         case IssueToken():
-            member = _member(group, command.member_id)
+            member = _acting(group, command.member_id)
             if command.expires_at is not None and command.expires_at <= command.at:
                 raise InvalidCommand("a token must expire in the future", field="expires_at")
             return [TokenIssued(group_id=_existing(group), member_id=member.member_id, token_id=command.token_id,
@@ -359,18 +370,21 @@ def evolve(group: Group, event: GroupEvent) -> Group:
             return Group(group_id=event.group_id, name=event.name, organisations=event.organisations, rule=event.rule,
                          time_zone=event.time_zone or RECORDED_BEFORE_ZONES)
         case MemberAdded() | MemberUpdated():
+            earlier = group.members.get(event.member_id)
             member = Member(member_id=event.member_id, name=event.name, organisation_id=event.organisation_id,
-                            lived_experience=event.lived_experience, roles=event.roles)
+                            lived_experience=event.lived_experience, roles=event.roles,
+                            forgotten=earlier is not None and earlier.forgotten)
             return replace(group, members={**group.members, event.member_id: member})
         case MemberRemoved():
             members = {k: v for k, v in group.members.items() if k != event.member_id}
             tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
             links = {k: v for k, v in group.links.items() if v[1] != event.member_id}
             return replace(group, members=members, tokens=tokens, links=links)
-        case MemberForgotten():  # a forgotten person no longer acts: their tokens end too
-            forgotten = replace(group.members[event.member_id], name=None)
+        case MemberForgotten():  # a forgotten person no longer acts: their tokens and sign-in links end too
+            forgotten = replace(group.members[event.member_id], name=None, forgotten=True)
             tokens = {k: v for k, v in group.tokens.items() if v[0] != event.member_id}
-            return replace(group, members={**group.members, event.member_id: forgotten}, tokens=tokens)
+            links = {k: v for k, v in group.links.items() if v[1] != event.member_id}
+            return replace(group, members={**group.members, event.member_id: forgotten}, tokens=tokens, links=links)
         case TokenIssued():
             return replace(group, tokens={**group.tokens, event.token_id: (event.member_id, event.token_hash)})
         case TokenRevoked():

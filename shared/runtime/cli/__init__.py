@@ -13,9 +13,8 @@ from shared.runtime.cli.audit import (
     cmd_audit_replay,
     cmd_audit_trace,
     cmd_audit_verify,
-    cmd_forget,
 )
-from shared.runtime.cli.invite import cmd_invite
+from shared.runtime.cli.invite import cmd_forget, cmd_invite
 from shared.runtime.cli.projections import cmd_events, cmd_projections
 from shared.runtime.cli.servers import cmd_migrate, cmd_serve, cmd_status, cmd_up
 from shared.runtime.cli.tail import Shown, cmd_tail
@@ -65,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     tracing.add_argument("--json", action="store_true", help="as JSON")
     inviting = sub.add_parser("invite", help="a one-time sign-in link to the web app for a member (the first facilitator)")
     inviting.add_argument("member", type=uuid.UUID)
-    forgetting = sub.add_parser("forget", help="destroy a person's data key (crypto-shredding)")
+    forgetting = sub.add_parser("forget", help="forget a member: recorded with the consent given, their tokens ended "
+                                                "and their data key destroyed (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
+    forgetting.add_argument("--consent", required=True, help="how the member's consent to be forgotten was given")
     tail = sub.add_parser("tail", help="follow a group's events live, readably (from the SSE stream)")
     tail.add_argument("group", type=uuid.UUID)
     tail.add_argument("--after", type=int, default=None, help="start after this global position (default: now)")
@@ -125,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "invite":
         return cmd_invite(settings, args.member)
     if args.command == "forget":
-        return cmd_forget(settings, args.member)
+        return cmd_forget(settings, args.member, args.consent)
     if args.command == "demo":
         from shared.runtime.demo import run
 

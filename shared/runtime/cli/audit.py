@@ -1,5 +1,4 @@
-"""``copro audit export|verify|replay`` and ``copro forget``: what an auditor and a data subject need.
-"""
+"""``copro audit export|verify|replay|trace|keys``: what an auditor needs."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from shared.audit.trace import Step, actor_names, chain
 from shared.audit.verify import Report, Trust, verify_live
 from shared.audit.verify_parallel import verify_file
 from shared.domain.errors import NotFound
-from shared.eventlog.forgetting import forget
 from shared.eventlog.store import EventStore
 from shared.runtime.cli.projections import discover_projections
 from shared.runtime.cli.servers import prepare
@@ -179,17 +177,6 @@ def cmd_audit_replay(settings: Settings, until: str | None, group: uuid.UUID | N
         Path(html).write_text(reports[0], encoding="utf-8")
         print(f"report written to {html}")
     return code
-
-
-def cmd_forget(settings: Settings, member: uuid.UUID) -> int:
-    async def run(store: EventStore) -> int:
-        if await forget(store, member):
-            print(f"forgot {member}: their key is destroyed; their personal data now reads as erased everywhere")
-            return 0
-        print(f"copro: no personal data key for {member} (unknown, or forgotten already)", file=sys.stderr)
-        return 1
-
-    return _with_store(settings, run)
 
 
 def _line(step: Step) -> str:

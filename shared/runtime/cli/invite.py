@@ -1,8 +1,9 @@
-"""``copro invite MEMBER_ID``: a one-time sign-in link for a member, made with the operator's token.
+"""``copro invite MEMBER_ID`` and ``copro forget MEMBER_ID --consent ...``: the operator's calls on a member,
+made through decisions' public API with the operator's token, like any other client's.
 
-It is how the first facilitator of a group signs in to the web app; after
-that, facilitators make links for everyone else on the Members page. The
-link is made through decisions' public API, like any other client's.
+``invite`` is how the first facilitator of a group signs in to the web app; after that, facilitators make
+links for everyone else on the Members page. ``forget`` records who forgot the member, when and with what
+consent (``decisions.MemberForgotten``), ends their tokens and destroys their key, exactly as the API does.
 """
 
 from __future__ import annotations
@@ -12,23 +13,29 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from shared.eventlog.store import EventStore
 from shared.runtime.cli.audit import _with_store
 from shared.runtime.settings import Settings
 
 
+def _post(settings: Settings, path: str, body: dict[str, str], token: str) -> Any:
+    request = urllib.request.Request(f"{settings.service_url('decisions')}{path}", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Authorization": f"Bearer {token}",
+                                                             "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def sign_in_link(settings: Settings, group_id: str, member_id: str, token: str) -> str:
     """Ask decisions for a link (operator or facilitator ``token``); the web app's address with the code."""
-    url = f"{settings.service_url('decisions')}/groups/{group_id}/members/{member_id}/sign-in-links"
-    request = urllib.request.Request(url, data=b"{}", method="POST", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        code = json.loads(response.read())["code"]
+    code = _post(settings, f"/groups/{group_id}/members/{member_id}/sign-in-links", {}, token)["code"]
     return f"{settings.web_base}/sign-in/{code}"
 
 
-def cmd_invite(settings: Settings, member: uuid.UUID) -> int:
+def _group_of(settings: Settings, member: uuid.UUID) -> str | None:
     async def group_of(store: EventStore) -> int:
         row = await store.pool.fetchrow(
             "SELECT group_id FROM events WHERE type = 'decisions.MemberAdded'"
@@ -40,15 +47,34 @@ def cmd_invite(settings: Settings, member: uuid.UUID) -> int:
         return 0
 
     found: list[str] = []
-    if _with_store(settings, group_of):
+    return None if _with_store(settings, group_of) else found[0]
+
+
+def _as_operator(settings: Settings, member: uuid.UUID, call: Callable[[str, str], str]) -> int:
+    """Run ``call(group, operator token)`` for the member's group; its line is printed, a refusal named."""
+    if (group := _group_of(settings, member)) is None:
         return 1
     try:
-        link = sign_in_link(settings, found[0], str(member), settings.operator_token_path.read_text().strip())
+        print(call(group, settings.operator_token_path.read_text().strip()))
     except urllib.error.HTTPError as exc:
         print(f"copro: decisions answered {exc.code}: {exc.read().decode()}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"copro: decisions is not answering ({exc}); start copro with `copro up`", file=sys.stderr)
         return 1
-    print(f"A one-time sign-in link for {member} (works once, for 72 hours):\n{link}")
     return 0
+
+
+def cmd_invite(settings: Settings, member: uuid.UUID) -> int:
+    return _as_operator(settings, member, lambda group, token: (
+        f"A one-time sign-in link for {member} (works once, for 72 hours):\n"
+        f"{sign_in_link(settings, group, str(member), token)}"))
+
+
+def cmd_forget(settings: Settings, member: uuid.UUID, consent: str) -> int:
+    def forget(group: str, token: str) -> str:
+        _post(settings, f"/groups/{group}/members/{member}/forget", {"consent": consent}, token)
+        return (f"forgot {member}: recorded (decisions.MemberForgotten, with the consent given), their tokens ended "
+                "and their key destroyed; their personal data now reads as erased everywhere")
+
+    return _as_operator(settings, member, forget)
