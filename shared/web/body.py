@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import SerializationException
+from litestar.exceptions import SerializationException, ValidationException
+from litestar.types import Empty
 
 from shared.domain.errors import CoproError
 
@@ -27,8 +28,21 @@ class MalformedBody(CoproError):
 
 class StrictRequest(Request[Any, Any, Any]):
     async def json(self) -> Any:
+        """The body decoded straight into the route's ``data`` type, strictly.
+
+        Litestar would decode to plain values and then convert them leniently (``strict=False``): ``"10"``
+        became 10, ``0`` a time in 1970, ``"true"`` True. Decoding into the type at once refuses every such
+        value with the field named; Litestar's conversion passes the decoded struct through unchanged.
+        """
+        field = self.route_handler.parsed_data_field
         try:
-            return await super().json()
+            if field is None:
+                return await super().json()
+            if self._json is Empty:
+                self._json = msgspec.json.decode(await self.body(), type=field.annotation)
+            return self._json
+        except msgspec.ValidationError as exc:
+            raise ValidationException(str(exc), extra=[{"message": str(exc), "key": "data", "source": "body"}]) from None
         except RecursionError:
             raise MalformedBody("the JSON body is nested too deeply", field="body") from None
         except UnicodeDecodeError as exc:

@@ -60,12 +60,10 @@ def problem(
 def _field_of(message: str, key: str | None) -> str | None:
     """The offending field, as a dotted path into the body or the parameter's name."""
     parent = key if key and key != "data" else None
-    if named := _NAMED.search(message):
-        return f"{parent}.{named.group(1)}" if parent else named.group(1)
     found = _PATH.search(message)
     within = parent or (found.group(1) if found else None)
-    if own := _OWN.search(message):
-        return f"{within}.{own.group(1)}" if within else own.group(1)
+    if (named := _NAMED.search(message)) or (named := _OWN.search(message)):
+        return f"{within}.{named.group(1)}" if within else named.group(1)
     if parent:
         return parent
     return found.group(1) if found else ("body" if key == "data" else None)
@@ -85,6 +83,8 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     if not errors:
         errors.append({"field": _field_of(str(exc.detail), None), "message": str(exc.detail), "source": "body"})
     first = errors[0]
+    if first["source"] == "body" and first["message"] == "'data'":  # Litestar's word for a body that is not there
+        return problem(request, 400, "malformed-body", "malformed body", "this request needs a JSON body", field="body")
     if first["source"] == "body":
         return problem(request, 422, "invalid-field", "A field of the request body is not valid",
                        first["message"] or str(exc.detail), field=first["field"], errors=errors)
