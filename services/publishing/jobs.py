@@ -53,7 +53,7 @@ from shared.eventlog.locks import Lock
 from shared.eventlog.outage import DATABASE_AWAY
 from shared.eventlog.store import SEALED_CHANNEL, EventStore
 from shared.eventlog.trace import system_actor
-from shared.fanout.cloudevents import structured
+from shared.fanout.cloudevents import delivered
 from shared.runtime.leader import Leadership, still_leading
 from shared.runtime.version import USER_AGENT
 from shared.runtime.waiting import pause, wait_any
@@ -65,8 +65,9 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delive
 
 def body_of(event: RecordedEvent) -> bytes:
     """A webhook's body: the event as a structured CloudEvent, the same format as an audit export's lines
-    (its payload decrypted for the partner; a forgotten person's fields and private fields read as null)."""
-    return msgspec.json.encode(structured(redacted(event), "/copro/publishing"))
+    (its payload decrypted for the partner; a forgotten person's fields and private fields read as null),
+    with ``dataopened`` true where that data no longer hashes to ``contenthash``."""
+    return msgspec.json.encode(delivered(redacted(event)))
 
 
 def wanted(event_type: str, patterns: tuple[str, ...]) -> bool:

@@ -21,7 +21,7 @@ from shared.audit.signing import b64
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity
 from shared.eventlog.store import EVENT_OF, EventStore
-from shared.fanout.cloudevents import StructuredEvent
+from shared.fanout.cloudevents import StructuredEvent, source_of
 
 FORMAT = "copro-export/1"
 
@@ -75,7 +75,8 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
             if at > head:
                 break
             lines.append(encode(StructuredEvent(
-                id=id_, type=type_, subject=stream_id, time=utc_text(recorded_at), data=msgspec.Raw(payload),
+                id=id_, source=source_of(type_), type=type_, subject=stream_id, time=utc_text(recorded_at),
+                data=msgspec.Raw(payload),
                 groupid=group, streamid=stream_id, streamversion=version, position=at, actorid=actor_id,
                 actororg=actor_org, causationid=causation_id, correlationid=correlation_id,
                 contenthash=content_hash.hex(), chainhash=chain_hash.hex(), globalhash=global_hash.hex(),

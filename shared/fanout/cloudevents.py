@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import msgspec
 
+from shared.eventlog import integrity
 from shared.eventlog.envelope import RecordedEvent
 from shared.eventlog.integrity import timestamp
 
@@ -80,7 +81,8 @@ class StructuredEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=F
 
     specversion: str = SPEC_VERSION
     id: uuid.UUID
-    source: str = "/copro"
+    source: str
+    """``source_of(type)``, as on NATS: with ``id`` it names the event in every channel (CloudEvents 1.0)."""
     type: str
     subject: str
     time: str
@@ -99,10 +101,19 @@ class StructuredEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=F
     globalhash: str | None
 
 
-def structured(event: RecordedEvent, source: str) -> StructuredEvent:
+class DeliveredEvent(StructuredEvent, frozen=True, kw_only=True):
+    """An event as webhooks and the events stream deliver it: an export line, plus whether its ``data`` was
+    opened for the reader (personal fields decrypted, a forgotten person's and private fields null, sealed
+    ballots as released). ``contenthash`` covers the data as stored, so only data not opened hashes to it;
+    the audit export carries the stored form of every event."""
+
+    dataopened: bool
+
+
+def structured(event: RecordedEvent) -> StructuredEvent:
     meta = event.metadata
     return StructuredEvent(
-        id=event.id, source=source, type=event.type, subject=event.stream_id, time=timestamp(event.recorded_at),
+        id=event.id, source=source_of(event.type), type=event.type, subject=event.stream_id, time=timestamp(event.recorded_at),
         data=event.data, groupid=event.group_id, streamid=event.stream_id, streamversion=event.stream_version,
         position=event.position, actorid=meta.actor_id, actororg=meta.actor_org, causationid=meta.causation_id,
         correlationid=meta.correlation_id, contenthash=event.content_hash.hex(), chainhash=event.chain_hash.hex(),
@@ -173,3 +184,13 @@ def from_message(headers: dict[str, str], body: bytes) -> Delivered:
         causation_id=_optional_id(headers, "ce-causationid"),
         correlation_id=_optional_id(headers, "ce-correlationid"),
     )
+
+
+def delivered(event: RecordedEvent) -> DeliveredEvent:
+    """``structured(event)`` with ``dataopened``: whether its data still hashes to its ``contenthash``."""
+    meta = event.metadata
+    as_stored = integrity.content_hasher(
+        group_id=event.group_id, stream_id=event.stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
+        causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=event.recorded_at,
+    )(event.id, event.type, bytes(event.data)) == event.content_hash
+    return DeliveredEvent(**msgspec.structs.asdict(structured(event)), dataopened=not as_stored)

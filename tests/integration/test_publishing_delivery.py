@@ -17,12 +17,14 @@ import pytest
 from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
+from shared.domain.ids import new_id
+from shared.eventlog.envelope import NewEvent
 from shared.eventlog.store import EventStore
 from shared.eventlog.trace import system_actor
 from shared.runtime.version import USER_AGENT
 from tests.conftest import eventually, until
 from tests.integration.decisions_client import Group, make_group
-from tests.integration.events import noted
+from tests.integration.events import PersonJoined, noted
 from tests.integration.receiver import Receiver
 from tests.integration.served import served
 
@@ -52,8 +54,6 @@ def numbers(receiver: Receiver) -> list[int]:
     return out
 
 
-
-
 async def test_signed_deliveries_arrive_once_in_order_after_failures(
     api: AsyncTestClient, operator: dict[str, str], publishing: AsyncTestClient, store: EventStore,  # type: ignore[type-arg]
     receiver: Receiver,
@@ -65,15 +65,22 @@ async def test_signed_deliveries_arrive_once_in_order_after_failures(
     await append(store, group, 20)
     await until(lambda: len(numbers(receiver)) == 20)
     assert numbers(receiver) == list(range(20))
+    person = new_id()
+    await store.append(group_id=uuid.UUID(group.id), stream_id=f"person-{person}", expected_version=0, events=[
+        NewEvent(id=new_id(), type="test.PersonJoined", data=PersonJoined(person_id=person, name="Ama Mensah"))])
+    await until(lambda: any(msgspec.json.decode(b)["type"] == "test.PersonJoined" for _, b in receiver.received))
     verifier = Webhook(hook["secret"])
     for headers, body in receiver.received:
         verifier.verify(body, headers)  # raises if a signature is wrong
         assert headers["content-type"] == "application/cloudevents+json"  # a structured-mode CloudEvent
         assert headers["user-agent"] == USER_AGENT and USER_AGENT.startswith("copro/")
-        assert msgspec.json.decode(body)["specversion"] == "1.0"
+        event = msgspec.json.decode(body)
+        assert event["specversion"] == "1.0" and event["source"] == "/copro/test"  # as on NATS and in exports
+        # the name is decrypted for the partner, so that data no longer hashes to contenthash, and says so
+        assert event["dataopened"] is (event["type"] == "test.PersonJoined"), event
     log = (await publishing.get(f"{group.base}/webhooks/{hook['subscription_id']}/deliveries",
                                 headers=group.tokens["facilitator"])).json()
-    assert sum(1 for d in log if d["status"] == 503) == 3 and sum(1 for d in log if d["status"] == 200) == 20
+    assert sum(1 for d in log if d["status"] == 503) == 3 and sum(1 for d in log if d["status"] == 200) == 21
 
 
 async def test_an_endpoint_down_while_1000_events_are_appended_gets_them_all_in_order(

@@ -44,7 +44,7 @@ def export(events: int = 30, streams: int = 3) -> list[bytes]:
         chained = integrity.chain(chained, link)
         chains[stream] = (version + 1, link)
         lines.append(_encode(StructuredEvent(
-            id=event_id, type="test.Happened", subject=stream, time=integrity.timestamp(when),
+            id=event_id, source="/copro/test", type="test.Happened", subject=stream, time=integrity.timestamp(when),
             data=msgspec.Raw(payload), groupid=GROUP, streamid=stream, streamversion=version + 1, position=position,
             actorid=None, actororg=None, causationid=None, correlationid=None, contenthash=content.hex(),
             chainhash=link.hex(), globalhash=chained.hex())))
