@@ -23,7 +23,7 @@ from shared.web.openapi import openapi_document
 
 SWAGGER_UI_VERSION = "5.35.0"
 ASSETS = Path(__file__).with_name("swagger_ui")
-_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}  # Litestar adds the charset
 _SERVED = {p.name: p for p in ASSETS.iterdir() if p.suffix in _MEDIA_TYPES}
 
 

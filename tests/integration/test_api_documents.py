@@ -147,5 +147,6 @@ async def test_the_docs_ui_loads_only_what_copro_serves(api: AsyncTestClient) ->
             assert url.startswith("/schema/assets/"), url
             asset = await api.get(url)
             assert asset.status_code == 200 and len(asset.content) > 500, url
+            assert asset.headers["content-type"].count("charset") <= 1, asset.headers["content-type"]
         assert '"castBallot"' in html  # the finished document is embedded
     assert (await api.get("/schema/assets/../../pyproject.toml")).status_code == 404

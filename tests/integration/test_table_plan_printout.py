@@ -91,6 +91,9 @@ async def test_access_needs_are_printed_for_those_who_plan_with_them_only(
         return {r["access_needs"] for r in csv.DictReader(io.StringIO(text))}
 
     planner = await scheduling.get(f"{base}/table-plan.csv", headers=group.tokens["facilitator"])
+    assert planner.headers["content-type"] == "text/csv; charset=utf-8"  # one charset, not two
+    printed = await scheduling.get(f"{base}/table-plan.html", headers=group.tokens["facilitator"])
+    assert printed.headers["content-type"] == "text/html; charset=utf-8"
     assert any("step" in n.lower() for n in needs(planner.text)), needs(planner.text)
     for who in ("member", "observer", "auditor"):
         seen = await scheduling.get(f"{base}/table-plan.csv", headers=group.tokens[who])

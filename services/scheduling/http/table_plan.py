@@ -71,12 +71,12 @@ def as_seen_by(principal: Authenticated, g: Gathering) -> Gathering:
 
 
 def _page(g: Gathering, time_zone: str, csv_href: str, needs_shown: bool = True) -> Response[str]:
-    return Response(printable_plan(g, time_zone, csv_href, needs_shown), media_type="text/html; charset=utf-8",
+    return Response(printable_plan(g, time_zone, csv_href, needs_shown), media_type="text/html",
                     headers=PAGE)
 
 
 def _csv(g: Gathering, time_zone: str) -> Response[str]:
-    return Response(seating_csv(g, time_zone), media_type="text/csv; charset=utf-8",
+    return Response(seating_csv(g, time_zone), media_type="text/csv",
                     headers={**PRIVATE, "Content-Disposition": 'attachment; filename="table-plan.csv"'})
 
 
