@@ -16,6 +16,9 @@ from litestar import Request
 
 from shared.access.principals import Principal
 from shared.eventlog.handler import Idempotency
+from shared.web.params import BadHeader
+
+KEY_LENGTH = 200
 
 
 def idempotency_scope(principal: Principal, group_id: uuid.UUID | None) -> str:
@@ -27,8 +30,10 @@ async def idempotency(request: Request[Any, Any, Any], scope: str) -> Idempotenc
     """The request's ``Idempotency-Key``, hashed with its method, path and body, within ``scope``
     (the same key from two callers names two requests)."""
     key = request.headers.get("idempotency-key")
-    if not key:
+    if key is None:
         return Idempotency(scope=scope)
+    if not 1 <= len(key) <= KEY_LENGTH:  # what the OpenAPI documents promise (``IDEMPOTENCY_KEY``)
+        raise BadHeader(f"an Idempotency-Key has 1 to {KEY_LENGTH} characters", field="Idempotency-Key")
     body = await request.body()
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).digest()
     return Idempotency(key=key, scope=scope, request_hash=digest)

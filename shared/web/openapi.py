@@ -9,7 +9,7 @@ signature does not say, from facts the kernel knows about every route:
 - **errors**: every status the route can answer, each as RFC 9457
   ``application/problem+json`` (``shared/web/problems.py``): 400 for a route with
   parameters or a body, 401 and 403 for an authenticated one, 404 for a path
-  with ids, 409 and 422 for a write that appends, 413 and 422 for a body, 500
+  with ids, 409, 410 and 422 for a write that appends, 413 and 422 for a body, 500
   and 503 for any (the database away, too many connections);
 - **operation ids** from the handler's name (``cast_ballot`` -> ``castBallot``);
 - **examples** for every request body and response (``shared/web/examples.py``);
@@ -29,7 +29,9 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
+from shared.domain.input import BIGINT_MAX, Body, FrozenBody
 from shared.web.examples import example
+from shared.web.idempotency import KEY_LENGTH
 from shared.web.problems import PROBLEM_MEDIA_TYPE, TYPE_PREFIX
 
 BEARER = "bearer"
@@ -71,6 +73,8 @@ ERRORS: dict[int, tuple[str, str, str, str]] = {
           "no such proposal"),
     409: ("Conflict", "Refused by the domain's rules (`command-rejected`) or a concurrent change "
           "(`concurrency-conflict`): nothing was recorded", "command-rejected", "the proposal is closed"),
+    410: ("Gone", "The person was forgotten: nothing new is recorded about them, and nobody can give them a way in",
+          "person-forgotten", "this member was forgotten: nobody can sign in as them any more"),
     413: ("TooLarge", "The request body is too large", "too-large", "Request Entity Too Large"),
     422: ("InvalidField", "A field of the body is not valid (`invalid-field`), a value can never succeed "
           "(`invalid-command`) or an Idempotency-Key was reused for another request", "invalid-field",
@@ -86,7 +90,7 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "Sending the same write again with the same key records it once and answers the first answer "
                    "again; the key reused for another request answers 422 `idempotency-key-reused`.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
 }
 
 
@@ -135,7 +139,7 @@ def error_statuses(method: str, path: str, operation: dict[str, Any], authentica
     if body:
         statuses |= {413, 422}
     if authenticated and method in WRITES:
-        statuses |= {409, 422}
+        statuses |= {409, 410, 422}
     return statuses
 
 
@@ -178,6 +182,9 @@ def _finish_operation(document: dict[str, Any], path: str, method: str, operatio
         operation.update(operationId=_FOREIGN[path], tags=["health"], summary="Prometheus metrics of this process")
         extra = Documented(content={"text/plain": {"type": "string", "description": "Prometheus text format 0.0.4"}})
     operation["security"] = [{BEARER: []}] if authenticated else []
+    data = handler.parsed_data_field if handler is not None else None
+    if data is not None and "requestBody" in operation:  # a body with a default may be left out
+        operation["requestBody"]["required"] = not data.has_default
     if handler is not None and "once" in handler.parsed_fn_signature.parameters:
         operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     responses: dict[str, Any] = {k: v for k, v in operation.get("responses", {}).items() if int(k) < 400}
@@ -202,14 +209,26 @@ def _finish_operation(document: dict[str, Any], path: str, method: str, operatio
         _with_examples(response.get("content", {}), document)
 
 
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _whole(bound: float) -> int:
+    """An integer's bound as the integer it is: Litestar writes ``float(le)``, and ``float(2**63 - 1)`` is 2**63,
+    which PostgreSQL's ``bigint`` cannot hold (a client generated from it would send it and be refused)."""
+    return BIGINT_MAX if bound == float(BIGINT_MAX) else -BIGINT_MAX - 1 if bound == -float(BIGINT_MAX) else int(bound)
+
+
 def _tidy(node: Any) -> Any:
     """Litestar describes a constrained ``str`` inside a tuple as ``oneOf: [string, {}]``, which no string can
-    satisfy (it matches both); an empty option says nothing, so it is dropped (and a lone option inlined)."""
+    satisfy (it matches both); an empty option says nothing, so it is dropped (and a lone option inlined).
+    Litestar also writes an integer's bounds as floats (``1000.0``; ``9.223372036854776e18``): made whole."""
     if isinstance(node, list):
         return [_tidy(item) for item in node]
     if not isinstance(node, dict):
         return node
     node = {key: _tidy(value) for key, value in node.items()}
+    if node.get("type") == "integer":
+        node.update({key: _whole(node[key]) for key in _BOUNDS if isinstance(node.get(key), float)})
     options = node.get("oneOf")
     if isinstance(options, list) and any(option == {} for option in options):
         kept = [option for option in options if option != {}]
@@ -219,6 +238,16 @@ def _tidy(node: Any) -> Any:
         elif kept:
             node["oneOf"] = kept
     return node
+
+
+def _strict_bodies() -> set[str]:
+    """The names of every request type, which refuses a field it does not know (``shared.domain.input``)."""
+    found, waiting = set(), [Body, FrozenBody]
+    while waiting:
+        for sub in waiting.pop().__subclasses__():
+            found.add(sub.__name__)
+            waiting.append(sub)
+    return found
 
 
 def finish(app: Litestar, raw: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +261,8 @@ def finish(app: Litestar, raw: dict[str, Any]) -> dict[str, Any]:
         "description": "A member's token (issued once by a facilitator: `POST /groups/{group_id}/members/{member_id}"
                        "/tokens`) or the operator's token (in `COPRO_HOME/operator-token`).",
     }}
+    for name in _strict_bodies() & set(components["schemas"]):
+        components["schemas"][name]["additionalProperties"] = False  # what forbid_unknown_fields refuses, said
     handlers = _handlers(app)
     for path, item in document.get("paths", {}).items():
         for method in METHODS:

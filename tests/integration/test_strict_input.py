@@ -228,3 +228,14 @@ async def test_a_parity_group_needs_a_voter_from_every_partner_by_default(
     assert outcome["result"] == "no_quorum"
     a, b, c = group.orgs
     assert f"Turnout per partner organisation: {a}: 2 voters, {b}: 0 voters, {c}: 0 voters." in outcome["explanation"]
+
+
+@pytest.mark.parametrize("key", ["", "k" * 201])
+async def test_an_idempotency_key_outside_its_documented_length_is_refused(world: World, store: EventStore,
+                                                                          key: str) -> None:
+    before = await _events(store)
+    response = await world.clients["decisions"].post(
+        f"{world.group.base}/proposals", json={"kind": "consent", "title": "t", "closes_at": soon(days=1)},
+        headers={**world.group.tokens["facilitator"], "Idempotency-Key": key})
+    assert response.status_code == 400 and response.json()["field"] == "Idempotency-Key", response.text
+    assert await _events(store) == before

@@ -313,7 +313,12 @@ class DecisionsAPI(Service):
         return result
 
     async def issue_link(
-        self, group_id: uuid.UUID | str, member_id: uuid.UUID | str, body: SignInLinkIn, *, idempotency_key: str | None = None
+        self,
+        group_id: uuid.UUID | str,
+        member_id: uuid.UUID | str,
+        body: SignInLinkIn | None,
+        *,
+        idempotency_key: str | None = None,
     ) -> SignInLinkOut:
         """Create a one-time, expiring sign-in link for a member (facilitator); the code is shown once"""
         result: SignInLinkOut = await self._request(

@@ -93,7 +93,7 @@ class SignInController(Controller):
     @post("/groups/{group_id:uuid}/members/{member_id:uuid}/sign-in-links",
           summary="Create a one-time, expiring sign-in link for a member (facilitator); the code is shown once")
     async def issue_link(self, once: Idempotency, principal: Authenticated, service: Decisions, group_id: uuid.UUID,
-                         member_id: uuid.UUID, data: SignInLinkIn) -> Response[SignInLinkOut]:
+                         member_id: uuid.UUID, data: SignInLinkIn | None = None) -> Response[SignInLinkOut]:
         await managed(service, principal, group_id)
         if once.key:
             raise Forbidden("sign-in codes are shown once: create them without an Idempotency-Key",
@@ -101,7 +101,7 @@ class SignInController(Controller):
         code = f"{CODE_PREFIX}{group_id.hex}_{secrets.token_urlsafe(32)}"
         now = utc_now()
         command = IssueSignInLink(member_id=member_id, link_id=new_id(), code_hash=token_digest(code),
-                                  expires_at=now + timedelta(hours=data.expires_in_hours), at=now)
+                                  expires_at=now + timedelta(hours=(data or SignInLinkIn()).expires_in_hours), at=now)
         _, events = await service.on_group(group_id, command, once)
         issued = next(e for e in events if isinstance(e, SignInLinkIssued))
         body = SignInLinkOut(link_id=issued.link_id, member_id=member_id, code=code, expires_at=issued.expires_at)
