@@ -1,6 +1,6 @@
 """The working group's constitution: partners, members, roles, tokens and default rule.
 
-Read in order: the stream, the commands, the state, decide, evolve, the decider.
+Read in order: the stream, the state, decide, evolve, the decider (the commands: ``group_commands.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,48 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import assert_never
 
+from services.decisions.domain.group_commands import (
+    AddMember as AddMember,
+)
+from services.decisions.domain.group_commands import (
+    AdoptRule as AdoptRule,
+)
+from services.decisions.domain.group_commands import (
+    ChangeTimeZone as ChangeTimeZone,
+)
+from services.decisions.domain.group_commands import (
+    CreateGroup as CreateGroup,
+)
+from services.decisions.domain.group_commands import (
+    ForgetMember as ForgetMember,
+)
+from services.decisions.domain.group_commands import (
+    GroupCommand as GroupCommand,
+)
+from services.decisions.domain.group_commands import (
+    IssueSignInLink as IssueSignInLink,
+)
+from services.decisions.domain.group_commands import (
+    IssueToken as IssueToken,
+)
+from services.decisions.domain.group_commands import (
+    RegisterKey as RegisterKey,
+)
+from services.decisions.domain.group_commands import (
+    RemoveMember as RemoveMember,
+)
+from services.decisions.domain.group_commands import (
+    RevokeToken as RevokeToken,
+)
+from services.decisions.domain.group_commands import (
+    SignIn as SignIn,
+)
+from services.decisions.domain.group_commands import (
+    SignOutEverywhere as SignOutEverywhere,
+)
+from services.decisions.domain.group_commands import (
+    UpdateMember as UpdateMember,
+)
 from services.decisions.domain.rules import Rule
 from services.decisions.events import (
     DefaultRuleAdopted,
@@ -31,124 +73,11 @@ from services.decisions.events import (
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound, PersonForgotten, Unauthenticated
 from shared.domain.roles import Role
-from shared.domain.zones import DEFAULT_TIME_ZONE, RECORDED_BEFORE_ZONES, is_time_zone
+from shared.domain.zones import RECORDED_BEFORE_ZONES, is_time_zone
 
 
 def group_stream(group_id: uuid.UUID) -> str:
     return f"decisions.group.{group_id}"
-
-
-# -- commands -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CreateGroup:
-    group_id: uuid.UUID
-    name: str
-    organisations: tuple[Organisation, ...]
-    rule: Rule
-    at: datetime
-    time_zone: str = DEFAULT_TIME_ZONE
-
-
-@dataclass(frozen=True)
-class ChangeTimeZone:
-    time_zone: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class AddMember:
-    member_id: uuid.UUID
-    name: str
-    organisation_id: uuid.UUID
-    lived_experience: bool
-    roles: tuple[Role, ...]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class UpdateMember:
-    member_id: uuid.UUID
-    at: datetime
-    name: str | None = None
-    organisation_id: uuid.UUID | None = None
-    lived_experience: bool | None = None
-    roles: tuple[Role, ...] | None = None
-
-
-@dataclass(frozen=True)
-class RemoveMember:
-    member_id: uuid.UUID
-    at: datetime
-
-
-@dataclass(frozen=True)
-class ForgetMember:
-    member_id: uuid.UUID
-    by: uuid.UUID | None
-    consent: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class IssueToken:
-    member_id: uuid.UUID
-    token_id: uuid.UUID
-    token_hash: str
-    at: datetime
-    expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RevokeToken:
-    token_id: uuid.UUID
-    at: datetime
-
-
-@dataclass(frozen=True)
-class IssueSignInLink:
-    member_id: uuid.UUID
-    link_id: uuid.UUID
-    code_hash: str
-    expires_at: datetime
-    at: datetime
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """Use a sign-in link (known by its code's hash) once, before it expires, for a token that expires too."""
-
-    code_hash: str
-    token_id: uuid.UUID
-    token_hash: str
-    token_expires_at: datetime
-    at: datetime
-
-
-@dataclass(frozen=True)
-class SignOutEverywhere:
-    member_id: uuid.UUID
-    at: datetime
-
-
-@dataclass(frozen=True)
-class RegisterKey:
-    organisation_id: uuid.UUID
-    public_key: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class AdoptRule:
-    rule: Rule
-    at: datetime
-
-
-GroupCommand = (
-    CreateGroup | AddMember | UpdateMember | RemoveMember | ForgetMember | IssueToken | RevokeToken | AdoptRule
-    | RegisterKey | IssueSignInLink | SignIn | SignOutEverywhere | ChangeTimeZone
-)
 
 
 # -- state ----------------------------------------------------------------------
