@@ -33,6 +33,10 @@ from shared.runtime.pg_roles import create_database, on_database
 from shared.runtime.processes import alive, port_open
 from shared.runtime.settings import Settings, load_settings
 
+# The tests' webhook receivers listen on loopback: private targets are allowed in every service the tests
+# start (in this process and in the ones it spawns), except where a test turns them off to see them refused.
+os.environ.setdefault("COPRO_WEBHOOK_PRIVATE_TARGETS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -21,7 +21,8 @@ async def start(kernel: Kernel) -> Publishing:
     """Publishing's context, and the webhook delivery running beside the routes until shutdown."""
     settings = kernel.settings
     delivery = Delivery(kernel.store, SecretBox(secrets_key(settings.home)), base_delay=settings.webhook_retry_base,
-                        give_up_after=timedelta(seconds=settings.webhook_give_up_after))
+                        give_up_after=timedelta(seconds=settings.webhook_give_up_after),
+                        private_targets=settings.webhook_private_targets)
     service = Publishing(store=kernel.store, members=kernel.members, delivery=delivery)
     kernel.on_forget.extend([delivery.webhooks.clear, service.items.clear])
     kernel.on_stop.append(delivery.close)

@@ -41,6 +41,7 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from services.publishing.events import WebhookRegistered, WebhookRemoved
+from services.publishing.targets import delivery_transport
 from shared.access.privacy import redacted
 from shared.access.secrets import KEY_FILE, SealedValues, SecretBox
 from shared.domain.contract import type_name
@@ -123,6 +124,7 @@ class Delivery:
         give_up_after: timedelta = timedelta(days=3),
         timeout: float = 10.0,
         batch: int = 100,
+        private_targets: bool = False,
     ) -> None:
         self.store = store
         self.box = box
@@ -134,7 +136,9 @@ class Delivery:
         self.max_delay = max_delay
         self.give_up_after = give_up_after
         self.batch = batch
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self.private_targets = private_targets
+        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                        transport=delivery_transport(private_targets))
         self.webhooks: StateCache[Webhook] = StateCache()
         self._wake = asyncio.Event()
         self._leadership = Leadership(store.url, Lock.WEBHOOK_DELIVERY, "webhook delivery")

@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     webhook_retry_base: float = 1.0
     webhook_give_up_after: float = 3 * 86400.0
+    webhook_private_targets: bool = False
+    """Whether webhooks may go to loopback, private and link-local addresses (``services/publishing/targets.py``)."""
     max_connections: int = 1000
     """Concurrent connections one service process serves; past that it answers 503 at once."""
     nats_tls_ca: Path | None = None
@@ -107,6 +109,7 @@ def load_settings() -> Settings:
         cors_origins=cors,
         webhook_retry_base=float(os.environ.get("COPRO_WEBHOOK_RETRY_BASE") or 1.0),
         webhook_give_up_after=float(os.environ.get("COPRO_WEBHOOK_GIVE_UP_AFTER") or 3 * 86400.0),
+        webhook_private_targets=os.environ.get("COPRO_WEBHOOK_PRIVATE_TARGETS", "").lower() in ("1", "true", "yes"),
         max_connections=_int("COPRO_MAX_CONNECTIONS", 1000),
         nats_tls_ca=_path("COPRO_NATS_TLS_CA"),
         nats_tls_cert=_path("COPRO_NATS_TLS_CERT"),

@@ -15,9 +15,10 @@ from litestar.params import Parameter
 from services.publishing.context import Publishing
 from services.publishing.domain.webhooks import Register, Remove, Webhook, webhook_decider, webhook_stream
 from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
+from services.publishing.targets import url_refusal
 from shared.access.guards import sees_endpoints
 from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
-from shared.domain.errors import NotFound
+from shared.domain.errors import InvalidCommand, NotFound
 from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle
@@ -54,6 +55,8 @@ class WebhookController(Controller):
     async def register_webhook(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                                data: WebhookIn) -> Response[WebhookOut]:
         await service.members.admit(principal, group_id, FACILITATORS, "register a webhook")
+        if (refused := url_refusal(data.url, service.delivery.private_targets)) is not None:
+            raise InvalidCommand(refused, field="url")
         store = service.store
         subscription_id = new_id()
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
