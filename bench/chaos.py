@@ -68,7 +68,7 @@ class Up:
         self.web_port = free_port()
         self.env = dict(os.environ, COPRO_HOME=str(self.home), COPRO_EMBEDDED_PG_PORT=str(free_port()),
                         COPRO_EMBEDDED_NATS_PORT=str(free_port()), COPRO_WEB_PORT=str(self.web_port),
-                        COPRO_LOG_PORT=str(free_port()),
+                        COPRO_LOG_PORT=str(free_port()), COPRO_WEBHOOK_PRIVATE_TARGETS="1",  # its receiver: loopback
                         COPRO_LOG_LEVEL="warning", COPRO_WEBHOOK_RETRY_BASE="0.2",
                         **{f"COPRO_{n.upper()}_PORT": str(p) for n, p in self.ports.items()})
         for name in ("COPRO_DATABASE_URL", "COPRO_NATS_URL"):

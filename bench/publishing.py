@@ -92,7 +92,7 @@ async def main(quick: bool) -> None:
             (folder / "receiver.py").write_text(RECEIVER)
             ports = {"decisions": free_port(), "publishing": free_port(), "receiver": free_port()}
             env = dict(os.environ, COPRO_DATABASE_URL=url, COPRO_NATS_URL=own_nats.url, COPRO_HOME=str(home),
-                       COPRO_NATS_CREDENTIALS=str(own_nats.credentials),
+                       COPRO_NATS_CREDENTIALS=str(own_nats.credentials), COPRO_WEBHOOK_PRIVATE_TARGETS="1",
                        COPRO_LOG_LEVEL="warning", PYTHONPATH=str(folder))
             processes = [
                 serve(["shared.runtime.cli", "serve", "decisions", "--port", str(ports["decisions"])], env),
