@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.audit.signing import b64
+from shared.audit.signing import COPRO_SIGNER, b64, message, public_bytes
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity
 from shared.eventlog.store import EVENT_OF, EventStore
@@ -56,13 +57,19 @@ _EVENTS = (
 scans ``events`` once the log has grown (tests/integration/test_hot_queries_grown.py)."""
 
 
-async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, page: int = 5000) -> AsyncIterator[bytes]:
-    """The export, line by line, in constant memory (one page at a time)."""
+async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, page: int = 5000,
+                       head_key: Ed25519PrivateKey | None = None) -> AsyncIterator[bytes]:
+    """The export, line by line, in constant memory (one page at a time).
+
+    With ``head_key`` (copro's checkpoint key) a whole-log export ends with a checkpoint at its last event,
+    signed then: without it the events after the log's last checkpoint would be covered only by hashes
+    anyone can recompute, so a forged or cut tail would verify."""
     encoder = msgspec.json.Encoder()
     encode = encoder.encode
     head = await store.head_position()
     yield encoder.encode(ExportHeader(group_id=group_id, head=head, exported_at=utc_now())) + b"\n"
     position = 0
+    last_at, last_hash, sealed_at_last = 0, b"", False  # the last event written: its position, global hash, checkpoint
     while position < head:
         rows = await store.pool.fetch(_EVENTS, position, page, group_id)
         if not rows:
@@ -74,6 +81,7 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
              correlation_id, recorded_at, content_hash, chain_hash) in rows:
             if at > head:
                 break
+            last_at, last_hash = at, global_hash
             lines.append(encode(StructuredEvent(
                 id=id_, source=source_of(type_), type=type_, subject=stream_id, time=utc_text(recorded_at),
                 data=msgspec.Raw(payload),
@@ -86,8 +94,13 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
                     checkpoint=cp["position"], global_hash=cp["global_hash"].hex(), sealed_at=cp["sealed_at"])))
                 lines.extend(encode(signed) for signed in signatures.get(cp["position"], ()))
         position = rows[-1]["position"]
+        sealed_at_last = last_at in checkpoints
         lines.append(b"")  # the chunk ends with a newline, without copying it once more
         yield b"\n".join(lines)
+    if head_key is not None and group_id is None and last_at and not sealed_at_last:
+        yield encode(ExportedCheckpoint(checkpoint=last_at, global_hash=last_hash.hex(), sealed_at=utc_now())) + b"\n"
+        yield encode(ExportedSignature(signature=last_at, signer=COPRO_SIGNER, public_key=b64(public_bytes(head_key)),
+                                       value=b64(head_key.sign(message(last_at, last_hash))))) + b"\n"
 
 
 async def _sealed(store: EventStore, after: int, last: int) -> tuple[

@@ -17,6 +17,7 @@ from hashlib import sha256
 from typing import Literal
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.audit.collecting import fewer_collections
 from shared.audit.export import ExportedCheckpoint, ExportedSignature, ExportHeader, export_lines
@@ -115,6 +116,10 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     unusable: str | None = None
     """Why the input is no export at all (exit 2), as opposed to an export that was tampered with (exit 1)."""
+    last_position: int = 0
+    """The last event's position (whole-log exports)."""
+    signed_through: int = 0
+    """The last checkpoint a valid signature covers (by a pinned key, when keys are pinned)."""
 
     @property
     def ok(self) -> bool:
@@ -237,9 +242,11 @@ class Verifier:
         signer = (named, fingerprint(key))
         self.report.signed_by[signer] = self.report.signed_by.get(signer, 0) + 1
         if self.trust is None:
+            self.report.signed_through = max(self.report.signed_through, s.signature)
             return
         if key in self.trust.names:
             self._trusted.add(s.signature)
+            self.report.signed_through = max(self.report.signed_through, s.signature)
         else:
             self._find(s.signature, "untrusted",
                        f"checkpoint {s.signature} is signed by a key no one pinned ({s.signer}, {fingerprint(key)})")
@@ -260,9 +267,14 @@ class Verifier:
         if self.trust is not None:
             for position in sorted(set(self._checkpoints) - self._trusted):
                 self._find(position, "unsigned", f"no pinned key signed checkpoint {position}")
-            if not self._checkpoints and self.report.events:
-                self._find(self._expected - 1, "unsigned", "no checkpoint in this export, so nothing is signed: "
-                           "a checkpoint is made every 1,000 positions")
+        if not self.partial:
+            self.report.last_position = self._expected - 1
+            sealed = max(self._checkpoints, default=0)
+            if self.trust is not None and self.report.events and sealed < self.report.last_position:
+                # copro audit export ends with a checkpoint at its last event: a tail past the last one was cut
+                # or written after the export, and only hashes anyone can recompute cover it
+                self._find(sealed + 1, "unsigned", f"positions {sealed + 1} to {self.report.last_position} come after"
+                           " the export's last checkpoint (copro audit export signs its last event)")
         self.report.streams = len(self._streams)
         return self.report
 
@@ -340,10 +352,12 @@ def verify_lines(lines: Iterable[bytes], trust: Trust | None = None) -> Report:
     return checker.finish()
 
 
-async def verify_live(store: EventStore, page: int = 5000, trust: Trust | None = None) -> Report:
-    """Verify the log as stored, with the same checks as an export, page by page."""
+async def verify_live(store: EventStore, page: int = 5000, trust: Trust | None = None,
+                      head_key: Ed25519PrivateKey | None = None) -> Report:
+    """Verify the log as stored, with the same checks as an export (signed at its last event with ``head_key``,
+    as ``copro audit export`` signs), page by page."""
     checker = LineVerifier(trust)
     with fewer_collections():
-        async for chunk in export_lines(store, None, page):
+        async for chunk in export_lines(store, None, page, head_key=head_key):
             checker.feed_all(chunk.splitlines())
     return checker.finish()

@@ -23,7 +23,8 @@ from tests.integration.events import noted
 
 @pytest.fixture(scope="module")
 async def lines(store: EventStore, settings: Settings) -> list[bytes]:
-    """An export of 2,200 events: two checkpoints, each signed with copro's key."""
+    """An export of 2,200 events: two checkpoints, each signed with copro's key, and its last event, signed by the
+    export (as copro audit export does)."""
     group = new_id()
     for k in range(22):
         await store.append(group_id=group, stream_id=f"trust-{group}-{k % 5}", expected_version=None,
@@ -32,7 +33,8 @@ async def lines(store: EventStore, settings: Settings) -> list[bytes]:
     from shared.audit.signing import sign_pending
 
     await sign_pending(store, signing_key(settings.home))
-    return [line for chunk in [c async for c in export_lines(store)] for line in chunk.splitlines()]
+    return [line for chunk in [c async for c in export_lines(store, head_key=signing_key(settings.home))]
+            for line in chunk.splitlines()]
 
 
 def _copro(settings: Settings) -> Trust:
@@ -47,7 +49,8 @@ def test_pinned_keys_verify_and_say_who_signed(lines: list[bytes], settings: Set
     report = verify_lines(lines, trust=_copro(settings))
     assert report.ok, report.findings
     key = public_bytes(signing_key(settings.home))
-    assert report.signed_by == {("copro", fingerprint(key)): 2}
+    assert report.signed_by == {("copro", fingerprint(key)): 3}  # checkpoints 1,000 and 2,000, and the export's end
+    assert report.signed_through == report.last_position == 2200
 
 
 def test_a_re_signed_export_fails_on_the_unknown_key(lines: list[bytes], settings: Settings) -> None:
@@ -70,7 +73,8 @@ def test_an_export_with_its_signatures_removed_fails(lines: list[bytes], setting
     stripped = [line for line in lines if not line.startswith(b'{"signature"')]
     assert verify_lines(stripped).ok
     report = verify_lines(stripped, trust=_copro(settings))
-    assert [(f.position, f.problem) for f in report.findings] == [(1000, "unsigned"), (2000, "unsigned")]
+    assert [(f.position, f.problem) for f in report.findings] == [(1000, "unsigned"), (2000, "unsigned"),
+                                                                   (2200, "unsigned")]
 
 
 def test_one_tampering_gives_one_finding(lines: list[bytes]) -> None:
@@ -134,3 +138,39 @@ def test_copro_audit_keys_prints_a_trust_file_that_verifies(lines: list[bytes], 
     trusted = Trust.parse(keys.stdout)
     assert trusted.keys == {"copro": {own}}
     assert verify_lines(lines, trust=trusted).ok
+
+
+def test_a_cut_tail_fails_because_the_export_signs_its_last_event(lines: list[bytes], settings: Settings,
+                                                                  tmp_path: Path) -> None:
+    """Before, events after the last checkpoint were covered only by hashes anyone can recompute: a cut or forged
+    tail verified (the auditor's find). The export now ends with its last event signed."""
+    assert [json.loads(line).get("checkpoint") for line in lines[-2:-1]] == [2200]
+    events = _lines_of(lines, b'{"specversion"')
+    cut = lines[:events[-5]]  # the last five events, the export's own checkpoint and its signature: gone,
+    cut[0] = cut[0].replace(b'"head":2200', b'"head":2195')  # and the header says the log ended there
+    assert cut[0] != lines[0]
+    report = verify_lines(cut, trust=_copro(settings))
+    assert [(f.position, f.problem) for f in report.findings] == [(2001, "unsigned")], report.findings
+    assert verify_lines(cut).ok  # without pinned keys nothing says the tail is missing ...
+    export = tmp_path / "cut.jsonl"
+    export.write_bytes(b"\n".join(cut) + b"\n")
+    told = _cli("verify", str(export), env_home=settings.home)
+    assert told.returncode == 0 and "NOT SIGNED: positions 2,001 to 2,195" in told.stdout  # ... but it is said
+    forged = list(lines)
+    forged[events[-1]] = forged[events[-1]].replace(b'"n":', b'"n": 1, "x":', 1)
+    assert not verify_lines(forged, trust=_copro(settings)).ok
+
+
+def test_a_one_group_export_says_its_signatures_cannot_be_checked(lines: list[bytes], settings: Settings,
+                                                                  tmp_path: Path) -> None:
+    group = json.loads(lines[1])["groupid"]
+    header = json.dumps({"format": "copro-export/1", "group_id": group, "head": 2200,
+                         "exported_at": "2030-01-01T00:00:00Z"}).encode()
+    own = [header, *(line for line in lines[1:] if line.startswith(b'{"specversion"') and group.encode() in line)]
+    export = tmp_path / "group.jsonl"
+    export.write_bytes(b"\n".join(own) + b"\n")
+    trusted = tmp_path / "trusted.keys"
+    trusted.write_text(f"copro {base64.b64encode(public_bytes(signing_key(settings.home))).decode()}\n")
+    checked = _cli("verify", str(export), "--trust", str(trusted), env_home=settings.home)
+    assert checked.returncode == 2 and "no signature can be checked" in checked.stderr, checked.stdout + checked.stderr
+    assert _cli("verify", str(export), env_home=settings.home).returncode == 0

@@ -48,7 +48,8 @@ def cmd_audit_export(settings: Settings, group: uuid.UUID | None, out: str | Non
 
     async def export(store: EventStore) -> int:
         head, written = await store.head_position(), 0
-        async for chunk in export_lines(store, group):
+        # a whole-log export ends with its last event signed by copro's checkpoint key (export_lines)
+        async for chunk in export_lines(store, group, head_key=signing_key(settings.home)):
             target.write(chunk)
             written += chunk.count(b"\n")
             if to_file and sys.stderr.isatty():
@@ -81,14 +82,24 @@ def _print_report(report: Report, trust: Trust | None) -> int:
         print("  no valid checkpoint signature")
     if trust is None and report.signed_by:
         print("  keys not pinned: anyone could have signed; pass --trust FILE (see copro audit keys)")
+    if trust is not None and not report.global_chain_checked:
+        print("copro: a one-group export carries no checkpoints, so no signature can be checked (its streams' chains"
+              " were); verify a whole-log export with --trust for that", file=sys.stderr)
+        return UNUSABLE
+    if report.events and report.signed_through < report.last_position:
+        print(f"  NOT SIGNED: positions {report.signed_through + 1:,} to {report.last_position:,} come after the last"
+              " signed checkpoint: only hashes anyone can recompute cover them")
     first = report.first
     if first is None:
         print("verified: nothing was altered, removed, inserted or reordered"
               + (", and every checkpoint is signed by a pinned key" if trust is not None else ""))
         return VERIFIED
     print(f"TAMPERED: first problem at position {first.position}: {first.problem} ({first.detail})")
-    for finding in sorted(report.findings, key=lambda f: f.position)[1:10]:
+    found = sorted(report.findings, key=lambda f: f.position)
+    for finding in found[1:10]:
         print(f"  also position {finding.position}: {finding.problem} ({finding.detail})")
+    if len(found) > 10:
+        print(f"  and {len(found) - 10:,} more, up to position {found[-1].position} ({found[-1].problem})")
     return TAMPERED
 
 
@@ -106,7 +117,7 @@ def cmd_audit_verify(settings: Settings, path: str | None, trust_file: str | Non
             return UNUSABLE
 
     async def live(store: EventStore) -> int:
-        return _print_report(await verify_live(store, trust=trust), trust)
+        return _print_report(await verify_live(store, trust=trust, head_key=signing_key(settings.home)), trust)
 
     return _with_store(settings, live)
 
