@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from shared.domain.errors import NotFound
 from shared.eventlog.store import EventStore
 from shared.runtime.credentials import made_once
 
@@ -77,9 +78,13 @@ async def sign_pending(store: EventStore, key: Ed25519PrivateKey) -> int:
 
 
 async def countersign(store: EventStore, position: int, signer: str, public_key: bytes, signature: bytes) -> bool:
-    """Record a partner's countersignature if it is valid for that checkpoint; False if it is not."""
+    """Record a partner's countersignature if it is valid for that checkpoint; False if it is not (NotFound: there
+    is no checkpoint at that position)."""
     global_hash = await store.pool.fetchval("SELECT global_hash FROM checkpoints WHERE position = $1", position)
-    if global_hash is None or not valid(public_key, signature, position, bytes(global_hash)):
+    if global_hash is None:
+        raise NotFound(f"no checkpoint at position {position}: checkpoints are made every 1,000 positions",
+                       field="position")
+    if not valid(public_key, signature, position, bytes(global_hash)):
         return False
     await store.pool.execute(
         "INSERT INTO checkpoint_signatures (position, signer, public_key, signature) VALUES ($1, $2, $3, $4)"

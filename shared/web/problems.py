@@ -102,6 +102,9 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
         return problem(request, status, slug, "The service could not answer", headers=exc.headers)
+    if status == 404 and exc.detail == "Not Found":  # no route matched: say how paths are made
+        return problem(request, 404, slug, "Not Found", "nothing is at this path: an id in a path is a UUID, and "
+                       "every route is in /schema/openapi.json", headers=exc.headers)
     return problem(request, status, slug, str(exc.detail), headers=exc.headers)
 
 

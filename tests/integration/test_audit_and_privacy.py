@@ -159,6 +159,11 @@ async def test_checkpoints_are_signed_by_copro_and_countersigned_by_a_partner(
     other_org = await api.post(url, headers=group.tokens["facilitator"],
                                json={"organisation_id": group.orgs[1], "signature": good})
     assert other_org.status_code == 403
+    nowhere = await api.post(f"{group.base}/checkpoints/{position + 1}/signatures", headers=group.tokens["facilitator"],
+                             json={"organisation_id": org, "signature": good})
+    assert nowhere.status_code == 404 and nowhere.json()["field"] == "position", nowhere.text  # not "does not verify"
+    unmatched = await api.get("/groups/not-a-uuid/proposals", headers=group.tokens["facilitator"])
+    assert unmatched.status_code == 404 and "UUID" in unmatched.json()["detail"], unmatched.text
 
     lines = await export(store)
     report = verify_lines(lines)
