@@ -88,3 +88,18 @@ async def test_a_weekly_series_with_a_cancelled_and_a_moved_occurrence_and_rsvps
     exdates = events[0]["exdate"] if isinstance(events[0]["exdate"], list) else [events[0]["exdate"]]
     assert second in [d.dt for x in exdates for d in x.dts]
     assert any("recurrence-id" in e for e in events)
+
+
+async def test_a_meeting_further_off_than_ninety_days_still_says_when_it_is(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient  # type: ignore[type-arg]
+) -> None:
+    """It answered ``next: []`` and no time at all (the newcomer's find)."""
+    group = await make_group(api, operator)
+    start = (datetime.now(UTC) + timedelta(days=200)).replace(hour=9, minute=0, second=0, microsecond=0)
+    made = await scheduling.post(f"{group.base}/meetings", headers=group.tokens["facilitator"], json={
+        "title": "Annual review", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "location": "Town hall"})
+    assert made.status_code == 201, made.text
+    assert made.json()["next"] == []
+    assert datetime.fromisoformat(made.json()["starts_at"]) == start
+    assert datetime.fromisoformat(made.json()["ends_at"]) == start + timedelta(hours=2)

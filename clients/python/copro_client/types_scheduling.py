@@ -65,6 +65,8 @@ class MeetingOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     time_zone: str | None
     source_proposal_id: uuid.UUID | None
     next: list[Occurrence]
+    starts_at: datetime
+    ends_at: datetime
 
 
 class OccurrenceIn(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -70,7 +70,12 @@ class MeetingOut(msgspec.Struct):
         "the IANA zone the meeting is scheduled and expanded in; null for a meeting recorded before meetings "
         "had one (expanded at the offset it was given)"))]
     source_proposal_id: uuid.UUID | None
-    next: list[Occurrence]
+    next: Annotated[list[Occurrence], msgspec.Meta(description=(
+        "the occurrences of the next 90 days (at most 20), as moved, with their answers"))]
+    starts_at: Annotated[datetime, msgspec.Meta(description=(
+        "when the meeting (its first occurrence) starts, in its zone: a meeting further off than 90 days has "
+        "no `next` yet"))]
+    ends_at: datetime
 
 
 class FeedOut(msgspec.Struct):
@@ -95,7 +100,8 @@ def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
             answers={str(m): a for m, a in meeting.answers(occurrence).items()}))
     return MeetingOut(meeting_id=scheduled.meeting_id, title=scheduled.title, location=scheduled.location,
                       rrule=scheduled.rrule, time_zone=scheduled.time_zone,
-                      source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20])
+                      source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20],
+                      starts_at=scheduled.starts_at, ends_at=scheduled.ends_at)
 
 
 # --- the gathering -----------------------------------------------------------------------------
