@@ -118,3 +118,22 @@ async def test_a_removed_member_and_a_revoked_token_stop_working_at_once(
     names = [m["name"] for o in (await api.get(group.base, headers=operator)).json()["organisations"]
              for m in o["members"]]
     assert "Observer Person" not in names and "Member Person" in names
+
+
+async def test_a_proposal_closed_early_says_when_it_closed(
+    api: AsyncTestClient, operator: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    """The web app said "Voting closed" with the day it was due to close (the newcomer's find)."""
+    from datetime import datetime
+
+    group = await make_group(api, operator)
+    made = await api.post(f"{group.base}/proposals", headers=group.tokens["member"], json={
+        "kind": "consent", "title": "Early", "closes_at": soon(days=30)})
+    url = f"{group.base}/proposals/{made.json()['proposal_id']}"
+    assert made.json()["closed_at"] is None
+    await api.post(f"{url}/ballots", headers=group.tokens["member"], json={"choice": {"stance": "agree"}})
+    closed = await api.post(f"{url}/close", headers=group.tokens["facilitator"])
+    assert closed.status_code == 200, closed.text
+    shown = (await api.get(url, headers=group.tokens["member"])).json()
+    closed_at, closes_at = datetime.fromisoformat(shown["closed_at"]), datetime.fromisoformat(shown["closes_at"])
+    assert (closes_at - closed_at).days >= 29

@@ -262,6 +262,7 @@ class ProposalOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     tally: Outcome | None
     outcome: Outcome | None
     explanation: str | None
+    closed_at: datetime | None = None
 
 
 class ProposalSummary(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -144,6 +144,8 @@ class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     amendments: int = 0
     withdrawn: bool = False
     outcome: Outcome | None = None
+    ended_at: datetime | None = None
+    """When it was closed or withdrawn (a facilitator may close it before ``closes_at``)."""
 
     @property
     def status(self) -> str:
@@ -374,9 +376,9 @@ def evolve(proposal: Proposal, event: ProposalEvent) -> Proposal:
         case CommentAdded():
             return replace(proposal, comments=proposal.comments + 1)
         case ProposalWithdrawn():
-            return replace(proposal, withdrawn=True)
+            return replace(proposal, withdrawn=True, ended_at=event.at)
         case ProposalClosed():
-            return replace(proposal, outcome=event.outcome)
+            return replace(proposal, outcome=event.outcome, ended_at=event.at)
         case ProposalAmended():
             return _amended(proposal, event)
         case _:

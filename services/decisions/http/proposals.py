@@ -88,6 +88,7 @@ def proposal_out(proposal: Proposal, reader: uuid.UUID | None) -> ProposalOut:
         tally=tally if visible else None, outcome=proposal.outcome,
         explanation=(proposal.outcome.explanation if proposal.outcome
                      else f"If it closed now. {tally.explanation}" if tally else None),
+        closed_at=proposal.ended_at,
     )
 
 

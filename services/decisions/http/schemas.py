@@ -191,6 +191,8 @@ class ProposalOut(msgspec.Struct):
     tally: Outcome | None
     outcome: Outcome | None
     explanation: str | None
+    closed_at: Annotated[datetime | None, msgspec.Meta(description=(
+        "when it was closed or withdrawn, which may be before `closes_at`; null while it is open"))] = None
 
 
 class ProposalSummary(msgspec.Struct):
