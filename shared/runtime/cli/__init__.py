@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
+from collections.abc import Callable
 
 from shared.runtime.cli.audit import (
     cmd_audit_export,
@@ -24,6 +25,19 @@ from shared.runtime.embedded import stop_servers
 from shared.runtime.settings import SERVICE_NAMES, load_settings
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` up, else argparse's own clear refusal."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+        return value
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="copro", description="copro: an event-sourced backend for co-produced working groups")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,12 +45,12 @@ def main(argv: list[str] | None = None) -> int:
                                    "the web app")
     up.add_argument("--cluster", action="store_true",
                     help="three NATS nodes (JetStream, R3 stream) and several replicas of each service, on loopback")
-    up.add_argument("--replicas", type=int, default=2, help="replicas of each service with --cluster (default 2)")
+    up.add_argument("--replicas", type=_at_least(1), default=2, help="replicas of each service with --cluster (default 2)")
     sub.add_parser("migrate", help="apply database migrations")
     serve = sub.add_parser("serve", help="run one service, or the web app, in the foreground")
     serve.add_argument("service", choices=(*SERVICE_NAMES, "log", "web"))
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--port", type=_at_least(1), default=None)
+    serve.add_argument("--workers", type=_at_least(1), default=1)
     sub.add_parser("status", help="show the servers and the services' health")
     sub.add_parser("down", help="stop the embedded PostgreSQL and NATS")
     sub.add_parser("demo", help="load a realistic working group through the HTTP API (needs copro up)")
@@ -51,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--trust", metavar="FILE", default=None,
                         help="accept only signatures by these pinned keys (see copro audit keys); exit 0 verified, "
                              "1 tampered, 2 unusable input")
-    verify.add_argument("--jobs", type=int, default=None, metavar="N",
+    verify.add_argument("--jobs", type=_at_least(1), default=None, metavar="N",
                         help="processes verifying an export at once (default: one per core; 1: a single process)")
     audit_sub.add_parser("keys", help="the checkpoint signing keys and their fingerprints, as a trust file")
     replaying = audit_sub.add_parser("replay", help="rebuild read models as of a point and recompute every outcome")
@@ -70,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     forgetting.add_argument("--consent", required=True, help="how the member's consent to be forgotten was given")
     tail = sub.add_parser("tail", help="follow a group's events live, readably (from the SSE stream)")
     tail.add_argument("group", type=uuid.UUID)
-    tail.add_argument("--after", type=int, default=None, help="start after this global position (default: now)")
-    tail.add_argument("--service", action="append", default=[], help="only this service's events (repeatable)")
+    tail.add_argument("--after", type=_at_least(0), default=None, help="start after this global position (default: now)")
+    tail.add_argument("--service", action="append", default=[], choices=SERVICE_NAMES,
+                      help="only this service's events (repeatable)")
     tail.add_argument("--type", action="append", default=[], dest="types",
                       help="only this event type, e.g. BallotCast or decisions.BallotCast (repeatable)")
     tail.add_argument("--json", action="store_true", help="one CloudEvent JSON object a line")
-    tail.add_argument("--count", type=int, default=None, help="stop after this many events")
+    tail.add_argument("--count", type=_at_least(1), default=None, help="stop after this many events")
     tail.add_argument("--url", default=None, help="the publishing service (default: this installation's)")
     tail.add_argument("--token", default=None, help="a bearer token (default: $COPRO_TOKEN, else the operator's)")
     fanout = sub.add_parser("fanout", help="the JetStream stream beside the log; rebuild it from the log")

@@ -180,6 +180,9 @@ def cmd_audit_replay(settings: Settings, until: str | None, group: uuid.UUID | N
             for mismatch in check.mismatches[:20]:
                 print(f"  MISMATCH at position {mismatch.position} ({mismatch.stream_id}): {mismatch.detail}")
         reports.append(html_report(result))
+        if group is not None and not result.events:
+            print(f"copro: the log holds no event of group {group} (up to position {result.until:,})", file=sys.stderr)
+            return 1
         return 0 if result.ok else 1
 
     reports: list[str] = []

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from shared.domain.contract import type_name
+from shared.runtime.discovery import contracts
 from shared.runtime.settings import Settings
 
 RETRIES = 30
@@ -68,8 +70,19 @@ def readable(event: dict[str, object]) -> str:
             f"{event.get('subject')}  by {who}  {data[:120]}{'…' if len(data) > 120 else ''}")
 
 
+def unknown_types(asked: frozenset[str]) -> list[str]:
+    """The asked types no service writes (by full name, ``decisions.BallotCast``, or bare, ``BallotCast``)."""
+    known = {type_name(t) for contract in contracts() for t in contract.types}
+    known |= {name.partition(".")[2] for name in known}
+    return sorted(asked - known)
+
+
 def cmd_tail(settings: Settings, group: uuid.UUID, *, after: int | None, shown: Shown, as_json: bool,
              count: int | None, url: str | None, token: str | None) -> int:
+    if missing := unknown_types(shown.types):  # it would wait forever for an event that never comes
+        print(f"copro tail: no service writes {', '.join(missing)}: `copro events` lists the event types",
+              file=sys.stderr)
+        return 2
     base = url or f"http://{settings.host}:{settings.ports['publishing']}"
     bearer = token or os.environ.get("COPRO_TOKEN") or settings.operator_token_path.read_text().strip()
     position, printed, failures = after, 0, 0
