@@ -1,0 +1,25 @@
+"""The command line refuses what cannot work, before doing anything (each of these was taken before)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.runtime.cli import main
+from shared.runtime.cli.tail import unknown_types
+
+
+@pytest.mark.parametrize("argv", [["audit", "verify", "x.jsonl", "--jobs", "0"], ["audit", "verify", "--jobs", "-2"],
+                                  ["tail", "00000000-0000-0000-0000-000000000001", "--after", "-3"],
+                                  ["tail", "00000000-0000-0000-0000-000000000001", "--service", "nosuch"],
+                                  ["serve", "decisions", "--workers", "0"]])
+def test_a_value_out_of_range_is_refused_by_the_parser(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert refused.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+def test_tail_names_event_types_no_service_writes() -> None:
+    assert unknown_types(frozenset({"BallotCast", "decisions.ProposalClosed", "NoSuchType", "decisions.Nope"})) == [
+        "NoSuchType", "decisions.Nope"]
+    code = main(["tail", "00000000-0000-0000-0000-000000000001", "--type", "NoSuchType", "--url", "http://127.0.0.1:9"])
+    assert code == 2
