@@ -66,6 +66,13 @@ class Me:
     def organisation(self) -> str:
         return self.organisations.get(str(self.organisation_id), "")
 
+    def in_words(self, text: str) -> str:
+        """A recorded explanation with the group's organisations named: the outcome names them by id, so that it
+        stays the same however an organisation is renamed."""
+        for organisation_id, name in self.organisations.items():
+            text = text.replace(organisation_id, name)
+        return text
+
     def name_of(self, member_id: object) -> str:
         person = self.people.get(str(member_id))
         return str(person.get("name") or "(name erased)") if person else "a former member"

@@ -151,6 +151,9 @@ def test_a_consent_proposal_from_three_organisations_is_decided_and_explained(pe
         page.goto(proposal)
         outcome = page.get_by_role("region", name="The outcome")
         assert "Agreed" in outcome.inner_text()
+        explained = outcome.locator("p.lead").inner_text()  # partners by name, never by id
+        assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", explained), explained
+        assert all(organisation in explained for organisation in ORGANISATIONS), explained
         per_organisation = page.get_by_role("region", name="Per partner organisation")
         for organisation in ORGANISATIONS:
             assert per_organisation.get_by_role("table", name=organisation).count() == 1
