@@ -41,7 +41,6 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from services.publishing.domain.webhooks import Disable, Webhook, webhook_decider, webhook_stream
 from services.publishing.events import WebhookRegistered, WebhookRemoved
-from services.publishing.targets import delivery_transport
 from shared.access.privacy import redacted
 from shared.access.secrets import KEY_FILE, SealedValues, SecretBox
 from shared.domain.contract import type_name
@@ -58,6 +57,7 @@ from shared.fanout.cloudevents import delivered
 from shared.runtime.leader import Leadership, still_leading
 from shared.runtime.version import USER_AGENT
 from shared.runtime.waiting import pause, wait_any
+from shared.web.outbound import delivery_transport
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise; the delivery log keeps them

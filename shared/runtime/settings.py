@@ -39,7 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_retry_base: float = 1.0
     webhook_give_up_after: float = 3 * 86400.0
     webhook_private_targets: bool = False
-    """Whether webhooks may go to loopback, private and link-local addresses (``services/publishing/targets.py``)."""
+    """Whether webhooks may go to loopback, private and link-local addresses (``shared/web/outbound.py``)."""
     max_connections: int = 1000
     """Concurrent connections one service process serves; past that it answers 503 at once."""
     nats_tls_ca: Path | None = None

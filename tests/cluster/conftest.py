@@ -67,6 +67,7 @@ async def cluster(servers: Servers, template_db: str, tmp_path_factory: pytest.T
         "COPRO_HOME": str(home), "COPRO_DATABASE_URL": url, "COPRO_NATS_URL": nats.url, "COPRO_NATS_REPLICAS": "3",
         "COPRO_NATS_CREDENTIALS": str(nats.credentials),
         "COPRO_LOG_LEVEL": "warning", "COPRO_WEBHOOK_RETRY_BASE": "0.05",
+        "COPRO_WEBHOOK_PRIVATE_TARGETS": "1",  # the receivers listen on loopback
     }
     replicas = Replicas(env, {name: [free_port() for _ in range(REPLICAS)] for name in SERVICE_NAMES}, folder / "logs")
     try:

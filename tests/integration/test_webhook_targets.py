@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from services.publishing.targets import delivery_transport
 from shared.eventlog.store import EventStore
+from shared.web.outbound import delivery_transport
 from tests.integration.decisions_client import make_group
 from tests.integration.events import noted
 from tests.integration.receiver import Receiver

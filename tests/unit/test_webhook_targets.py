@@ -10,7 +10,7 @@ import ipaddress
 
 import pytest
 
-from services.publishing.targets import public, url_refusal
+from shared.web.outbound import public, url_refusal
 
 PRIVATE = ["http://127.0.0.1:8411/", "https://169.254.169.254/latest", "http://[::1]/", "http://[::ffff:127.0.0.1]/",
            "http://[::ffff:a9fe:a9fe]/", "http://0x7f000001/", "http://2130706433/", "http://127.1/", "http://0/",

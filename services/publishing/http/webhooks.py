@@ -15,13 +15,13 @@ from litestar.params import Parameter
 from services.publishing.context import Publishing
 from services.publishing.domain.webhooks import Register, Remove, Webhook, webhook_decider, webhook_stream
 from services.publishing.http.schemas import DeadLetterOut, DeliveryOut, Redriven, WebhookIn, WebhookOut
-from services.publishing.targets import url_refusal
 from shared.access.guards import sees_endpoints
 from shared.access.principals import AUDITORS, FACILITATORS, Authenticated
 from shared.domain.errors import InvalidCommand, NotFound
 from shared.domain.fingerprints import fingerprint
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle
+from shared.web.outbound import url_refusal
 
 TAGS = ["partner delivery"]
 

@@ -79,10 +79,9 @@ def unknown_types(asked: frozenset[str]) -> list[str]:
 
 def cmd_tail(settings: Settings, group: uuid.UUID, *, after: int | None, shown: Shown, as_json: bool,
              count: int | None, url: str | None, token: str | None) -> int:
-    if missing := unknown_types(shown.types):  # it would wait forever for an event that never comes
-        print(f"copro tail: no service writes {', '.join(missing)}: `copro events` lists the event types",
-              file=sys.stderr)
-        return 2
+    if missing := unknown_types(shown.types):  # else it would wait in silence for events that may never come
+        print(f"copro tail: no service writes {', '.join(missing)} (`copro events` lists the event types); "
+              "waiting for it all the same", file=sys.stderr)
     base = url or f"http://{settings.host}:{settings.ports['publishing']}"
     bearer = token or os.environ.get("COPRO_TOKEN") or settings.operator_token_path.read_text().strip()
     position, printed, failures = after, 0, 0

@@ -1,4 +1,5 @@
-"""Where copro delivers webhooks: to public addresses only, unless the operator allows private ones.
+"""Where copro's own requests go (webhook deliveries): to public addresses only, unless the operator allows
+private ones.
 
 A facilitator registers the URL, and copro's delivery job connects to it from inside the operator's
 network: a URL naming a loopback, private or link-local address (the database, another service, a
