@@ -18,6 +18,9 @@ from shared.domain.input import BIGINT_MAX, outside_the_calendar
 
 After = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="the cursor (a global position) to read after")]
 Position = Annotated[int, Parameter(ge=0, le=BIGINT_MAX, description="a global position in the log")]
+AfterOrNot = Annotated[int | None, Parameter(ge=0, le=BIGINT_MAX, description="the cursor (a global position) to "
+                                                                              "read after; left out, from now")]
+"""``After`` that may be left out: ``After | None`` loses its bounds in Litestar (checked nowhere, documented)."""
 
 
 class AwareTime(datetime):

@@ -239,3 +239,12 @@ async def test_an_idempotency_key_outside_its_documented_length_is_refused(world
         headers={**world.group.tokens["facilitator"], "Idempotency-Key": key})
     assert response.status_code == 400 and response.json()["field"] == "Idempotency-Key", response.text
     assert await _events(store) == before
+
+
+@pytest.mark.parametrize("after", ["-1", str(2**63)])
+async def test_the_events_streams_cursor_is_checked_like_every_other(world: World, after: str) -> None:
+    """``after`` on the events stream streamed from the start (-1) or never (2^63, and logged the database as
+    away on every retry): its bounds were documented and checked nowhere (the partner's find)."""
+    response = await world.clients["publishing"].get(f"{world.group.base}/events/stream?after={after}",
+                                                     headers=world.group.tokens["member"])
+    assert response.status_code == 400 and response.json()["field"] == "after", response.text

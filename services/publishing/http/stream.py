@@ -15,7 +15,7 @@ from services.publishing.jobs import body_of
 from shared.access.principals import Authenticated
 from shared.eventlog.follow import follow
 from shared.web.openapi import documented
-from shared.web.params import After, last_event_id
+from shared.web.params import AfterOrNot, last_event_id
 from shared.web.streams import while_admitted
 
 TAGS = ["partner delivery"]
@@ -33,7 +33,7 @@ class EventStreamController(Controller):
                                               " `data` the event as a structured CloudEvent (JSON)"}}))
     async def stream_events(
         self, request: Request[Any, Any, Any], service: Publishing, principal: Authenticated, group_id: uuid.UUID,
-        after: After | None = None,
+        after: AfterOrNot = None,
     ) -> ServerSentEvent:
         await service.members.admit(principal, group_id)
         last = request.headers.get("last-event-id")
