@@ -168,6 +168,14 @@ def test_a_forgotten_members_disagreement_still_counts_after_an_amendment() -> N
     spec.given_commands(open_command()).when(cast(2, Choice(stance="disagree"))).then_fails(InvalidCommand, "reason")
 
 
+def test_an_amendment_keeps_as_many_options_as_a_member_may_choose() -> None:
+    """Amended down to two options with three choices each, both were chosen with one vote between them
+    (the partner's find): refused as it is on opening."""
+    three = open_command("multiple", options("A", "B", "C"), max_choices=3)
+    refused = spec.given_commands(three).when(Amend(by=voter(0), at=DURING, options=options("A", "B")))
+    assert refused.then_fails(InvalidCommand, "at least that many").field == "options"  # type: ignore[attr-defined]
+
+
 def test_withdrawn_proposals_take_no_more_ballots_or_comments() -> None:
     spec.given_commands(open_command()).when(Withdraw(by=voter(0), reason="merged into another", at=DURING)).then(
         ProposalWithdrawn(proposal_id=PID, by=uid(0), reason="merged into another", at=DURING))

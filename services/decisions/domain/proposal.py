@@ -307,6 +307,10 @@ def _amend(command: Amend, proposal: Proposal) -> list[ProposalEvent]:
     opened = _by_author_or_facilitator(proposal, command.by, command.at)
     options = proposal.options if command.options is None else command.options
     _check_options(opened.kind, options)
+    if opened.kind == "multiple" and len(options) < opened.max_choices:
+        # as on opening: with fewer options than choices, every option would be chosen, voted for or not
+        raise InvalidCommand(f"this proposal lets each member choose {opened.max_choices}: keep at least that many "
+                             "options", field="options")
     title = proposal.title if command.title is None else command.title
     body = proposal.body if command.body is None else command.body
     if (title, body, options) == (proposal.title, proposal.body, proposal.options):
