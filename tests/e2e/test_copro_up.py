@@ -117,6 +117,9 @@ async def test_up_serves_three_ready_services_and_stops_cleanly_twice(up) -> Non
                                              "asked in person, agreed"], env=_env(home), capture_output=True, text=True,
                                             timeout=60)
                     assert forgot.returncode == 0 and "recorded" in forgot.stdout, forgot.stdout + forgot.stderr
+                    again = subprocess.run([sys.executable, "-m", "shared.runtime.cli", "forget", member, "--consent",
+                                            "asked again"], env=_env(home), capture_output=True, text=True, timeout=60)
+                    assert again.returncode == 0 and "nothing recorded" in again.stdout, again.stdout + again.stderr
                     assert await conn.fetchval(
                         "SELECT count(*) FROM events WHERE type = 'decisions.MemberForgotten'"
                         " AND convert_from(payload, 'UTF8')::jsonb ->> 'member_id' = $1", member) == 1

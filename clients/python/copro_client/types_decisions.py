@@ -116,6 +116,7 @@ class MemberOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     organisation_id: uuid.UUID
     lived_experience: bool
     roles: list[Literal["facilitator", "member", "observer", "auditor"]]
+    forgotten: bool | None = None
 
 
 class OrganisationOut(msgspec.Struct, kw_only=True, omit_defaults=True):

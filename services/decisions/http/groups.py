@@ -43,7 +43,7 @@ def group_out(group: Group) -> GroupOut:
 
 def member_out(member: Member) -> MemberOut:
     return MemberOut(member_id=member.member_id, name=member.name, organisation_id=member.organisation_id,
-                     lived_experience=member.lived_experience, roles=list(member.roles))
+                     lived_experience=member.lived_experience, roles=list(member.roles), forgotten=member.forgotten)
 
 
 async def managed(service: Decisions, principal: Principal, group_id: uuid.UUID) -> Group:

@@ -76,6 +76,8 @@ class MemberOut(msgspec.Struct):
     organisation_id: uuid.UUID
     lived_experience: bool
     roles: list[Role]
+    forgotten: Annotated[bool, msgspec.Meta(description="forgotten at their request: their name and words read as null")
+                         ] = False
 
 
 class OrganisationOut(msgspec.Struct):

@@ -71,8 +71,18 @@ def cmd_invite(settings: Settings, member: uuid.UUID) -> int:
         f"{sign_in_link(settings, group, str(member), token)}"))
 
 
+def _get(settings: Settings, path: str, token: str) -> Any:
+    request = urllib.request.Request(f"{settings.service_url('decisions')}{path}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def cmd_forget(settings: Settings, member: uuid.UUID, consent: str) -> int:
     def forget(group: str, token: str) -> str:
+        people = [m for o in _get(settings, f"/groups/{group}/members", token) for m in o["members"]]
+        if any(m["member_id"] == str(member) and m.get("forgotten") for m in people):
+            return f"{member} was forgotten already: nothing recorded"
         _post(settings, f"/groups/{group}/members/{member}/forget", {"consent": consent}, token)
         return (f"forgot {member}: recorded (decisions.MemberForgotten, with the consent given), their tokens ended "
                 "and their key destroyed; their personal data now reads as erased everywhere")
