@@ -20,7 +20,7 @@ from msgspec.structs import replace
 from shared.access.guards import admit, require_role
 from shared.access.principals import Principal
 from shared.access.tokens import token_digest
-from shared.domain.errors import NotFound
+from shared.domain.errors import NotFound, PersonForgotten
 from shared.domain.ids import utc_now
 from shared.domain.roles import Role
 from shared.domain.zones import RECORDED_BEFORE_ZONES
@@ -129,6 +129,17 @@ class Roster(msgspec.Struct, frozen=True):
     tokens: Map[str, Token] = msgspec.field(default_factory=Map)  # by the token's hash
     time_zone: str = RECORDED_BEFORE_ZONES
     """The IANA zone the group meets in (``UTC`` for a group created before groups had one)."""
+
+    def named(self, member_id: uuid.UUID) -> Person:
+        """A member someone names in a new record (a co-author, who came, whom a role goes to): one of this group
+        (404), and not forgotten (410: nothing new is recorded about a person who asked to be forgotten)."""
+        person = self.members.get(member_id)
+        if person is None:
+            raise NotFound(f"{member_id} is not a member of this group", field="member_id")
+        if person.forgotten:
+            raise PersonForgotten(f"{member_id} was forgotten at their request: nothing new names them",
+                                  field="member_id")
+        return person
 
 
 def _evolve(roster: Roster, event: object) -> Roster:

@@ -91,3 +91,27 @@ async def test_a_cancellation_reason_is_the_facilitators_own_words_and_goes_with
     store.forget_cached_key(facilitator)
     [event] = [e for e in await store.read_stream(meeting_stream(meeting)) if e.type == "scheduling.OccurrenceCancelled"]
     assert event.decode(OccurrenceCancelled).reason is None
+
+
+async def test_nothing_new_names_a_forgotten_member_in_any_service(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient,  # type: ignore[type-arg]
+    publishing: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """A co-author or an attendance naming a forgotten member was recorded (the partner's find)."""
+    group = await make_group(api, operator)
+    gone = group.members["observer"]
+    forgotten = await api.post(f"{group.base}/members/{gone}/forget", headers=operator, json={"consent": "asked"})
+    assert forgotten.status_code == 200, forgotten.text
+    item = await publishing.post(f"{group.base}/items", headers=group.tokens["member"], json={
+        "kind": "reflection", "title": "What we learnt"})
+    assert item.status_code == 201, item.text
+    author = await publishing.post(f"{group.base}/items/{item.json()['item_id']}/authors",
+                                   headers=group.tokens["member"], json={"member_id": gone})
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    meeting = await scheduling.post(f"{group.base}/meetings", headers=group.tokens["facilitator"], json={
+        "title": "Working group", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()})
+    came = await scheduling.post(f"{group.base}/meetings/{meeting.json()['meeting_id']}/attendance",
+                                 headers=group.tokens["facilitator"],
+                                 json={"occurrence": start.isoformat(), "present": [gone]})
+    for refused in (author, came):
+        assert refused.status_code == 410 and refused.json()["field"] == "member_id", refused.text

@@ -34,7 +34,6 @@ from services.publishing.http.schemas import (
 from shared.access.guards import acting_member
 from shared.access.principals import Authenticated
 from shared.domain.contract import type_name
-from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle, handle_in_group, load, load_in_group
 
@@ -100,9 +99,7 @@ class ItemController(Controller):
     async def add_author(self, service: Publishing, principal: Authenticated, group_id: uuid.UUID,
                          item_id: uuid.UUID, data: AuthorIn) -> ItemOut:
         roster = await service.members.admit(principal, group_id)
-        person = roster.members.get(data.member_id)
-        if person is None:
-            raise NotFound("no such member in this group")
+        person = roster.named(data.member_id)
         item = await _run(service, group_id, item_id, AddAuthor(
             by=acting_member(principal, "add an author"), at=utc_now(),
             author=Author(data.member_id, person.organisation_id, data.attribution)))

@@ -19,7 +19,6 @@ from services.scheduling.domain.meetings import (
 from services.scheduling.http.schemas import AttendanceIn, MeetingIn, MeetingOut, MoveIn, OccurrenceIn, RsvpIn, meeting_out
 from shared.access.guards import acting_member
 from shared.access.principals import FACILITATORS, Authenticated
-from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle
 
@@ -82,9 +81,8 @@ class MeetingController(Controller):
     async def record_attendance(self, service: Scheduling, principal: Authenticated, group_id: uuid.UUID,
                          meeting_id: uuid.UUID, data: AttendanceIn) -> MeetingOut:
         roster = await service.members.admit(principal, group_id, FACILITATORS, "record attendance")
-        strangers = [m for m in data.present if m not in roster.members]
-        if strangers:
-            raise NotFound(f"{strangers[0]} is not a member of this group")
+        for member in data.present:
+            roster.named(member)
         meeting = await service.on_meeting(group_id, meeting_id, RecordAttendance(
             occurrence=data.occurrence, present=tuple(data.present), at=utc_now()))
         return meeting_out(meeting, utc_now())

@@ -14,7 +14,6 @@ from services.scheduling.http.access import member_and_organisation
 from services.scheduling.http.gatherings import GATHERING, TAGS
 from services.scheduling.http.schemas import CapacityIn, Fairness, GatheringOut, RoleIn, SwapIn, gathering_out
 from shared.access.principals import FACILITATORS, Authenticated
-from shared.domain.errors import NotFound
 from shared.domain.ids import new_id, utc_now
 
 
@@ -60,9 +59,7 @@ class RoleController(Controller):
                    role_id: str, data: SwapIn) -> GatheringOut:
         roster = await service.members.admit(principal, group_id)
         member, _ = member_and_organisation(principal, "hand on a role")
-        other = roster.members.get(data.to_member)
-        if other is None:
-            raise NotFound("no such member in this group")
+        other = roster.named(data.to_member)
         return gathering_out(await service.on_gathering(group_id, gathering_id, Swap(
             role_id=role_id, member_id=member, to_member=data.to_member, to_organisation=other.organisation_id,
             at=utc_now())))
