@@ -45,15 +45,23 @@ class ProposalList:
         if isinstance(data, ProposalOpened):
             await conn.execute(
                 f"INSERT INTO {table} VALUES ($1, $2, $3, $4, 'open', $5, $6, NULL, $7) ON CONFLICT DO NOTHING",
-                data.proposal_id, data.group_id, data.kind, data.title, data.opens_at, data.closes_at, event.position,
+                data.proposal_id, data.group_id, data.kind, _text(data.title), data.opens_at, data.closes_at,
+                event.position,
             )
         elif isinstance(data, ProposalAmended):
-            await conn.execute(f"UPDATE {table} SET title = $2 WHERE proposal_id = $1", data.proposal_id, data.title)
+            await conn.execute(f"UPDATE {table} SET title = $2 WHERE proposal_id = $1", data.proposal_id,
+                               _text(data.title))
         elif isinstance(data, ProposalWithdrawn):
             await conn.execute(f"UPDATE {table} SET status = 'withdrawn' WHERE proposal_id = $1", data.proposal_id)
         elif isinstance(data, ProposalClosed):
             await conn.execute(f"UPDATE {table} SET status = 'closed', result = $2 WHERE proposal_id = $1",
                                data.proposal_id, data.outcome.result)
+
+
+def _text(title: str) -> str:
+    """A title as PostgreSQL's text holds it: U+0000, which a title recorded before control characters were
+    refused may hold, reads as U+FFFD (left in, every group's list and the closer would stop at that event)."""
+    return title.replace("\x00", "\ufffd")
 
 
 PROJECTIONS = [ProposalList()]

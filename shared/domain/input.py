@@ -11,6 +11,7 @@ walks every route of the three services and holds each request body to this.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -31,27 +32,43 @@ def outside_the_calendar(moment: datetime) -> bool:
     return not EARLIEST <= recorded_as_utc(moment) < LATEST
 
 
-def _times_within_the_calendar(body: msgspec.Struct) -> None:
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters but tab, line feed and carriage return: PostgreSQL's text refuses U+0000 (a title holding
+one stopped every group's proposal list), and none of them belongs in anything a person reads."""
+
+
+def _values(value: object) -> tuple[object, ...]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    if isinstance(value, dict):
+        return (*value.keys(), *value.values())
+    return (value,)
+
+
+def _checked(body: msgspec.Struct) -> None:
+    """What no type can say: a time within the calendar, text without control characters (``Body``)."""
     for name in body.__struct_fields__:
-        value = getattr(body, name)
-        moments = value if isinstance(value, (list, tuple)) else (value,)
-        if any(isinstance(m, datetime) and outside_the_calendar(m) for m in moments):
-            raise ValueError(f"`{name}` must be a time from 1900 to 2999")
+        for value in _values(getattr(body, name)):
+            if isinstance(value, datetime) and outside_the_calendar(value):
+                raise ValueError(f"`{name}` must be a time from 1900 to 2999")
+            if isinstance(value, str) and (found := _CONTROLS.search(value)):
+                raise ValueError(f"`{name}` holds a control character (U+{ord(found.group()):04X})")
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True):
     """Base of every request body and of every struct inside one: unknown fields are refused, never dropped,
-    and a time outside the years 1900 to 2999 is refused where it comes in (``LATEST``)."""
+    and a time outside the years 1900 to 2999 (``LATEST``) or text with a control character (``_CONTROLS``) is
+    refused where it comes in."""
 
     def __post_init__(self) -> None:
-        _times_within_the_calendar(self)
+        _checked(self)
 
 
 class FrozenBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The same for a value that is also a default or part of a recorded event (frozen, as a recorded fact is)."""
 
     def __post_init__(self) -> None:
-        _times_within_the_calendar(self)
+        _checked(self)
 
 
 Instant = Annotated[datetime, msgspec.Meta(

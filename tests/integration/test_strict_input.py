@@ -9,6 +9,7 @@ counted before and after: an error leaves no event behind.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -130,6 +131,11 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
      "closes_at"),
     ("decisions", "POST", "{g}/proposals", {"kind": "choice", "title": "t", "closes_at": "SOON",
                                             "options": [{"label": 1}, {"label": "b"}]}, 422, "options[0].label"),
+    # a control character in text: U+0000 in a title stopped every group's proposal list and the closer
+    ("decisions", "POST", "{g}/proposals", {"kind": "consent", "title": "a\u0000b", "closes_at": "SOON"}, 422, "title"),
+    ("decisions", "POST", "{g}/proposals", {"kind": "choice", "title": "t", "closes_at": "SOON",
+                                            "options": [{"label": "a\u001bb"}, {"label": "b"}]}, 422, "options[0].label"),
+    ("publishing", "POST", "{g}/items", {"kind": "resource", "title": "t", "tags": ["ok", "x\u0007"]}, 422, "tags"),
     # no body where one is needed is a malformed body, not a missing field called 'data'
     ("decisions", "POST", "{g}/proposals", b"", 400, "body"),
     ("scheduling", "POST", "{g}/meetings", b"", 400, "body"),
@@ -248,3 +254,27 @@ async def test_the_events_streams_cursor_is_checked_like_every_other(world: Worl
     response = await world.clients["publishing"].get(f"{world.group.base}/events/stream?after={after}",
                                                      headers=world.group.tokens["member"])
     assert response.status_code == 400 and response.json()["field"] == "after", response.text
+
+
+async def test_a_title_recorded_with_u0000_is_listed_and_stops_no_one(world: World, store: EventStore) -> None:
+    """A log written before control characters were refused may hold one: the proposal list reads it as U+FFFD
+    instead of failing on it, for every group, for good (the attacker's find)."""
+    from services.decisions.domain.proposal import proposal_stream
+    from services.decisions.events import ProposalAmended
+    from shared.domain.ids import new_id, utc_now
+
+    group = world.group
+    made = await world.clients["decisions"].post(f"{group.base}/proposals", headers=group.tokens["member"], json={
+        "kind": "consent", "title": "Plain", "closes_at": soon(days=3)})
+    proposal = uuid.UUID(made.json()["proposal_id"])
+    amended = ProposalAmended(proposal_id=proposal, by=uuid.UUID(group.members["member"]), title="a\x00b", body="",
+                              options=(), ballots_reset=False, at=utc_now())
+    await store.append(group_id=uuid.UUID(group.id), stream_id=proposal_stream(proposal), expected_version=1,
+                       events=[NewEvent(id=new_id(), type="decisions.ProposalAmended", data=amended)])
+    for _ in range(600):
+        listed = (await world.clients["decisions"].get(f"{group.base}/proposals", headers=group.tokens["member"])).json()
+        titles = {p["proposal_id"]: p["title"] for p in listed["proposals"]}
+        if titles.get(str(proposal)) == "a\ufffdb":
+            break
+        await asyncio.sleep(0.05)
+    assert titles.get(str(proposal)) == "a\ufffdb", titles
