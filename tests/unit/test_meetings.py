@@ -48,6 +48,25 @@ def test_a_series_is_scheduled_once_with_a_valid_rule() -> None:
     assert nowhere.then_fails(InvalidCommand, "IANA").field == "time_zone"  # type: ignore[attr-defined]
 
 
+def test_a_rule_is_one_rrule_value_ending_before_3000_and_is_checked_quickly() -> None:
+    """Whole iCalendar text in a rule broke the group's calendar for good or placed a meeting in year 9999, and a
+    rule of a month of seconds held the service for seconds before its count was refused (the attacker's finds)."""
+    import time
+
+    for rule in ("FREQ=DAILY;COUNT=3\nEXDATE:20300102T100000Z", "DTSTART:99991231T230000\nRRULE:FREQ=DAILY;COUNT=1",
+                 "FREQ=DAILY;COUNT=2\r\nRRULE:FREQ=YEARLY;COUNT=2", "FREQ=DAILY;COUNT=2 "):
+        refused = meetings.given().when(msgspec.structs.replace(SCHEDULE, rrule=rule))
+        assert refused.then_fails(InvalidCommand, "one RFC 5545 RRULE").field == "rrule"  # type: ignore[attr-defined]
+    far = meetings.given().when(msgspec.structs.replace(SCHEDULE, rrule="FREQ=YEARLY;INTERVAL=7000;COUNT=2"))
+    assert far.then_fails(InvalidCommand, "before the year 3000").field == "rrule"  # type: ignore[attr-defined]
+    started = time.monotonic()
+    meetings.given().when(msgspec.structs.replace(SCHEDULE, rrule="FREQ=SECONDLY;UNTIL=29991231T000000Z")).then_fails(
+        InvalidCommand, "at most 1000")
+    assert time.monotonic() - started < 1.0  # stopped at the cap, not after counting centuries of seconds
+    twice_weekly = msgspec.structs.replace(SCHEDULE, rrule="RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=10")
+    meetings.given().when(twice_weekly).then(MeetingScheduled(**msgspec.structs.asdict(twice_weekly)))
+
+
 LONDON = ZoneInfo("Europe/London")
 BEFORE_BST = datetime(2030, 3, 19, 10, 30, tzinfo=UTC)  # a Tuesday; the clocks go forward on Sunday 31 March 2030
 WEEKLY = msgspec.structs.replace(SCHEDULE, starts_at=BEFORE_BST, ends_at=BEFORE_BST + timedelta(minutes=90),

@@ -10,8 +10,10 @@ Times arrive with any offset and are compared as instants.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import assert_never
 
 import msgspec
@@ -29,7 +31,7 @@ from services.scheduling.events import (
 )
 from shared.domain.decider import Decider
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
-from shared.domain.input import offset_problem, recorded_as_utc
+from shared.domain.input import offset_problem, outside_the_calendar, recorded_as_utc
 from shared.domain.zones import is_time_zone, local
 
 
@@ -150,21 +152,30 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
 # --- decide ------------------------------------------------------------------------------------
 
 MAX_OCCURRENCES = 1000
+_ONE_RULE = re.compile(r"(RRULE:)?[A-Z]+=[A-Z0-9,+-]+(;[A-Z]+=[A-Z0-9,+-]+)*", re.IGNORECASE)
+"""One RRULE value and nothing else: dateutil also reads whole iCalendar text (DTSTART, EXDATE, more rules),
+which placed a meeting in year 9999 or broke the group's calendar for good."""
 
 
 def _check_rule(rule: str, start: datetime) -> None:
     """``start``: local time in the meeting's zone, where the rule is expanded."""
+    if not _ONE_RULE.fullmatch(rule):
+        raise InvalidCommand("give one RFC 5545 RRULE value, such as FREQ=WEEKLY;COUNT=26", field="rrule")
     try:
         occurrences = rrulestr(rule, dtstart=start)
         first = occurrences.after(start, inc=True)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidCommand(f"not an RFC 5545 recurrence rule: {exc}", field="rrule") from None
     if first is None:
         raise InvalidCommand("the rule has no occurrence", field="rrule")
     if "COUNT" not in rule.upper() and "UNTIL" not in rule.upper():
         raise InvalidCommand("a recurring meeting needs COUNT or UNTIL in its rule", field="rrule")
-    if occurrences.count() > MAX_OCCURRENCES:
+    # taken one by one up to the cap: counting them all first walked a year of seconds (minutes of CPU)
+    found = list(islice(occurrences, MAX_OCCURRENCES + 1))
+    if len(found) > MAX_OCCURRENCES:
         raise InvalidCommand(f"at most {MAX_OCCURRENCES} occurrences", field="rrule")
+    if outside_the_calendar(found[-1]):
+        raise InvalidCommand("the last occurrence must be before the year 3000", field="rrule")
 
 
 def _schedule(command: Schedule, meeting: Meeting) -> list[MeetingEvent]:

@@ -11,6 +11,7 @@ A meeting recorded before meetings had a zone is written in UTC.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,9 @@ from icalendar import Calendar, Event, vRecur
 from services.scheduling.domain.meetings import Meeting
 from services.scheduling.events import MeetingScheduled
 from shared.domain.ids import utc_now
+from shared.domain.input import EARLIEST, LATEST
 
+log = logging.getLogger(__name__)
 MARGIN = timedelta(days=366)
 """How far the VTIMEZONE definitions reach beyond the first and last meeting."""
 
@@ -59,13 +62,19 @@ def calendar_of(meetings: Iterable[Meeting], name: str, declined: set[tuple[uuid
         if scheduled is None:
             continue
         event = _event(scheduled, stamp, scheduled.starts_at, scheduled.ends_at, scheduled.location)
+        last = scheduled.starts_at
         if scheduled.rrule:
-            event.add("rrule", vRecur.from_ical(scheduled.rrule.removeprefix("RRULE:")))
+            try:
+                event.add("rrule", vRecur.from_ical(scheduled.rrule.removeprefix("RRULE:")))
+                last = meeting.last_start()
+            except (ValueError, OverflowError):  # recorded before a rule was held to one RRULE value within 2999
+                log.warning("meeting %s: its recurrence rule cannot be written to a calendar; its first occurrence"
+                            " only", scheduled.meeting_id)
         skipped = meeting.cancelled | {meeting.placed(o) for m, o in (declined or set()) if m == scheduled.meeting_id}
         for occurrence in sorted(skipped):
             event.add("exdate", _written(occurrence))
         calendar.add_component(event)
-        span += [scheduled.starts_at, meeting.last_start()]
+        span += [scheduled.starts_at, last]
         for occurrence, moved in meeting.moved:
             if occurrence in skipped:
                 continue
@@ -75,5 +84,7 @@ def calendar_of(meetings: Iterable[Meeting], name: str, declined: set[tuple[uuid
             calendar.add_component(instance)
             span.append(moved.ends_at)
     if span:
-        calendar.add_missing_timezones(first_date=(min(span) - MARGIN).date(), last_date=(max(span) + MARGIN).date())
+        # clamped: a meeting recorded before times were held to 1900-2999 may sit at the calendar's edge
+        calendar.add_missing_timezones(first_date=max(min(span), EARLIEST + MARGIN).date() - MARGIN,
+                                       last_date=min(max(span), LATEST - MARGIN).date() + MARGIN)
     return bytes(calendar.to_ical())
