@@ -133,3 +133,15 @@ def test_a_print_link_is_issued_by_hash_works_until_it_expires_and_can_be_revoke
     spec.given(planned).when(IssuePrintLink(link_id=link, token_hash="ab12", by=by, expires_at=T0, at=T0)).then_fails(
         InvalidCommand, "expire")
     spec.given().when(issue).then_fails(NotFound, "no such gathering")
+
+
+def test_a_gatherings_tables_have_at_most_twenty_thousand_seats_in_all() -> None:
+    """Every printout draws each seat: 5,000 tables of 1,000 seats took 2.7 GB for one room map (the attacker's
+    find)."""
+    spec = DeciderSpecification(gathering_decider)
+    planned = GatheringPlanned(**{f: getattr(PLAN, f) for f in PLAN.__struct_fields__})
+    huge = SetTables(tables=tuple(TableSpec(table_id=f"T{n}", size=1000) for n in range(5000)), at=T0)
+    refused = spec.given(planned).when(huge).then_fails(InvalidCommand, "20,000 seats")
+    assert refused.field == "tables"  # type: ignore[attr-defined]
+    enough = SetTables(tables=tuple(TableSpec(table_id=f"T{n}", size=10) for n in range(2000)), at=T0)
+    assert len(spec.given(planned).when(enough).state.seating.tables) == 2000

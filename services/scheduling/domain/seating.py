@@ -28,6 +28,10 @@ from services.scheduling.events import (
 )
 from shared.domain.errors import CommandRejected, InvalidCommand, NotFound
 
+MOST_SEATS = 20_000
+"""Seats one gathering's tables may have in all: every printout draws each of them (5,000 tables of 1,000 seats
+took a process to 2.7 GB for one room map)."""
+
 # --- commands ----------------------------------------------------------------------------------
 
 
@@ -93,6 +97,8 @@ def decide_seating(command: SeatingCommand, seating: Seating, attendees: Attende
             ids = [t.table_id for t in command.tables]
             if not ids or len(set(ids)) != len(ids) or any(t.size < 1 for t in command.tables):
                 raise InvalidCommand("give tables with distinct ids and a size of at least 1", field="tables")
+            if sum(t.size for t in command.tables) > MOST_SEATS:
+                raise InvalidCommand(f"at most {MOST_SEATS:,} seats in all", field="tables")
             return [TablesSet(tables=command.tables, at=command.at)]
         case PlanTables():
             if seating.locked:
