@@ -176,6 +176,18 @@ def test_an_amendment_keeps_as_many_options_as_a_member_may_choose() -> None:
     assert refused.then_fails(InvalidCommand, "at least that many").field == "options"  # type: ignore[attr-defined]
 
 
+def test_changing_a_sealed_proposals_options_resets_every_ballot() -> None:
+    """Kept while still valid, the ballot count fell by those who chose the removed option, which the author could
+    read before the close, option by option (the attacker's find)."""
+    opts = options("Yes", "No")
+    sealed = spec.given_commands(open_command("choice", opts, visibility="after_close"),
+                                 cast(1, Choice(option="no")), cast(2, Choice(option="yes")))
+    amended = sealed.when(Amend(by=voter(0), at=DURING, options=options("Yes", "Maybe")))
+    assert len(amended.state.ballots) == 0 and amended.events[0].ballots_reset  # type: ignore[union-attr]
+    retitled = sealed.when(Amend(by=voter(0), at=DURING, title="Clearer"))  # the options stay: the ballots too
+    assert len(retitled.state.ballots) == 2
+
+
 def test_withdrawn_proposals_take_no_more_ballots_or_comments() -> None:
     spec.given_commands(open_command()).when(Withdraw(by=voter(0), reason="merged into another", at=DURING)).then(
         ProposalWithdrawn(proposal_id=PID, by=uid(0), reason="merged into another", at=DURING))

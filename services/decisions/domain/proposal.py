@@ -315,8 +315,12 @@ def _amend(command: Amend, proposal: Proposal) -> list[ProposalEvent]:
     body = proposal.body if command.body is None else command.body
     if (title, body, options) == (proposal.title, proposal.body, proposal.options):
         return []
+    # on a sealed proposal, keeping the ballots still valid would show by their count how many chose a removed
+    # option: a change of options resets them all
+    sealed_choices_change = opened.visibility != "open" and options != proposal.options
     return [ProposalAmended(proposal_id=opened.proposal_id, by=command.by.member_id, title=title, body=body,
-                            options=options, ballots_reset=opened.amend_policy == "reset", at=command.at)]
+                            options=options, ballots_reset=opened.amend_policy == "reset" or sealed_choices_change,
+                            at=command.at)]
 
 
 def decide(command: ProposalCommand, proposal: Proposal) -> list[ProposalEvent]:
