@@ -1,4 +1,5 @@
-"""A `time` proposal closed in decisions becomes a meeting here, once, whatever the redeliveries.
+"""What scheduling does when decisions records something: a `time` proposal closed becomes a meeting, and a
+member forgotten takes the gathering registrations they made with them, once each, whatever the redeliveries.
 
 The chosen slot's times are read from the proposal's own events in the log
 (decisions' ProposalOpened, with small structs of just these fields: this
@@ -21,6 +22,7 @@ from services.scheduling.domain.meetings import Meeting, Schedule, meeting_decid
 from shared.domain.contract import type_name
 from shared.domain.errors import CommandRejected
 from shared.domain.ids import utc_now
+from shared.eventlog.forgetting import forget_on
 from shared.eventlog.handler import StateCache, handle
 from shared.eventlog.store import EventLog
 from shared.fanout.cloudevents import Delivered
@@ -97,5 +99,31 @@ def make_handler(service: Scheduling) -> Handler:
     return on_proposal_closed
 
 
+class _Forgotten(msgspec.Struct):
+    group_id: uuid.UUID
+    member_id: uuid.UUID
+
+
+_REGISTERED_BY = (
+    "SELECT DISTINCT (convert_from(payload, 'UTF8')::jsonb ->> 'attendee_id')::uuid FROM events"
+    " WHERE group_id = $1 AND type = 'scheduling.AttendeeRegistered'"
+    " AND convert_from(payload, 'UTF8')::jsonb ->> 'by' = $2"
+)
+
+
+async def forget_registrations(conn: asyncpg.Connection, delivered: Delivered) -> None:
+    """A member forgotten in decisions: the gathering registrations they made are forgotten with them (their name
+    and access needs are theirs, encrypted for each registration's attendee id, not for the member)."""
+    forgotten = delivered.decode(_Forgotten)
+    attendees = [row[0] for row in await conn.fetch(_REGISTERED_BY, forgotten.group_id, str(forgotten.member_id))]
+    await forget_on(conn, attendees)
+
+
+def forgetting_handler(service: Scheduling) -> Handler:
+    return forget_registrations
+
+
 REACTIONS = [Reaction[Scheduling](name="time-proposals", subjects=("copro.*.decisions.ProposalClosed",),
-                                  make_handler=make_handler)]
+                                  make_handler=make_handler),
+             Reaction[Scheduling](name="forgotten-members", subjects=("copro.*.decisions.MemberForgotten",),
+                                  make_handler=forgetting_handler)]

@@ -4,6 +4,7 @@ member erases them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -115,3 +116,39 @@ async def test_nothing_new_names_a_forgotten_member_in_any_service(
                                  json={"occurrence": start.isoformat(), "present": [gone]})
     for refused in (author, came):
         assert refused.status_code == 410 and refused.json()["field"] == "member_id", refused.text
+
+
+async def test_a_forgotten_members_gathering_registration_goes_with_them(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient, store: EventStore,  # type: ignore[type-arg]
+) -> None:
+    """A registration is encrypted for its attendee, not for the member who made it: their name and access needs
+    stayed readable after they were forgotten (the attacker's find). Scheduling now hears of the forgetting."""
+    from services.scheduling.domain.gathering import gathering_stream
+    from services.scheduling.events import AttendeeRegistered
+
+    group = await make_group(api, operator)
+    start = (datetime.now(UTC) + timedelta(days=20)).replace(hour=10, minute=0, second=0, microsecond=0)
+    made = await scheduling.post(f"{group.base}/gatherings", headers=group.tokens["facilitator"], json={
+        "title": "Gathering", "venue": "Hall", "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=6)).isoformat(), "capacity": 10})
+    gathering = uuid.UUID(made.json()["gathering_id"])
+    for who, name in (("member", "Member X"), ("facilitator", "Fran Facilitator")):
+        registered = await scheduling.post(f"{group.base}/gatherings/{gathering}/attendees", headers=group.tokens[who],
+                                           json={"name": name, "perspective": "lived_experience",
+                                                 "organisation": "Org", "needs": ["step_free"]})
+        assert registered.status_code == 201, registered.text
+    member = group.members["member"]
+    assert (await api.post(f"{group.base}/members/{member}/forget", headers=operator,
+                           json={"consent": "asked"})).status_code == 200
+
+    async def names() -> dict[str, str | None]:
+        reader = EventStore(store.pool, store.url)  # no cached keys, as a fresh process
+        registered = [e.decode(AttendeeRegistered) for e in await reader.read_stream(gathering_stream(gathering))
+                      if e.type == "scheduling.AttendeeRegistered"]
+        return {str(r.by): r.name for r in registered}
+
+    for _ in range(600):
+        if (await names())[member] is None:
+            break
+        await asyncio.sleep(0.05)
+    assert await names() == {member: None, group.members["facilitator"]: "Fran Facilitator"}
