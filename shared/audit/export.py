@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.audit.signing import COPRO_SIGNER, b64, message, public_bytes
+from shared.audit.signing import COPRO_SIGNER, b64, export_message, public_bytes
 from shared.domain.ids import utc_now
 from shared.eventlog import integrity
 from shared.eventlog.store import EVENT_OF, EventStore
@@ -28,10 +28,18 @@ FORMAT = "copro-export/1"
 
 
 class ExportHeader(msgspec.Struct, frozen=True, kw_only=True):
+    """The first line. A whole-log export made with copro's key is sealed: ``seal`` signs ``head``, the global
+    hash there (``head_hash``) and ``exported_at`` (``signing.export_message``), so its last events are
+    covered by a signature as well as those up to its last checkpoint, and a cut tail shows."""
+
     format: str = FORMAT
     group_id: uuid.UUID | None
     head: int
     exported_at: datetime
+    head_hash: str | None = None
+    signer: str | None = None
+    public_key: str | None = None
+    seal: str | None = None
 
 
 class ExportedCheckpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,15 +69,20 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
                        head_key: Ed25519PrivateKey | None = None) -> AsyncIterator[bytes]:
     """The export, line by line, in constant memory (one page at a time).
 
-    With ``head_key`` (copro's checkpoint key) a whole-log export ends with a checkpoint at its last event,
-    signed then: without it the events after the log's last checkpoint would be covered only by hashes
-    anyone can recompute, so a forged or cut tail would verify."""
+    With ``head_key`` (copro's checkpoint key) a whole-log export's header is sealed (``ExportHeader``): without
+    it the events after the log's last checkpoint would be covered only by hashes anyone can recompute, so a
+    forged or cut tail would verify."""
     encoder = msgspec.json.Encoder()
     encode = encoder.encode
     head = await store.head_position()
-    yield encoder.encode(ExportHeader(group_id=group_id, head=head, exported_at=utc_now())) + b"\n"
+    header = ExportHeader(group_id=group_id, head=head, exported_at=utc_now())
+    if head_key is not None and group_id is None and head > 0:
+        head_hash = bytes(await store.pool.fetchval("SELECT global_hash FROM log WHERE position = $1", head))
+        header = msgspec.structs.replace(
+            header, head_hash=head_hash.hex(), signer=COPRO_SIGNER, public_key=b64(public_bytes(head_key)),
+            seal=b64(head_key.sign(export_message(head, head_hash, utc_text(header.exported_at)))))
+    yield encoder.encode(header) + b"\n"
     position = 0
-    last_at, last_hash, sealed_at_last = 0, b"", False  # the last event written: its position, global hash, checkpoint
     while position < head:
         rows = await store.pool.fetch(_EVENTS, position, page, group_id)
         if not rows:
@@ -81,7 +94,6 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
              correlation_id, recorded_at, content_hash, chain_hash) in rows:
             if at > head:
                 break
-            last_at, last_hash = at, global_hash
             lines.append(encode(StructuredEvent(
                 id=id_, source=source_of(type_), type=type_, subject=stream_id, time=utc_text(recorded_at),
                 data=msgspec.Raw(payload),
@@ -94,13 +106,8 @@ async def export_lines(store: EventStore, group_id: uuid.UUID | None = None, pag
                     checkpoint=cp["position"], global_hash=cp["global_hash"].hex(), sealed_at=cp["sealed_at"])))
                 lines.extend(encode(signed) for signed in signatures.get(cp["position"], ()))
         position = rows[-1]["position"]
-        sealed_at_last = last_at in checkpoints
         lines.append(b"")  # the chunk ends with a newline, without copying it once more
         yield b"\n".join(lines)
-    if head_key is not None and group_id is None and last_at and not sealed_at_last:
-        yield encode(ExportedCheckpoint(checkpoint=last_at, global_hash=last_hash.hex(), sealed_at=utc_now())) + b"\n"
-        yield encode(ExportedSignature(signature=last_at, signer=COPRO_SIGNER, public_key=b64(public_bytes(head_key)),
-                                       value=b64(head_key.sign(message(last_at, last_hash))))) + b"\n"
 
 
 async def _sealed(store: EventStore, after: int, last: int) -> tuple[

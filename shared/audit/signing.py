@@ -29,6 +29,12 @@ def message(position: int, global_hash: bytes) -> bytes:
     return b"copro-checkpoint/1:" + position.to_bytes(8, "big") + global_hash
 
 
+def export_message(head: int, global_hash: bytes, exported_at: str) -> bytes:
+    """What an export's header seal signs: where the export ends, the chain there and when it was made, so a
+    checkpoint's signature cannot stand in for it and no header field can be changed unnoticed."""
+    return b"copro-export/1:" + head.to_bytes(8, "big") + global_hash + exported_at.encode()
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -52,8 +58,13 @@ def signing_key(home: Path) -> Ed25519PrivateKey:
 
 
 def valid(public_key: bytes, signature: bytes, position: int, global_hash: bytes) -> bool:
+    return signs(public_key, signature, message(position, global_hash))
+
+
+def signs(public_key: bytes, signature: bytes, signed: bytes) -> bool:
+    """Whether ``signature`` is ``public_key``'s Ed25519 signature over ``signed``."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message(position, global_hash))
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, signed)
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -20,8 +20,8 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.audit.collecting import fewer_collections
-from shared.audit.export import ExportedCheckpoint, ExportedSignature, ExportHeader, export_lines
-from shared.audit.signing import fingerprint, valid
+from shared.audit.export import ExportedCheckpoint, ExportedSignature, ExportHeader, export_lines, utc_text
+from shared.audit.signing import export_message, fingerprint, signs, valid
 from shared.eventlog import integrity
 from shared.eventlog.store import EventStore
 
@@ -118,6 +118,8 @@ class Report:
     """Why the input is no export at all (exit 2), as opposed to an export that was tampered with (exit 1)."""
     last_position: int = 0
     """The last event's position (whole-log exports)."""
+    sealed_by: tuple[str, str] | None = None
+    """Who sealed the export's header (signer, key fingerprint), when the seal verifies and matches the events."""
     signed_through: int = 0
     """The last checkpoint a valid signature covers (by a pinned key, when keys are pinned)."""
 
@@ -136,6 +138,7 @@ class Verifier:
     def __init__(self, partial: bool = False, trust: Trust | None = None) -> None:
         self.report = Report(global_chain_checked=not partial)
         self.partial = partial
+        self.header: ExportHeader | None = None
         self.trust = trust
         self._trusted: set[int] = set()  # checkpoints that carry a valid signature by a pinned key
         self._expected = 1
@@ -260,6 +263,25 @@ class Verifier:
         if position != c.checkpoint or known.hex() != c.global_hash:
             self._find(c.checkpoint, "altered", f"checkpoint at position {c.checkpoint} does not match the chain")
 
+    def _check_seal(self) -> None:
+        """The header's seal over the export's end (``ExportHeader``): covers every event up to ``head`` when it
+        verifies, its key is pinned (when keys are), and the events read end there, on that chain."""
+        h = self.header
+        if h is None or h.seal is None or h.public_key is None or h.head_hash is None:
+            return
+        key = base64.b64decode(h.public_key)
+        if not signs(key, base64.b64decode(h.seal), export_message(h.head, bytes.fromhex(h.head_hash),
+                                                                  utc_text(h.exported_at))):
+            self._find(h.head, "altered", "the export's header seal does not verify: its head, time or chain was changed")
+            return
+        if self.trust is not None and key not in self.trust.names:
+            self._find(h.head, "untrusted", f"the export is sealed by a key no one pinned ({h.signer}, {fingerprint(key)})")
+            return
+        if self._expected - 1 == h.head and self._global.hex() == h.head_hash:
+            named = self.trust.names.get(key, h.signer or "") if self.trust is not None else h.signer or ""
+            self.report.sealed_by = (named, fingerprint(key))
+            self.report.signed_through = max(self.report.signed_through, h.head)
+
     def finish(self, head: int | None = None) -> Report:
         if head is not None and not self.partial and self._expected <= head:
             for gap in range(self._expected, head + 1):
@@ -269,12 +291,13 @@ class Verifier:
                 self._find(position, "unsigned", f"no pinned key signed checkpoint {position}")
         if not self.partial:
             self.report.last_position = self._expected - 1
-            sealed = max(self._checkpoints, default=0)
-            if self.trust is not None and self.report.events and sealed < self.report.last_position:
-                # copro audit export ends with a checkpoint at its last event: a tail past the last one was cut
-                # or written after the export, and only hashes anyone can recompute cover it
-                self._find(sealed + 1, "unsigned", f"positions {sealed + 1} to {self.report.last_position} come after"
-                           " the export's last checkpoint (copro audit export signs its last event)")
+            self._check_seal()
+            covered = self.report.signed_through
+            if self.trust is not None and self.report.events and covered < self.report.last_position:
+                # copro audit export seals its header: a tail no seal or checkpoint covers was cut or extended
+                # after the export, and only hashes anyone can recompute cover it
+                self._find(covered + 1, "unsigned", f"positions {covered + 1} to {self.report.last_position} are"
+                           " covered by no signature (copro audit export seals the export's end in its header)")
         self.report.streams = len(self._streams)
         return self.report
 
@@ -305,6 +328,7 @@ class LineVerifier:
             if kind.format is not None:
                 header = msgspec.json.decode(line, type=ExportHeader)
                 self.verifier = Verifier(partial=header.group_id is not None, trust=self.trust)
+                self.verifier.header = header
                 self.head = header.head
             elif self.verifier is None:
                 raise ValueError("the first line is no copro export header")

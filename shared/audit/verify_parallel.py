@@ -78,6 +78,8 @@ class _Chunk:
     ids: array[int]
     """Each event's id key (see ``_Scan.lines``), 8 bytes each: cheap to send and to stitch."""
     notes: list[Note]
+    chained: bytes
+    """The global chain hash at the chunk's last event: where the whole stands once the chunk is stitched."""
 
 
 class _Scan:
@@ -155,7 +157,8 @@ class _Scan:
             raise _Unclean
 
     def chunk(self) -> _Chunk:
-        return _Chunk(len(self.ids), self.expected, self.opened, self.streams, array("q", self.ids), self.notes)
+        return _Chunk(len(self.ids), self.expected, self.opened, self.streams, array("q", self.ids), self.notes,
+                      self.chained)
 
 
 def _number_key(text: str) -> int:
@@ -213,6 +216,7 @@ def _stitch(verifier: Verifier, ids: set[int], chunk: _Chunk) -> bool:
         else:
             verifier.signature(thing, detail)  # type: ignore[arg-type]  # a signature's note is its verdict
     verifier._expected = chunk.expected
+    verifier._global = chunk.chained
     return True
 
 

@@ -23,8 +23,8 @@ from tests.integration.events import noted
 
 @pytest.fixture(scope="module")
 async def lines(store: EventStore, settings: Settings) -> list[bytes]:
-    """An export of 2,200 events: two checkpoints, each signed with copro's key, and its last event, signed by the
-    export (as copro audit export does)."""
+    """An export of 2,200 events: two checkpoints, each signed with copro's key, and a header sealed with it over
+    the export's end (as copro audit export makes it)."""
     group = new_id()
     for k in range(22):
         await store.append(group_id=group, stream_id=f"trust-{group}-{k % 5}", expected_version=None,
@@ -49,7 +49,8 @@ def test_pinned_keys_verify_and_say_who_signed(lines: list[bytes], settings: Set
     report = verify_lines(lines, trust=_copro(settings))
     assert report.ok, report.findings
     key = public_bytes(signing_key(settings.home))
-    assert report.signed_by == {("copro", fingerprint(key)): 3}  # checkpoints 1,000 and 2,000, and the export's end
+    assert report.signed_by == {("copro", fingerprint(key)): 2}  # checkpoints 1,000 and 2,000
+    assert report.sealed_by == ("copro", fingerprint(key))  # and the export's end, in its header
     assert report.signed_through == report.last_position == 2200
 
 
@@ -73,8 +74,7 @@ def test_an_export_with_its_signatures_removed_fails(lines: list[bytes], setting
     stripped = [line for line in lines if not line.startswith(b'{"signature"')]
     assert verify_lines(stripped).ok
     report = verify_lines(stripped, trust=_copro(settings))
-    assert [(f.position, f.problem) for f in report.findings] == [(1000, "unsigned"), (2000, "unsigned"),
-                                                                   (2200, "unsigned")]
+    assert [(f.position, f.problem) for f in report.findings] == [(1000, "unsigned"), (2000, "unsigned")]
 
 
 def test_one_tampering_gives_one_finding(lines: list[bytes]) -> None:
@@ -140,22 +140,30 @@ def test_copro_audit_keys_prints_a_trust_file_that_verifies(lines: list[bytes], 
     assert verify_lines(lines, trust=trusted).ok
 
 
-def test_a_cut_tail_fails_because_the_export_signs_its_last_event(lines: list[bytes], settings: Settings,
-                                                                  tmp_path: Path) -> None:
+def test_a_cut_tail_fails_because_the_export_seals_its_end(lines: list[bytes], settings: Settings,
+                                                          tmp_path: Path) -> None:
     """Before, events after the last checkpoint were covered only by hashes anyone can recompute: a cut or forged
-    tail verified (the auditor's find). The export now ends with its last event signed."""
-    assert [json.loads(line).get("checkpoint") for line in lines[-2:-1]] == [2200]
+    tail verified (the auditor's find); and a checkpoint's signature could stand in for an export's end (the
+    partner's). The header's seal signs where the export ends, the chain there and when it was made."""
     events = _lines_of(lines, b'{"specversion"')
-    cut = lines[:events[-5]]  # the last five events, the export's own checkpoint and its signature: gone,
-    cut[0] = cut[0].replace(b'"head":2200', b'"head":2195')  # and the header says the log ended there
-    assert cut[0] != lines[0]
-    report = verify_lines(cut, trust=_copro(settings))
-    assert [(f.position, f.problem) for f in report.findings] == [(2001, "unsigned")], report.findings
-    assert verify_lines(cut).ok  # without pinned keys nothing says the tail is missing ...
+    for keep in (events[-5], events[2000] + 2):  # five events short; or exactly at checkpoint 2,000 and its signature
+        cut = lines[:keep]
+        last = json.loads(cut[_lines_of(cut, b'{"specversion"')[-1]])["position"]
+        header = json.loads(cut[0])
+        cut[0] = json.dumps({**header, "head": last}).encode()  # the header says the log ended there
+        report = verify_lines(cut, trust=_copro(settings))
+        assert tuple(sorted({f.problem for f in report.findings})) == ("altered", "unsigned"), report.findings
+        assert verify_lines(cut).findings[0].problem == "altered"  # the seal shows it without pinned keys too
+        unsealed = [json.dumps({k: v for k, v in header.items() if k not in ("seal", "head_hash", "public_key",
+                                                                           "signer")} | {"head": last}).encode(),
+                    *cut[1:]]
+        assert [f.problem for f in verify_lines(unsealed, trust=_copro(settings)).findings] == (
+            [] if last % 1000 == 0 else ["unsigned"])  # the seal removed: only checkpoints cover what is left
     export = tmp_path / "cut.jsonl"
-    export.write_bytes(b"\n".join(cut) + b"\n")
+    unsealed_tail = [json.dumps({k: v for k, v in json.loads(lines[0]).items() if k != "seal"}).encode(), *lines[1:]]
+    export.write_bytes(b"\n".join(unsealed_tail) + b"\n")
     told = _cli("verify", str(export), env_home=settings.home)
-    assert told.returncode == 0 and "NOT SIGNED: positions 2,001 to 2,195" in told.stdout  # ... but it is said
+    assert told.returncode == 0 and "NOT SIGNED: positions 2,001 to 2,200" in told.stdout, told.stdout
     forged = list(lines)
     forged[events[-1]] = forged[events[-1]].replace(b'"n":', b'"n": 1, "x":', 1)
     assert not verify_lines(forged, trust=_copro(settings)).ok

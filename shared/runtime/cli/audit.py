@@ -48,7 +48,7 @@ def cmd_audit_export(settings: Settings, group: uuid.UUID | None, out: str | Non
 
     async def export(store: EventStore) -> int:
         head, written = await store.head_position(), 0
-        # a whole-log export ends with its last event signed by copro's checkpoint key (export_lines)
+        # a whole-log export's header is sealed over its end with copro's checkpoint key (export_lines)
         async for chunk in export_lines(store, group, head_key=signing_key(settings.home)):
             target.write(chunk)
             written += chunk.count(b"\n")
@@ -80,6 +80,9 @@ def _print_report(report: Report, trust: Trust | None) -> int:
         print(f"  {count:,} checkpoint signature(s) signed by {signer} ({key})")
     if not report.signed_by:
         print("  no valid checkpoint signature")
+    if report.sealed_by is not None:
+        print(f"  the export's end (position {report.last_position:,}) sealed by {report.sealed_by[0]}"
+              f" ({report.sealed_by[1]})")
     if trust is None and report.signed_by:
         print("  keys not pinned: anyone could have signed; pass --trust FILE (see copro audit keys)")
     if trust is not None and not report.global_chain_checked:
