@@ -240,14 +240,26 @@ def _tidy(node: Any) -> Any:
     return node
 
 
-def _strict_bodies() -> set[str]:
-    """The names of every request type, which refuses a field it does not know (``shared.domain.input``)."""
-    found, waiting = set(), [Body, FrozenBody]
+def _strict_bodies() -> dict[str, type[msgspec.Struct]]:
+    """Every request type by name: those that refuse a field they do not know (``shared.domain.input``)."""
+    found: dict[str, type[msgspec.Struct]] = {}
+    waiting: list[type[msgspec.Struct]] = [Body, FrozenBody]
     while waiting:
         for sub in waiting.pop().__subclasses__():
-            found.add(sub.__name__)
+            found[sub.__name__] = sub
             waiting.append(sub)
     return found
+
+
+def _request_schemas(components: dict[str, Any]) -> None:
+    """The request types as msgspec itself describes them, which is what decodes the bodies: Litestar's own
+    description drops bounds (``ge=0`` on an optional integer, bounds on map values and tuple items) and says
+    nothing of unknown fields, so a partner's validator sent what the service refuses (422)."""
+    strict = {name: cls for name, cls in _strict_bodies().items() if name in components}
+    _, described = msgspec.json.schema_components(strict.values(), ref_template="#/components/schemas/{name}")
+    for name, schema in described.items():
+        if name in strict or name not in components:
+            components[name] = schema
 
 
 def finish(app: Litestar, raw: dict[str, Any]) -> dict[str, Any]:
@@ -261,8 +273,7 @@ def finish(app: Litestar, raw: dict[str, Any]) -> dict[str, Any]:
         "description": "A member's token (issued once by a facilitator: `POST /groups/{group_id}/members/{member_id}"
                        "/tokens`) or the operator's token (in `COPRO_HOME/operator-token`).",
     }}
-    for name in _strict_bodies() & set(components["schemas"]):
-        components["schemas"][name]["additionalProperties"] = False  # what forbid_unknown_fields refuses, said
+    _request_schemas(components["schemas"])
     handlers = _handlers(app)
     for path, item in document.get("paths", {}).items():
         for method in METHODS:

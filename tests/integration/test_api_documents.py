@@ -181,3 +181,14 @@ def test_the_document_says_what_the_service_refuses_and_accepts(documents: dict[
     for node in _walk(document):
         if node.get("type") == "integer":
             assert not any(isinstance(node.get(k), float) for k in ("minimum", "maximum")), node
+
+
+def test_request_types_carry_every_bound_the_service_checks(documents: dict[str, dict[str, Any]]) -> None:
+    """Litestar dropped ``ge=0`` on an optional integer and the bounds of map values and list items, so a partner's
+    generated requests were refused (the partner's find): request types are described as msgspec decodes them."""
+    schemas = documents["decisions"]["components"]["schemas"]
+    quorum = schemas["RuleIn"]["properties"]["quorum_per_organisation"]
+    assert {"minimum": 0, "maximum": 1000}.items() <= next(o for o in quorum["anyOf"] if o.get("type") == "integer").items()
+    choice = schemas["Choice"]["properties"]
+    assert {"minimum": 0, "maximum": 1000}.items() <= choice["scores"]["additionalProperties"].items()
+    assert choice["ranking"]["items"].get("maxLength") == 64

@@ -81,7 +81,9 @@ class ThresholdIn(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class RuleIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    counting: Literal["per_member", "organisation_parity"] | None = None
+    """A decision rule as a request states it; ``resolve`` gives the rule to record, every default made explicit."""
+
+    counting: Literal["organisation_parity", "per_member"] | None = None
     threshold: ThresholdIn | None = None
     quorum_per_organisation: int | None = None
     double_majority: bool | None = None
@@ -141,7 +143,7 @@ class MemberIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str
     organisation_id: uuid.UUID
     lived_experience: bool | None = None
-    roles: list[Literal["facilitator", "member", "observer", "auditor"]] | None = None
+    roles: list[Literal["auditor", "facilitator", "member", "observer"]] | None = None
 
 
 class ForgetIn(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -152,10 +154,12 @@ class MemberPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str | None = None
     organisation_id: uuid.UUID | None = None
     lived_experience: bool | None = None
-    roles: list[Literal["facilitator", "member", "observer", "auditor"]] | None = None
+    roles: list[Literal["auditor", "facilitator", "member", "observer"]] | None = None
 
 
 class TokenIn(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """When the token stops working: in so many days, or at a time (with its offset); neither: until revoked."""
+
     expires_in_days: int | None = None
     expires_at: datetime | None = None
 
@@ -204,12 +208,16 @@ class Option(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class Choice(msgspec.Struct, kw_only=True, omit_defaults=True):
-    stance: Literal["agree", "abstain", "disagree", "block"] | None = None
+    """What a ballot says; which field is used depends on the proposal's kind. Part of a request (``BallotIn``)
+    too, so an unknown field is refused.
+    """
+
+    stance: Literal["abstain", "agree", "block", "disagree"] | None = None
     option: str | None = None
     options: list[str] | None = None
     ranking: list[str] | None = None
     scores: dict[str, int] | None = None
-    availability: dict[str, Literal["yes", "if_need_be", "no"]] | None = None
+    availability: dict[str, Literal["if_need_be", "no", "yes"]] | None = None
 
 
 class OptionTally(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -283,14 +291,14 @@ class ProposalPage(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ProposalIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    kind: Literal["consent", "choice", "multiple", "ranked", "score", "dot", "time"]
+    kind: Literal["choice", "consent", "dot", "multiple", "ranked", "score", "time"]
     title: str
     closes_at: datetime
     body: str | None = None
     options: list[OptionIn] | None = None
     opens_at: datetime | None = None
     rule: RuleIn | None = None
-    visibility: Literal["open", "after_vote", "after_close"] | None = None
+    visibility: Literal["after_close", "after_vote", "open"] | None = None
     amend_policy: Literal["keep_valid", "reset"] | None = None
     max_choices: int | None = None
     max_score: int | None = None

@@ -45,7 +45,7 @@ class ReadEventCatalogueAnswerItem(msgspec.Struct, kw_only=True, omit_defaults=T
 
 class AuthorIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     member_id: uuid.UUID
-    attribution: Literal["full_name", "first_name", "anonymous"] | None = None
+    attribution: Literal["anonymous", "first_name", "full_name"] | None = None
 
 
 class Credit(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -70,12 +70,12 @@ class ItemOut(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ItemIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    kind: Literal["resource", "reflection"]
+    kind: Literal["reflection", "resource"]
     title: str
     body: str | None = None
     tags: list[str] | None = None
     attachments: list[str] | None = None
-    attribution: Literal["full_name", "first_name", "anonymous"] | None = None
+    attribution: Literal["anonymous", "first_name", "full_name"] | None = None
 
 
 class Content(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -97,7 +97,7 @@ class PublicationIn(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class AttributionIn(msgspec.Struct, kw_only=True, omit_defaults=True):
-    attribution: Literal["full_name", "first_name", "anonymous"]
+    attribution: Literal["anonymous", "first_name", "full_name"]
 
 
 class WithdrawIn(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -137,7 +137,7 @@ class WebhookOut(msgspec.Struct, kw_only=True, omit_defaults=True):
 class WebhookIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     url: str
     event_types: list[str] | None = None
-    start: Literal["now", "beginning"] | None = None
+    start: Literal["beginning", "now"] | None = None
 
 
 class Redriven(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -45,7 +45,7 @@ class ReadEventCatalogueAnswerItem(msgspec.Struct, kw_only=True, omit_defaults=T
 
 class RsvpIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     occurrence: datetime
-    answer: Literal["yes", "no", "maybe"]
+    answer: Literal["maybe", "no", "yes"]
     access_needs: str | None = None
 
 
@@ -170,7 +170,7 @@ class SwapIn(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class AttendeeIn(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str
-    perspective: Literal["lived_experience", "service_provider", "both", "other"]
+    perspective: Literal["both", "lived_experience", "other", "service_provider"]
     organisation: str
     needs: list[str] | None = None
     seat_with: list[uuid.UUID] | None = None
