@@ -46,3 +46,20 @@ def test_a_bug_answers_a_plain_page_and_is_logged_with_its_traceback(caplog: pyt
     assert "Something went wrong on our side" in answer.text and "Traceback" not in answer.text
     [record] = [r for r in caplog.records if r.name == "web.app"]
     assert "GET /boom" in record.getMessage() and record.exc_info is not None
+
+
+def test_a_time_proposals_slots_are_the_times_written_not_the_closing_time() -> None:
+    """Every slot was the closing time, so the meeting the group chose was scheduled then (the newcomer's find)."""
+    from datetime import datetime
+
+    from web.pages.proposals import _slots
+
+    london = ZoneInfo("Europe/London")
+    slots = _slots(["2030-03-12 10:30-12:00", "2030-03-14 9:00 to 10:15"], london)
+    assert slots is not None
+    assert [(datetime.fromisoformat(s["starts_at"]), datetime.fromisoformat(s["ends_at"])) for s in slots] == [
+        (datetime(2030, 3, 12, 10, 30, tzinfo=london), datetime(2030, 3, 12, 12, 0, tzinfo=london)),
+        (datetime(2030, 3, 14, 9, 0, tzinfo=london), datetime(2030, 3, 14, 10, 15, tzinfo=london))]
+    assert slots[0]["label"] == "2030-03-12 10:30-12:00"
+    for unreadable in (["Tuesday 10:30"], ["2030-03-12 12:00-10:30"], ["2030-02-30 10:00-11:00"], ["9999-12-31 23:00-23:30"]):
+        assert _slots(unreadable, london) is None, unreadable

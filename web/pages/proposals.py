@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
@@ -54,6 +55,28 @@ async def new_proposal(request: Request[Any, Any, Any], me: Me, settings: Settin
     return page(request, "propose.html", me, kinds=KINDS, values={"closes_on": day, "closes_at": at, "kind": "consent"})
 
 
+_SLOT = re.compile(r"(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*(?:-|\u2013|to)\s*(\d{1,2}:\d{2})")
+
+
+def _slots(lines: list[str], tz: ZoneInfo) -> list[dict[str, str]] | None:
+    """The times a `time` proposal offers, each line a day with its start and end in the group's zone (None when a
+    line is not one): every slot used to be the closing time, so the meeting was scheduled then."""
+    slots = []
+    for line in lines:
+        found = _SLOT.fullmatch(line)
+        if found is None:
+            return None
+        day, start, end = found.groups()
+        try:
+            starts, ends = local_moment(day, start.zfill(5), tz), local_moment(day, end.zfill(5), tz)
+        except ValueError:
+            return None
+        if ends <= starts:
+            return None
+        slots.append({"label": line, "starts_at": starts.isoformat(), "ends_at": ends.isoformat()})
+    return slots
+
+
 @post("/proposals/new")
 async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
     form = await request.form()
@@ -68,13 +91,16 @@ async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: S
     options = [line.strip() for line in values["options"].splitlines() if line.strip()]
     if values["kind"] != "consent" and len(options) < 2:
         errors["options"] = _("Give at least two options, one on each line.")
+    slots = _slots(options, zone(settings.time_zone)) if values["kind"] == "time" else []
+    if slots is None:
+        errors["options"] = _("Write each time on its own line as a day, a start and an end, for example "
+                              "2030-03-12 10:30-12:00.")
     if errors:
         return page(request, "propose.html", me, status=422, kinds=KINDS, errors=errors, values=values)
     body: dict[str, Any] = {"kind": values["kind"], "title": values["title"].strip(), "body": values["body"],
                             "closes_at": closes.isoformat()}
     if values["kind"] == "time":
-        body["options"] = [{"label": o, "starts_at": closes.isoformat(),
-                            "ends_at": (closes + timedelta(hours=1)).isoformat()} for o in options]
+        body["options"] = slots
     elif values["kind"] != "consent":
         body["options"] = [{"label": o} for o in options]
     try:
