@@ -19,7 +19,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import MethodNotAllowedException, NotFoundException, PermissionDeniedException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -56,6 +56,19 @@ def _api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     assert isinstance(exc, ApiError)
     status = exc.status if exc.status in (400, 403, 404, 409, 410, 413, 422, 429) else 502
     return page(request, "problem.html", None, status=status, detail=exc.detail)
+
+
+def _stale_form(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The form's anti-forgery token is missing or old (a page kept open past a browser restart): a page that says
+    what to do, not a line of JSON."""
+    return page(request, "problem.html", None, status=403, detail=translator()(
+        "This form was opened too long ago or in another window. Go back, reload the page and send it again."))
+
+
+def _wrong_method(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A form's address opened as a page (reloaded, or bookmarked after a refusal)."""
+    return page(request, "problem.html", None, status=405, detail=translator()(
+        "This address only receives forms. Go back to the page the form was on."))
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -98,6 +111,7 @@ def create_app() -> Litestar:
         dependencies={"api": Provide(lambda: api, sync_to_thread=False), "me": Provide(provide_me),
                       "settings": Provide(lambda: settings, sync_to_thread=False)},
         exception_handlers={NotSignedIn: _not_signed_in, ApiError: _api_error, NotFoundException: _not_found,
+                            PermissionDeniedException: _stale_form, MethodNotAllowedException: _wrong_method,
                             500: _unexpected},
         response_headers=HEADERS,
         on_shutdown=[api.close],

@@ -63,3 +63,14 @@ def test_a_time_proposals_slots_are_the_times_written_not_the_closing_time() -> 
     assert slots[0]["label"] == "2030-03-12 10:30-12:00"
     for unreadable in (["Tuesday 10:30"], ["2030-03-12 12:00-10:30"], ["2030-02-30 10:00-11:00"], ["9999-12-31 23:00-23:30"]):
         assert _slots(unreadable, london) is None, unreadable
+
+
+def test_a_stale_form_or_a_forms_address_opened_as_a_page_answers_a_page_that_says_what_to_do() -> None:
+    """Both answered a line of JSON (the newcomer's find)."""
+    with TestClient(create_app()) as client:
+        opened = client.get("/meetings/calendar")
+        assert opened.status_code == 405 and opened.headers["content-type"].startswith("text/html")
+        assert "only receives forms" in opened.text
+        stale = client.post("/meetings/calendar", data={"x": "1"})  # no anti-forgery token
+        assert stale.status_code == 403 and stale.headers["content-type"].startswith("text/html")
+        assert "reload the page" in stale.text
