@@ -6,6 +6,7 @@ so a form can put the message next to the field it is about.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,29 @@ def _field(name: str | None) -> str | None:
     return name.replace("$.", "").split(".")[-1].split("[")[0] or None
 
 
+_PLAIN: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Expected `str` of length >= 1"), "Please fill this in."),
+    (re.compile(r"Expected `str` of length <= (\d+)"), "Please keep this to {0} characters or fewer."),
+    (re.compile(r"Expected `array` of length <= (\d+)"), "Please give at most {0}."),
+    (re.compile(r"Expected `int` >= (-?\d+)"), "Please give a whole number of at least {0}."),
+    (re.compile(r"Expected `int` <= (-?\d+)"), "Please give a whole number of at most {0}."),
+    (re.compile(r"Expected `int`"), "Please give a whole number."),
+    (re.compile(r"holds a control character"),
+     "This holds a character that cannot be shown, often from pasted text: please type it again."),
+    (re.compile(r"must be a time from 1900 to 2999"), "Please give a day between the years 1900 and 2999."),
+    (re.compile(r"Invalid UUID"), "This does not name anything here: please reload the page and try again."),
+]
+"""What the API's validator says, in the words a member reads (its own words stay in the API's answer)."""
+
+
+def plain_words(detail: str) -> str:
+    """A refusal's detail for a person: the validator's wording made plain, or its detail without the JSON path."""
+    for pattern, words in _PLAIN:
+        if found := pattern.search(detail):
+            return words.format(*found.groups())
+    return re.sub(r" - at `\$[^`]*`$", "", detail)
+
+
 @dataclass
 class Api:
     """One client per app; every call names the token it acts with (a member's, or none)."""
@@ -60,7 +84,7 @@ class Api:
                 problem = {}
             if not isinstance(problem, dict):
                 problem = {}
-            detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase)
+            detail = plain_words(str(problem.get("detail") or problem.get("title") or response.reason_phrase))
             raise ApiError(response.status_code, detail, _field(problem.get("field")), str(problem.get("type", "")))
         if response.status_code == 204 or not response.content:
             return None

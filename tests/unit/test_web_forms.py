@@ -74,3 +74,14 @@ def test_a_stale_form_or_a_forms_address_opened_as_a_page_answers_a_page_that_sa
         stale = client.post("/meetings/calendar", data={"x": "1"})  # no anti-forgery token
         assert stale.status_code == 403 and stale.headers["content-type"].startswith("text/html")
         assert "reload the page" in stale.text
+
+
+def test_the_apis_refusals_reach_members_in_plain_words() -> None:
+    """Members read "Expected `str` of length <= 200 - at `$.title`" (the newcomer's find)."""
+    from web.api import plain_words
+
+    assert plain_words("Expected `str` of length <= 200 - at `$.title`") == "Please keep this to 200 characters or fewer."
+    assert plain_words("Expected `int` >= 0 - at `$.choice.scores[...]`") == "Please give a whole number of at least 0."
+    assert "type it again" in plain_words("`title` holds a control character (U+000B)")
+    assert plain_words("closes_at must be after opens_at") == "closes_at must be after opens_at"
+    assert plain_words("pick one option - at `$.choice`") == "pick one option"
