@@ -9,11 +9,12 @@ of ``services``).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
@@ -85,9 +86,15 @@ def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 def environment(settings: Settings) -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    tz = zone(settings.time_zone)
-    env.globals.update(_=translator(), plain=plain, tz_name=settings.time_zone,
-                       when=lambda value, with_time=True: when(value, tz, with_time))
+    installation = settings.time_zone
+
+    @pass_context
+    def in_zone(context: Context, value: str | datetime | None, with_time: bool = True) -> str:
+        """A time in the signed-in member's group's zone (the installation's on pages for no group)."""
+        me = context.get("me")
+        return when(value, zone(getattr(me, "time_zone", "") or installation), with_time)
+
+    env.globals.update(_=translator(), plain=plain, tz_name=installation, when=in_zone)
     return env
 
 

@@ -57,6 +57,8 @@ class Me:
     group_name: str
     organisations: dict[str, str] = field(default_factory=dict)  # id -> name
     people: dict[str, dict[str, Any]] = field(default_factory=dict)  # member id -> member
+    time_zone: str = ""
+    """The group's own IANA zone, which every time on its pages is in (empty: the installation's)."""
 
     @property
     def facilitator(self) -> bool:
@@ -133,4 +135,5 @@ async def who(request: Request[Any, Any, Any], api: Api) -> Me:
     return Me(token=token, group_id=uuid.UUID(str(group["group_id"])), member_id=uuid.UUID(str(mine["member_id"])),
               name=str(mine.get("name") or ""), roles=tuple(mine["roles"]),
               organisation_id=uuid.UUID(str(mine["organisation_id"])), group_name=str(group["name"]),
-              organisations={str(o["id"]): str(o["name"]) for o in group["organisations"]}, people=people)
+              organisations={str(o["id"]): str(o["name"]) for o in group["organisations"]}, people=people,
+              time_zone=str(group.get("time_zone") or ""))

@@ -85,3 +85,19 @@ def test_the_apis_refusals_reach_members_in_plain_words() -> None:
     assert "type it again" in plain_words("`title` holds a control character (U+000B)")
     assert plain_words("closes_at must be after opens_at") == "closes_at must be after opens_at"
     assert plain_words("pick one option - at `$.choice`") == "pick one option"
+
+
+def test_pages_show_times_in_the_groups_own_zone() -> None:
+    """The web app used the installation's zone for every group, so a group in Paris saw its 11:30 meeting at
+    10:30 (the newcomer's find)."""
+    import uuid
+
+    from shared.runtime.settings import load_settings
+    from web.app import environment
+    from web.session import Me
+
+    paris = Me(token="t", group_id=uuid.uuid4(), member_id=uuid.uuid4(), name="A", roles=("member",),
+               organisation_id=uuid.uuid4(), group_name="G", time_zone="Europe/Paris")
+    shown = environment(load_settings()).from_string("{{ when(t) }}")
+    assert shown.render(me=paris, t="2026-12-10T10:30:00+00:00").endswith("11:30")
+    assert shown.render(me=None, t="2026-12-10T10:30:00+00:00").endswith("10:30")  # no group: the installation's (London)

@@ -33,7 +33,7 @@ async def gatherings(request: Request[Any, Any, Any], api: Api, me: Me, settings
     found = await api.get("scheduling", f"{me.g}/gatherings", me.token)
     if len(found) == 1 and not me.facilitator:
         return back(f"/gatherings/{found[0]['gathering_id']}")
-    day, _at = in_days(60, zone(settings.time_zone))
+    day, _at = in_days(60, zone(me.time_zone or settings.time_zone))
     return page(request, "gatherings.html", me, gatherings=found,
                 values={"day": day, "starts": "10:00", "ends": "16:00", "capacity": "100"})
 
@@ -42,7 +42,7 @@ async def gatherings(request: Request[Any, Any, Any], api: Api, me: Me, settings
 async def plan_gathering(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("title", "venue", "day", "starts", "ends", "capacity", "accessibility")}
-    tz, errors = zone(settings.time_zone), {}
+    tz, errors = zone(me.time_zone or settings.time_zone), {}
     for name, words in (("title", _("Give the gathering a name.")), ("venue", _("Say where it is."))):
         if not values[name].strip():
             errors[name] = words

@@ -21,7 +21,7 @@ ANSWERS = ("yes", "maybe", "no")
 async def _show(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings, *, status: int = 200,
                 errors: dict[str, str] | None = None, values: dict[str, Any] | None = None, feed_url: str = "") -> Template:
     meetings = await api.get("scheduling", f"{me.g}/meetings", me.token)
-    day, _at = in_days(7, zone(settings.time_zone))
+    day, _at = in_days(7, zone(me.time_zone or settings.time_zone))
     return page(request, "meetings.html", me, status=status, errors=errors, meetings=meetings, answers=ANSWERS,
                 feed_url=feed_url, values=values or {"day": day, "starts": "10:30", "ends": "12:00", "weeks": "1"})
 
@@ -56,7 +56,7 @@ async def calendar(request: Request[Any, Any, Any], api: Api, me: Me, settings: 
 async def schedule(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("title", "day", "starts", "ends", "location", "weeks")}
-    tz = zone(settings.time_zone)
+    tz = zone(me.time_zone or settings.time_zone)
     errors: dict[str, str] = {}
     if not values["title"].strip():
         errors["title"] = _("Give the meeting a name.")

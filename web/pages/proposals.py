@@ -51,7 +51,7 @@ async def list_proposals(request: Request[Any, Any, Any], api: Api, me: Me) -> T
 
 @get("/proposals/new")
 async def new_proposal(request: Request[Any, Any, Any], me: Me, settings: Settings) -> Template:
-    day, at = in_days(7, zone(settings.time_zone))
+    day, at = in_days(7, zone(me.time_zone or settings.time_zone))
     return page(request, "propose.html", me, kinds=KINDS, values={"closes_on": day, "closes_at": at, "kind": "consent"})
 
 
@@ -85,13 +85,13 @@ async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: S
     if not values["title"].strip():
         errors["title"] = _("Give the proposal a title.")
     try:
-        closes = local_moment(values["closes_on"], values["closes_at"], zone(settings.time_zone))
+        closes = local_moment(values["closes_on"], values["closes_at"], zone(me.time_zone or settings.time_zone))
     except ValueError:
         errors["closes_on"] = _("Give the day voting closes, like 2030-03-01.")
     options = [line.strip() for line in values["options"].splitlines() if line.strip()]
     if values["kind"] != "consent" and len(options) < 2:
         errors["options"] = _("Give at least two options, one on each line.")
-    slots = _slots(options, zone(settings.time_zone)) if values["kind"] == "time" else []
+    slots = _slots(options, zone(me.time_zone or settings.time_zone)) if values["kind"] == "time" else []
     if slots is None:
         errors["options"] = _("Write each time on its own line as a day, a start and an end, for example "
                               "2030-03-12 10:30-12:00.")
