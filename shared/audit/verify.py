@@ -283,9 +283,9 @@ class Verifier:
             self.report.signed_through = max(self.report.signed_through, h.head)
 
     def finish(self, head: int | None = None) -> Report:
-        if head is not None and not self.partial and self._expected <= head:
-            for gap in range(self._expected, head + 1):
-                self._find(gap, "missing", f"position {gap} is not in the log (the log's head is {head})")
+        if head is not None and not self.partial and self._expected <= head:  # one cut, one finding
+            gap = f"position {head} is" if self._expected == head else f"positions {self._expected} to {head} are"
+            self._find(self._expected, "missing", f"{gap} not in the export (its header says the log's head is {head})")
         if self.trust is not None:
             for position in sorted(set(self._checkpoints) - self._trusted):
                 self._find(position, "unsigned", f"no pinned key signed checkpoint {position}")
@@ -293,7 +293,8 @@ class Verifier:
             self.report.last_position = self._expected - 1
             self._check_seal()
             covered = self.report.signed_through
-            if self.trust is not None and self.report.events and covered < self.report.last_position:
+            cut = any(f.problem == "missing" for f in self.report.findings)  # said already, where it starts
+            if self.trust is not None and self.report.events and covered < self.report.last_position and not cut:
                 # copro audit export seals its header: a tail no seal or checkpoint covers was cut or extended
                 # after the export, and only hashes anyone can recompute cover it
                 self._find(covered + 1, "unsigned", f"positions {covered + 1} to {self.report.last_position} are"

@@ -159,6 +159,9 @@ def test_a_cut_tail_fails_because_the_export_seals_its_end(lines: list[bytes], s
                     *cut[1:]]
         assert [f.problem for f in verify_lines(unsealed, trust=_copro(settings)).findings] == (
             [] if last % 1000 == 0 else ["unsigned"])  # the seal removed: only checkpoints cover what is left
+    short = lines[:events[-5]]  # the header left as it was: one cut, one finding, where it starts
+    report = verify_lines(short, trust=_copro(settings))
+    assert [(f.position, f.problem) for f in report.findings] == [(2196, "missing")], report.findings
     export = tmp_path / "cut.jsonl"
     unsealed_tail = [json.dumps({k: v for k, v in json.loads(lines[0]).items() if k != "seal"}).encode(), *lines[1:]]
     export.write_bytes(b"\n".join(unsealed_tail) + b"\n")

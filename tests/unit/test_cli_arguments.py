@@ -12,7 +12,8 @@ from shared.runtime.cli.tail import unknown_types
 @pytest.mark.parametrize("argv", [["audit", "verify", "x.jsonl", "--jobs", "0"], ["audit", "verify", "--jobs", "-2"],
                                   ["tail", "00000000-0000-0000-0000-000000000001", "--after", "-3"],
                                   ["tail", "00000000-0000-0000-0000-000000000001", "--service", "nosuch"],
-                                  ["serve", "decisions", "--workers", "0"]])
+                                  ["serve", "decisions", "--workers", "0"],
+                                  ["forget", "00000000-0000-0000-0000-000000000001", "--consent", " "]])
 def test_a_value_out_of_range_is_refused_by_the_parser(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as refused:
         main(argv)

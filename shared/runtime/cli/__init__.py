@@ -38,6 +38,13 @@ def _at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def _said(text: str) -> str:
+    """An argparse type: some words, not an empty string."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("say it in a few words, for example 'asked in person, agreed'")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="copro", description="copro: an event-sourced backend for co-produced working groups")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     forgetting = sub.add_parser("forget", help="forget a member: recorded with the consent given, their tokens ended "
                                                 "and their data key destroyed (crypto-shredding)")
     forgetting.add_argument("member", type=uuid.UUID)
-    forgetting.add_argument("--consent", required=True, help="how the member's consent to be forgotten was given")
+    forgetting.add_argument("--consent", required=True, type=_said,
+                            help="how the member's consent to be forgotten was given")
     tail = sub.add_parser("tail", help="follow a group's events live, readably (from the SSE stream)")
     tail.add_argument("group", type=uuid.UUID)
     tail.add_argument("--after", type=_at_least(0), default=None, help="start after this global position (default: now)")

@@ -79,10 +79,11 @@ def _print_report(report: Report, trust: Trust | None) -> int:
     for (signer, key), count in sorted(report.signed_by.items()):
         print(f"  {count:,} checkpoint signature(s) signed by {signer} ({key})")
     if not report.signed_by:
-        print("  no valid checkpoint signature")
+        print("  no valid checkpoint signature" + ("" if report.checkpoints else " (no checkpoint yet: one is made"
+                                                   " every 1,000 positions)"))
     if report.sealed_by is not None:
-        print(f"  the export's end (position {report.last_position:,}) sealed by {report.sealed_by[0]}"
-              f" ({report.sealed_by[1]})")
+        print(f"  positions up to {report.last_position:,} sealed by {report.sealed_by[0]} ({report.sealed_by[1]})"
+              " as they were read")
     if trust is None and report.signed_by:
         print("  keys not pinned: anyone could have signed; pass --trust FILE (see copro audit keys)")
     if trust is not None and not report.global_chain_checked:
@@ -90,12 +91,12 @@ def _print_report(report: Report, trust: Trust | None) -> int:
               " were); verify a whole-log export with --trust for that", file=sys.stderr)
         return UNUSABLE
     if report.events and report.signed_through < report.last_position:
-        print(f"  NOT SIGNED: positions {report.signed_through + 1:,} to {report.last_position:,} come after the last"
-              " signed checkpoint: only hashes anyone can recompute cover them")
+        print(f"  NOT SIGNED: positions {report.signed_through + 1:,} to {report.last_position:,} are covered by no"
+              " signature: only hashes anyone can recompute cover them")
     first = report.first
     if first is None:
         print("verified: nothing was altered, removed, inserted or reordered"
-              + (", and every checkpoint is signed by a pinned key" if trust is not None else ""))
+              + (", and a pinned key signs every position" if trust is not None else ""))
         return VERIFIED
     print(f"TAMPERED: first problem at position {first.position}: {first.problem} ({first.detail})")
     found = sorted(report.findings, key=lambda f: f.position)
