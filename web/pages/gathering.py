@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, get, post
@@ -52,12 +53,21 @@ async def plan_gathering(request: Request[Any, Any, Any], api: Api, me: Me, sett
         errors["day"] = _("Give the day and times, like 2030-03-01 and 10:00.")
     if (capacity := whole_number(values["capacity"], 1, 100_000)) is None:
         errors["capacity"] = _("Give how many people can come, as a number.")
-    if errors:
+    if not errors and ends <= starts:
+        errors["ends"] = _("The gathering must end after it starts.")
+    made: dict[str, Any] = {}
+    if not errors:
+        try:
+            made = await api.post("scheduling", f"{me.g}/gatherings", me.token, {
+                "title": values["title"].strip(), "venue": values["venue"].strip(), "starts_at": starts.isoformat(),
+                "ends_at": ends.isoformat(), "capacity": capacity, "accessibility": values["accessibility"]})
+        except ApiError as error:
+            if error.status not in (409, 422):
+                raise
+            errors = refused(error, "title")
+    if errors:  # the form again, as they filled it in
         found = await api.get("scheduling", f"{me.g}/gatherings", me.token)
         return page(request, "gatherings.html", me, status=422, gatherings=found, errors=errors, values=values)
-    made = await api.post("scheduling", f"{me.g}/gatherings", me.token, {
-        "title": values["title"].strip(), "venue": values["venue"].strip(), "starts_at": starts.isoformat(),
-        "ends_at": ends.isoformat(), "capacity": capacity, "accessibility": values["accessibility"]})
     flash(request, _("The gathering is planned. Now add its roles."))
     return back(f"/gatherings/{made['gathering_id']}")
 
@@ -71,10 +81,9 @@ async def _show(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id:
     my_tables = sorted({row["table"] for row in seats if row["name"] == me.name})
     return page(request, "gathering.html", me, status=status, errors=errors, g=g, held=held, my_tables=my_tables,
                 seated=len(seats), perspectives=PERSPECTIVES, mine=mine,
-                values=values or {"organisation": me.organisation,
-                                  "max_roles": str((request.session or {}).get(f"capacity:{gathering_id}", 2)),
-                                  "places": "1", "tables": "10",
-                                  "size": "8", "step_free": "0"})
+                values={"organisation": me.organisation,
+                        "max_roles": str((request.session or {}).get(f"capacity:{gathering_id}", 2)),
+                        "places": "1", "tables": "10", "size": "8", "step_free": "0", **(values or {})})
 
 
 @get("/gatherings/{gathering_id:uuid}")
@@ -83,14 +92,17 @@ async def gathering(request: Request[Any, Any, Any], api: Api, me: Me, gathering
 
 
 async def _act(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id: object, path: str, body: Any,
-               done: str, field: str, method: str = "POST") -> Template | Redirect:
+               done: str | Callable[[Any], str], field: str, method: str = "POST",
+               typed: dict[str, str] | None = None) -> Template | Redirect:
+    """Send one change; refused, the page again with the refusal and what the member ``typed`` kept; done, the
+    message ``done`` (or ``done(answer)``) on the gathering's page."""
     try:
-        await api.call("scheduling", method, f"{me.g}/gatherings/{gathering_id}{path}", me.token, body)
+        answer = await api.call("scheduling", method, f"{me.g}/gatherings/{gathering_id}{path}", me.token, body)
     except ApiError as error:
         if error.status not in (403, 409, 422):
             raise
-        return await _show(request, api, me, str(gathering_id), status=422, errors=refused(error, field))
-    flash(request, done)
+        return await _show(request, api, me, str(gathering_id), status=422, errors=refused(error, field), values=typed)
+    flash(request, done(answer) if callable(done) else done)
     return back(f"/gatherings/{gathering_id}")
 
 
@@ -128,7 +140,9 @@ async def attend(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id
     return await _act(request, api, me, str(gathering_id), "/attendees", {
         "name": me.name, "perspective": perspective if perspective in PERSPECTIVES else "other",
         "organisation": str(form.get("organisation") or me.organisation), "needs": needs},
-        _("You are registered to attend."), "perspective")
+        lambda answer: _("The gathering is full: you are on its waiting list, and get a place when one frees up.")
+        if isinstance(answer, dict) and answer.get("waitlisted") else _("You are registered to attend."),
+        "perspective", typed={k: str(v) for k, v in form.items()})
 
 
 @post("/gatherings/{gathering_id:uuid}/roles")
@@ -137,7 +151,7 @@ async def add_role(request: Request[Any, Any, Any], api: Api, me: Me, gathering_
     places = whole_number(str(form.get("places", "1")), 1, 10_000)
     return await _act(request, api, me, str(gathering_id), "/roles", {
         "name": str(form.get("name", "")).strip(), "places": places or 0},
-        _("The role is added."), "name")
+        _("The role is added."), "name", typed={k: str(v) for k, v in form.items()})
 
 
 @post("/gatherings/{gathering_id:uuid}/tables")
@@ -151,7 +165,7 @@ async def tables(request: Request[Any, Any, Any], api: Api, me: Me, gathering_id
     layout = [{"table_id": _("Table {n}", n=n + 1), "size": size, "features": ["step_free"] if n < step_free else []}
               for n in range(count)]
     return await _act(request, api, me, str(gathering_id), "/tables", {"tables": layout}, _("The tables are set."),
-                      "tables", "PUT")
+                      "tables", "PUT", typed={k: str(v) for k, v in form.items()})
 
 
 @post("/gatherings/{gathering_id:uuid}/plan")

@@ -192,7 +192,13 @@ async def comment(request: Request[Any, Any, Any], api: Api, me: Me, proposal_id
     text = str((await request.form()).get("text", "")).strip()
     if not text:
         return await _show(request, api, me, str(proposal_id), status=422, errors={"text": _("Write your comment first.")})
-    await api.post("decisions", f"{me.g}/proposals/{proposal_id}/comments", me.token, {"text": text})
+    try:
+        await api.post("decisions", f"{me.g}/proposals/{proposal_id}/comments", me.token, {"text": text})
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        return await _show(request, api, me, str(proposal_id), status=422, errors=refused(error, "text"),
+                           values={"text": text})  # what they wrote stays in the box
     flash(request, _("Your comment is added."))
     return back(f"/proposals/{proposal_id}#comments")
 
