@@ -51,7 +51,7 @@ def _checked(body: msgspec.Struct) -> None:
         for value in _values(getattr(body, name)):
             if isinstance(value, datetime) and outside_the_calendar(value):
                 raise ValueError(f"`{name}` must be a time from 1900 to 2999")
-            if isinstance(value, str) and (found := _CONTROLS.search(value)):
+            if isinstance(value, str) and not value.isprintable() and (found := _CONTROLS.search(value)):
                 raise ValueError(f"`{name}` holds a control character (U+{ord(found.group()):04X})")
 
 
