@@ -50,7 +50,7 @@ def open_consent_proposals(service: Decisions) -> Handler:
             author=Voter(member_id=member.member_id, organisation_id=member.organisation_id,
                          lived_experience=member.lived_experience),
             kind="consent", title=f"Publish: {request.title}",
-            body=f"Publishing item {request.item_id} asks the group's consent to publish it.\n\n{request.summary}",
+            body=f"\u201c{request.title}\u201d asks the group's consent to be published.\n\n{request.summary}",
             options=(), opens_at=now, closes_at=max(request.closes_at, now + timedelta(minutes=1)), rule=group.rule,
             organisations=group.organisation_ids(), visibility="open", amend_policy="keep_valid",
             max_choices=1, max_score=5, dots=10, at=now,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from shared.audit.trace import actor_names
 from shared.domain.contract import type_name
-from shared.runtime.discovery import contracts
+from shared.runtime.discovery import contracts, reaction_names
 from shared.runtime.settings import Settings
 
 RETRIES = 30
@@ -62,9 +63,12 @@ def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str | None, str | None,
                 data.append(value)
 
 
-def readable(event: dict[str, object]) -> str:
-    """One line a person can scan: position, time, type, stream, who acted, the payload in short."""
-    who = event.get("actorid") or "-"
+def readable(event: dict[str, object], names: dict[uuid.UUID, str] | None = None) -> str:
+    """One line a person can scan: position, time, type, stream, who acted (a system actor by its name, as
+    ``copro audit trace`` names it), the payload in short."""
+    actor = event.get("actorid")
+    named = (names or {}).get(uuid.UUID(str(actor))) if actor else None
+    who = named or (f"member {actor}" if actor and event.get("actororg") else actor or "-")
     data = json.dumps(event.get("data"), separators=(",", ":"), ensure_ascii=False)
     return (f"{event.get('position')!s:>8}  {str(event.get('time'))[:19]}  {event.get('type')!s:<34} "
             f"{event.get('subject')}  by {who}  {data[:120]}{'…' if len(data) > 120 else ''}")
@@ -82,6 +86,7 @@ def cmd_tail(settings: Settings, group: uuid.UUID, *, after: int | None, shown: 
     if missing := unknown_types(shown.types):  # else it would wait in silence for events that may never come
         print(f"copro tail: no service writes {', '.join(missing)} (`copro events` lists the event types); "
               "waiting for it all the same", file=sys.stderr)
+    names = actor_names(reaction_names())
     base = url or f"http://{settings.host}:{settings.ports['publishing']}"
     bearer = token or os.environ.get("COPRO_TOKEN") or settings.operator_token_path.read_text().strip()
     position, printed, failures = after, 0, 0
@@ -100,7 +105,7 @@ def cmd_tail(settings: Settings, group: uuid.UUID, *, after: int | None, shown: 
                     event = json.loads(data)
                     if not shown.wants(str(event.get("type"))):
                         continue
-                    print(json.dumps(event, ensure_ascii=False) if as_json else readable(event), flush=True)
+                    print(json.dumps(event, ensure_ascii=False) if as_json else readable(event, names), flush=True)
                     printed += 1
                     if count is not None and printed >= count:
                         return 0
