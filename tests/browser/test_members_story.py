@@ -162,6 +162,23 @@ def test_a_consent_proposal_from_three_organisations_is_decided_and_explained(pe
     check(ada, "proposals", screenshots)
 
 
+def test_several_options_may_be_chosen_as_many_as_the_proposal_says(people: People, system: System) -> None:
+    """The form never sent how many could be chosen, so a 'choose several' proposal took one (the newcomer's find)."""
+    ada, kofi = people["Ada Brennan"], people["Kofi Mensah"]
+    ada.goto(system.web + "/proposals/new")
+    ada.get_by_label("Title").fill("Which workshops to run")
+    ada.get_by_label(plain("multiple")).check()
+    ada.get_by_label("Options, one on each line").fill("Storytelling\nPeer support\nBudgets")
+    ada.get_by_label("How many options may each person choose?").fill("2")
+    ada.get_by_role("button", name="Open the proposal").click()
+    ada.get_by_text("Your proposal is open for votes.").wait_for()
+    kofi.goto(ada.url)
+    kofi.get_by_label("Storytelling").check()
+    kofi.get_by_label("Peer support").check()
+    kofi.get_by_role("button", name="Cast my vote").click()
+    kofi.get_by_text("Your vote is recorded.").wait_for()
+
+
 def test_meetings_in_local_time_with_answers_and_a_calendar(people: People, system: System, screenshots: Path) -> None:
     ada, kofi = people["Ada Brennan"], people["Kofi Mensah"]
     ada.goto(system.web + "/meetings")

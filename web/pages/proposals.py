@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from shared.runtime.settings import Settings
 from web.api import Api, ApiError
 from web.ballots import BallotError, choice_from_form, current_order, move
+from web.forms import whole_number
 from web.render import _, back, in_days, local_moment, page, refused, zone
 from web.session import Me, flash
 
@@ -80,7 +81,8 @@ def _slots(lines: list[str], tz: ZoneInfo) -> list[dict[str, str]] | None:
 @post("/proposals/new")
 async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
     form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("kind", "title", "body", "options", "closes_on", "closes_at")}
+    values = {k: str(form.get(k, "")) for k in ("kind", "title", "body", "options", "closes_on", "closes_at",
+                                                "max_choices")}
     errors: dict[str, str] = {}
     if not values["title"].strip():
         errors["title"] = _("Give the proposal a title.")
@@ -92,6 +94,9 @@ async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: S
     if values["kind"] != "consent" and len(options) < 2:
         errors["options"] = _("Give at least two options, one on each line.")
     slots = _slots(options, zone(me.time_zone or settings.time_zone)) if values["kind"] == "time" else []
+    several = whole_number(values["max_choices"] or str(max(len(options), 1)), 1, max(len(options), 1))
+    if values["kind"] == "multiple" and several is None:
+        errors["max_choices"] = _("Give a whole number from 1 to the number of options.")
     if slots is None:
         errors["options"] = _("Write each time on its own line as a day, a start and an end, for example "
                               "2030-03-12 10:30-12:00.")
@@ -103,6 +108,8 @@ async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: S
         body["options"] = slots
     elif values["kind"] != "consent":
         body["options"] = [{"label": o} for o in options]
+    if values["kind"] == "multiple":
+        body["max_choices"] = several
     try:
         made = await api.post("decisions", f"{me.g}/proposals", me.token, body)
     except ApiError as error:
