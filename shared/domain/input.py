@@ -45,14 +45,18 @@ def _values(value: object) -> tuple[object, ...]:
     return (value,)
 
 
-def _checked(body: msgspec.Struct) -> None:
-    """What no type can say: a time within the calendar, text without control characters (``Body``)."""
+def check_input(body: msgspec.Struct, within: str = "") -> None:
+    """What no type can say: a time within the calendar, text without control characters (``Body``), in the
+    ``FrozenBody`` values inside too (they check nothing themselves: they are read back from the log as well,
+    where what was recorded must always read)."""
     for name in body.__struct_fields__:
         for value in _values(getattr(body, name)):
-            if isinstance(value, datetime) and outside_the_calendar(value):
-                raise ValueError(f"`{name}` must be a time from 1900 to 2999")
-            if isinstance(value, str) and not value.isprintable() and (found := _CONTROLS.search(value)):
-                raise ValueError(f"`{name}` holds a control character (U+{ord(found.group()):04X})")
+            if isinstance(value, FrozenBody):
+                check_input(value, f"{within}{name}.")
+            elif isinstance(value, datetime) and outside_the_calendar(value):
+                raise ValueError(f"`{within}{name}` must be a time from 1900 to 2999")
+            elif isinstance(value, str) and not value.isprintable() and (found := _CONTROLS.search(value)):
+                raise ValueError(f"`{within}{name}` holds a control character (U+{ord(found.group()):04X})")
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True):
@@ -61,14 +65,12 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     refused where it comes in."""
 
     def __post_init__(self) -> None:
-        _checked(self)
+        check_input(self)
 
 
 class FrozenBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The same for a value that is also a default or part of a recorded event (frozen, as a recorded fact is)."""
-
-    def __post_init__(self) -> None:
-        _checked(self)
+    """The same for a value that is also a default or part of a recorded event (frozen, as a recorded fact is):
+    the ``Body`` it comes in checks it (``StrictRequest`` one that is a whole body)."""
 
 
 Instant = Annotated[datetime, msgspec.Meta(

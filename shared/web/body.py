@@ -17,6 +17,7 @@ from litestar.exceptions import SerializationException, ValidationException
 from litestar.types import Empty
 
 from shared.domain.errors import CoproError
+from shared.domain.input import FrozenBody, check_input
 
 
 class MalformedBody(CoproError):
@@ -39,7 +40,13 @@ class StrictRequest(Request[Any, Any, Any]):
             if field is None:
                 return await super().json()
             if self._json is Empty:
-                self._json = msgspec.json.decode(await self.body(), type=field.annotation)
+                decoded = msgspec.json.decode(await self.body(), type=field.annotation)
+                if isinstance(decoded, FrozenBody):  # a Body checks itself as it is made; this one, here
+                    try:
+                        check_input(decoded)
+                    except ValueError as exc:
+                        raise msgspec.ValidationError(str(exc)) from None
+                self._json = decoded
             return self._json
         except msgspec.ValidationError as exc:
             raise ValidationException(str(exc), extra=[{"message": str(exc), "key": "data", "source": "body"}]) from None

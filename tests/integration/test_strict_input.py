@@ -136,6 +136,7 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("decisions", "POST", "{g}/proposals", {"kind": "choice", "title": "t", "closes_at": "SOON",
                                             "options": [{"label": "a\u001bb"}, {"label": "b"}]}, 422, "options[0].label"),
     ("publishing", "POST", "{g}/items", {"kind": "resource", "title": "t", "tags": ["ok", "x\u0007"]}, 422, "tags"),
+    ("decisions", "POST", P + "/ballots", {"choice": {"scores": {"hall\u0000": 3}}}, 422, "choice.scores"),
     # no body where one is needed is a malformed body, not a missing field called 'data'
     ("decisions", "POST", "{g}/proposals", b"", 400, "body"),
     ("scheduling", "POST", "{g}/meetings", b"", 400, "body"),

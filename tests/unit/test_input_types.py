@@ -123,3 +123,15 @@ def test_the_walk_catches_what_it_is_for() -> None:
 class _Field:
     annotation: Any
     kwarg_definition: Any
+
+
+def test_what_was_recorded_always_reads_while_requests_are_checked() -> None:
+    """A ``FrozenBody`` is also part of recorded events (a ballot's choice): read back from the log it is never
+    refused, whatever it holds; it is checked inside the request that brings it."""
+    from services.decisions.events import Choice
+    from services.decisions.http.schemas import BallotIn
+
+    odd = b'{"scores": {"hall\\u0000": 3}}'
+    assert msgspec.json.decode(odd, type=Choice).scores == {"hall\x00": 3}
+    with pytest.raises(msgspec.ValidationError, match=r"choice\.scores"):
+        msgspec.json.decode(b'{"choice": ' + odd + b"}", type=BallotIn)
