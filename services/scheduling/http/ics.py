@@ -12,6 +12,7 @@ A meeting recorded before meetings had a zone is written in UTC.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -65,7 +66,7 @@ def calendar_of(meetings: Iterable[Meeting], name: str, declined: set[tuple[uuid
         last = scheduled.starts_at
         if scheduled.rrule:
             try:
-                event.add("rrule", vRecur.from_ical(scheduled.rrule.removeprefix("RRULE:")))
+                event.add("rrule", vRecur.from_ical(re.sub(r"(?i)^RRULE:", "", scheduled.rrule)))
                 last = meeting.last_start()
             except (ValueError, OverflowError):  # recorded before a rule was held to one RRULE value within 2999
                 log.warning("meeting %s: its recurrence rule cannot be written to a calendar; its first occurrence"
