@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,8 @@ def local_moment(day: str, at: str, tz: ZoneInfo) -> datetime:
     moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(at or "00:00"), tzinfo=tz)
     if outside_the_calendar(moment):
         raise ValueError("a day from 1900 to 2999")
+    if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        raise ValueError("the clocks go forward then: that time does not exist on that day")
     return moment
 
 

@@ -188,6 +188,12 @@ def test_changing_a_sealed_proposals_options_resets_every_ballot() -> None:
     assert len(retitled.state.ballots) == 2
 
 
+def test_options_a_member_cannot_tell_apart_are_refused() -> None:
+    """Two options called "Same" were taken (the newcomer's find)."""
+    refused = spec.given().when(open_command("choice", options("Same", " same ")))
+    assert refused.then_fails(InvalidCommand, "distinct labels").field == "options"  # type: ignore[attr-defined]
+
+
 def test_withdrawn_proposals_take_no_more_ballots_or_comments() -> None:
     spec.given_commands(open_command()).when(Withdraw(by=voter(0), reason="merged into another", at=DURING)).then(
         ProposalWithdrawn(proposal_id=PID, by=uid(0), reason="merged into another", at=DURING))

@@ -31,6 +31,8 @@ def test_a_day_at_the_calendars_edge_is_not_a_day_the_form_takes() -> None:
     for day in ("9999-12-31", "0001-01-01", "1899-12-31", "3000-01-01"):
         with pytest.raises(ValueError):
             local_moment(day, "23:30", london)
+    with pytest.raises(ValueError, match="clocks go forward"):  # 01:30 on the day British Summer Time starts
+        local_moment("2027-03-28", "01:30", london)
 
 
 def test_a_bug_answers_a_plain_page_and_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:

@@ -181,6 +181,9 @@ def _check_options(kind: Kind, options: tuple[Option, ...]) -> None:
     ids = [o.id for o in options]
     if len(set(ids)) != len(ids):
         raise InvalidCommand("option ids must be distinct", field="options")
+    labels = [" ".join(o.label.split()).casefold() for o in options]
+    if len(set(labels)) != len(labels):  # two options a member cannot tell apart
+        raise InvalidCommand("options need distinct labels", field="options")
     for index, option in enumerate(options):
         if not option.label.strip():
             raise InvalidCommand("every option needs a label", field=f"options[{index}].label")
