@@ -192,6 +192,9 @@ def test_meetings_in_local_time_with_answers_and_a_calendar(people: People, syst
     kofi.get_by_label("Access needs (optional)").first.fill("a quiet room")
     kofi.get_by_role("button", name="Save my answer").first.click()
     kofi.get_by_text("Your answer: Yes").first.wait_for()
+    assert kofi.get_by_label("Access needs (optional)").first.input_value() == "a quiet room"  # kept, not erased
+    ada.goto(system.web + "/meetings")  # the organiser sees what Kofi needs to take part
+    assert "Kofi Mensah: a quiet room" in ada.locator("main").inner_text()
     kofi.get_by_role("button", name="Get my calendar address").click()
     assert "/calendar/" in kofi.locator(".secret").inner_text()
     check(kofi, "meetings", screenshots)

@@ -84,3 +84,29 @@ async def test_access_needs_reach_no_general_reader(
     raw = await store.pool.fetchval("SELECT payload FROM events WHERE id = (SELECT id FROM events"
                                     " WHERE type = 'scheduling.AttendeeRegistered' ORDER BY seq DESC LIMIT 1)")
     assert b"hearing_loop" not in raw and apart.encode() not in raw
+
+
+async def test_a_meetings_organisers_see_the_access_needs_they_plan_with_and_no_one_else_does(
+    api: AsyncTestClient, operator: dict[str, str], scheduling: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """Recorded for the organisers to plan with, they were shown to no one, and answering again without retyping
+    them erased them (the newcomer's find): a facilitator sees everyone's, a member their own."""
+    group = await make_group(api, operator)
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=14, minute=0, second=0, microsecond=0)
+    made = await scheduling.post(f"{group.base}/meetings", headers=group.tokens["facilitator"], json={
+        "title": "Working group", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()})
+    url = f"{group.base}/meetings/{made.json()['meeting_id']}/rsvp"
+    await scheduling.post(url, headers=group.tokens["member"],
+                          json={"occurrence": start.isoformat(), "answer": "yes", "access_needs": NEEDS})
+    member = group.members["member"]
+
+    async def needs(who: str) -> dict[str, str]:
+        listed = (await scheduling.get(f"{group.base}/meetings", headers=group.tokens[who])).json()
+        [meeting] = [m for m in listed if m["meeting_id"] == made.json()["meeting_id"]]
+        return dict(meeting["next"][0]["needs"])
+
+    assert await needs("facilitator") == {member: NEEDS}
+    assert await needs("member") == {member: NEEDS}
+    assert await needs("observer") == {} and await needs("auditor") == {}
+    await scheduling.post(url, headers=group.tokens["member"], json={"occurrence": start.isoformat(), "answer": "maybe"})
+    assert await needs("facilitator") == {}  # answered again with none: they said they need nothing now

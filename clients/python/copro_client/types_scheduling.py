@@ -55,6 +55,7 @@ class Occurrence(msgspec.Struct, kw_only=True, omit_defaults=True):
     location: str
     moved_from: datetime | None
     answers: dict[str, str]
+    needs: dict[str, str] | None = None
 
 
 class MeetingOut(msgspec.Struct, kw_only=True, omit_defaults=True):

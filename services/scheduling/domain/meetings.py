@@ -108,6 +108,8 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
     cancelled: frozenset[datetime] = frozenset()
     moved: tuple[tuple[datetime, Moved], ...] = ()  # (occurrence, where it went)
     rsvps: tuple[tuple[datetime, uuid.UUID, str], ...] = ()
+    needs: tuple[tuple[datetime, uuid.UUID, str], ...] = ()
+    """Access needs given with an answer (a private field: scheduling reads it, for organisers to plan with)."""
     attendance: tuple[tuple[datetime, tuple[uuid.UUID, ...]], ...] = ()
 
     @property
@@ -147,6 +149,10 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
 
     def answers(self, occurrence: datetime) -> dict[uuid.UUID, str]:
         return {member: answer for at, member, answer in self.rsvps if at == occurrence}
+
+    def needs_at(self, occurrence: datetime) -> dict[uuid.UUID, str]:
+        """Who said what they need to take part in this occurrence."""
+        return {member: needs for at, member, needs in self.needs if at == occurrence}
 
 
 # --- decide ------------------------------------------------------------------------------------
@@ -255,7 +261,10 @@ def evolve(meeting: Meeting, event: MeetingEvent) -> Meeting:
             return replace(meeting, moved=(*kept, (occurrence, moved)))
         case RsvpGiven():
             kept_rsvps = tuple(r for r in meeting.rsvps if (r[0], r[1]) != (event.occurrence, event.member_id))
-            return replace(meeting, rsvps=(*kept_rsvps, (event.occurrence, event.member_id, event.answer)))
+            kept_needs = tuple(n for n in meeting.needs if (n[0], n[1]) != (event.occurrence, event.member_id))
+            said = ((event.occurrence, event.member_id, event.access_needs),) if event.access_needs else ()
+            return replace(meeting, rsvps=(*kept_rsvps, (event.occurrence, event.member_id, event.answer)),
+                           needs=(*kept_needs, *said))
         case AttendanceRecorded():
             return replace(meeting, attendance=(*meeting.attendance, (event.occurrence, event.present)))
         case _:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -59,6 +60,9 @@ class Occurrence(msgspec.Struct):
     location: str
     moved_from: datetime | None
     answers: dict[str, str]
+    needs: Annotated[dict[str, str], msgspec.Meta(description=(
+        "access needs given with the answers, by member: a facilitator sees everyone's, a member their own, "
+        "others none (health and disability in a person's own words)"))] = msgspec.field(default_factory=dict)
 
 
 class MeetingOut(msgspec.Struct):
@@ -84,8 +88,10 @@ class FeedOut(msgspec.Struct):
     personal: bool
 
 
-def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
-    """The meeting with its next occurrences (at most 20 within ``days``), as moved, with their answers."""
+def meeting_out(meeting: Meeting, now: datetime, days: int = 90,
+                sees_needs: Callable[[uuid.UUID], bool] = lambda member: False) -> MeetingOut:
+    """The meeting with its next occurrences (at most 20 within ``days``), as moved, with their answers and the
+    access needs the reader may see (``sees_needs``: everyone's for a facilitator, their own for a member)."""
     scheduled = meeting.scheduled
     assert scheduled is not None
     length = scheduled.ends_at - scheduled.starts_at  # wall-clock length: 90 minutes stay 90 minutes local
@@ -97,7 +103,8 @@ def meeting_out(meeting: Meeting, now: datetime, days: int = 90) -> MeetingOut:
             starts_at=moved.starts_at if moved else occurrence, ends_at=moved.ends_at if moved else occurrence + length,
             location=scheduled.location if moved is None or moved.location is None else moved.location,
             moved_from=occurrence if moved else None,
-            answers={str(m): a for m, a in meeting.answers(occurrence).items()}))
+            answers={str(m): a for m, a in meeting.answers(occurrence).items()},
+            needs={str(m): n for m, n in meeting.needs_at(occurrence).items() if sees_needs(m)}))
     return MeetingOut(meeting_id=scheduled.meeting_id, title=scheduled.title, location=scheduled.location,
                       rrule=scheduled.rrule, time_zone=scheduled.time_zone,
                       source_proposal_id=scheduled.source_proposal_id, next=upcoming[:20],
