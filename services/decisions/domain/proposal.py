@@ -310,16 +310,14 @@ def _amend(command: Amend, proposal: Proposal) -> list[ProposalEvent]:
     opened = _by_author_or_facilitator(proposal, command.by, command.at)
     options = proposal.options if command.options is None else command.options
     _check_options(opened.kind, options)
-    if opened.kind == "multiple" and len(options) < opened.max_choices:
-        # as on opening: with fewer options than choices, every option would be chosen, voted for or not
+    if opened.kind == "multiple" and len(options) < opened.max_choices:  # else every option would be chosen
         raise InvalidCommand(f"this proposal lets each member choose {opened.max_choices}: keep at least that many "
                              "options", field="options")
     title = proposal.title if command.title is None else command.title
     body = proposal.body if command.body is None else command.body
     if (title, body, options) == (proposal.title, proposal.body, proposal.options):
         return []
-    # on a sealed proposal, keeping the ballots still valid would show by their count how many chose a removed
-    # option: a change of options resets them all
+    # sealed, the count of the ballots kept would tell how many chose a removed option: they are all reset
     sealed_choices_change = opened.visibility != "open" and options != proposal.options
     return [ProposalAmended(proposal_id=opened.proposal_id, by=command.by.member_id, title=title, body=body,
                             options=options, ballots_reset=opened.amend_policy == "reset" or sealed_choices_change,
