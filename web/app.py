@@ -92,7 +92,7 @@ def environment(settings: Settings) -> Environment:
     def in_zone(context: Context, value: str | datetime | None, with_time: bool = True) -> str:
         """A time in the signed-in member's group's zone (the installation's on pages for no group)."""
         me = context.get("me")
-        return when(value, zone(getattr(me, "time_zone", "") or installation), with_time)
+        return when(value, me.tz if isinstance(me, Me) else zone(installation), with_time)
 
     env.globals.update(_=translator(), plain=plain, tz_name=installation, when=in_zone)
     return env

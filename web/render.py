@@ -20,7 +20,7 @@ _ = translator()
 def page(request: Request[Any, Any, Any], template: str, me: Me | None, *, status: int = 200,
          errors: dict[str, str] | None = None, values: dict[str, Any] | None = None, **context: Any) -> Template:
     """A page with what every page shows: who is signed in, messages from the last step, form errors."""
-    zoned = {"tz_name": me.time_zone} if me is not None and me.time_zone else {}  # the group's own zone
+    zoned = {"tz_name": me.time_zone} if me is not None else {}  # the group's own zone
     return Template(template_name=template, status_code=status, context={
         "me": me, "flash": take_flash(request), "errors": errors or {}, "values": values or {},
         "path": request.url.path, **zoned, **context})

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request
 
@@ -57,8 +58,13 @@ class Me:
     group_name: str
     organisations: dict[str, str] = field(default_factory=dict)  # id -> name
     people: dict[str, dict[str, Any]] = field(default_factory=dict)  # member id -> member
-    time_zone: str = ""
-    """The group's own IANA zone, which every time on its pages is in (empty: the installation's)."""
+    time_zone: str = "UTC"
+    """The group's own IANA zone, which every time on its pages is in (the API always says it)."""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The group's zone: what a form's day and time are read in."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def facilitator(self) -> bool:
@@ -136,4 +142,4 @@ async def who(request: Request[Any, Any, Any], api: Api) -> Me:
               name=str(mine.get("name") or ""), roles=tuple(mine["roles"]),
               organisation_id=uuid.UUID(str(mine["organisation_id"])), group_name=str(group["name"]),
               organisations={str(o["id"]): str(o["name"]) for o in group["organisations"]}, people=people,
-              time_zone=str(group.get("time_zone") or ""))
+              time_zone=str(group["time_zone"]))

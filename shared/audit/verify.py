@@ -121,7 +121,8 @@ class Report:
     sealed_by: tuple[str, str] | None = None
     """Who sealed the export's header (signer, key fingerprint), when the seal verifies and matches the events."""
     signed_through: int = 0
-    """The last checkpoint a valid signature covers (by a pinned key, when keys are pinned)."""
+    """The last position a valid signature covers, a checkpoint's or the header's seal (by a pinned key, when keys
+    are pinned)."""
 
     @property
     def ok(self) -> bool:
@@ -135,10 +136,10 @@ class Report:
 class Verifier:
     """Checks events in the order given; feed it an export or the live log."""
 
-    def __init__(self, partial: bool = False, trust: Trust | None = None) -> None:
+    def __init__(self, partial: bool = False, trust: Trust | None = None, header: ExportHeader | None = None) -> None:
         self.report = Report(global_chain_checked=not partial)
         self.partial = partial
-        self.header: ExportHeader | None = None
+        self.header = header
         self.trust = trust
         self._trusted: set[int] = set()  # checkpoints that carry a valid signature by a pinned key
         self._expected = 1
@@ -328,8 +329,7 @@ class LineVerifier:
             kind = self._line(line)
             if kind.format is not None:
                 header = msgspec.json.decode(line, type=ExportHeader)
-                self.verifier = Verifier(partial=header.group_id is not None, trust=self.trust)
-                self.verifier.header = header
+                self.verifier = Verifier(partial=header.group_id is not None, trust=self.trust, header=header)
                 self.head = header.head
             elif self.verifier is None:
                 raise ValueError("the first line is no copro export header")
@@ -379,8 +379,8 @@ def verify_lines(lines: Iterable[bytes], trust: Trust | None = None) -> Report:
 
 async def verify_live(store: EventStore, page: int = 5000, trust: Trust | None = None,
                       head_key: Ed25519PrivateKey | None = None) -> Report:
-    """Verify the log as stored, with the same checks as an export (signed at its last event with ``head_key``,
-    as ``copro audit export`` signs), page by page."""
+    """Verify the log as stored, with the same checks as an export (its header sealed with ``head_key``, as
+    ``copro audit export`` seals it), page by page."""
     checker = LineVerifier(trust)
     with fewer_collections():
         async for chunk in export_lines(store, None, page, head_key=head_key):

@@ -110,17 +110,6 @@ class DeliveredEvent(StructuredEvent, frozen=True, kw_only=True):
     dataopened: bool
 
 
-def structured(event: RecordedEvent) -> StructuredEvent:
-    meta = event.metadata
-    return StructuredEvent(
-        id=event.id, source=source_of(event.type), type=event.type, subject=event.stream_id, time=timestamp(event.recorded_at),
-        data=event.data, groupid=event.group_id, streamid=event.stream_id, streamversion=event.stream_version,
-        position=event.position, actorid=meta.actor_id, actororg=meta.actor_org, causationid=meta.causation_id,
-        correlationid=meta.correlation_id, contenthash=event.content_hash.hex(), chainhash=event.chain_hash.hex(),
-        globalhash=event.global_hash.hex() if event.global_hash else None,
-    )
-
-
 class Delivered(msgspec.Struct, frozen=True, kw_only=True):
     """An event as a subscriber receives it from NATS."""
 
@@ -187,10 +176,17 @@ def from_message(headers: dict[str, str], body: bytes) -> Delivered:
 
 
 def delivered(event: RecordedEvent) -> DeliveredEvent:
-    """``structured(event)`` with ``dataopened``: whether its data still hashes to its ``contenthash``."""
+    """The event as a structured CloudEvent, with ``dataopened``: whether its data no longer hashes to its
+    ``contenthash`` (decrypted or redacted for the reader)."""
     meta = event.metadata
     as_stored = integrity.content_hasher(
         group_id=event.group_id, stream_id=event.stream_id, actor_id=meta.actor_id, actor_org=meta.actor_org,
         causation_id=meta.causation_id, correlation_id=meta.correlation_id, recorded_at=event.recorded_at,
     )(event.id, event.type, bytes(event.data)) == event.content_hash
-    return DeliveredEvent(**msgspec.structs.asdict(structured(event)), dataopened=not as_stored)
+    return DeliveredEvent(
+        id=event.id, source=source_of(event.type), type=event.type, subject=event.stream_id,
+        time=timestamp(event.recorded_at), data=event.data, groupid=event.group_id, streamid=event.stream_id,
+        streamversion=event.stream_version, position=event.position, actorid=meta.actor_id, actororg=meta.actor_org,
+        causationid=meta.causation_id, correlationid=meta.correlation_id, contenthash=event.content_hash.hex(),
+        chainhash=event.chain_hash.hex(), globalhash=event.global_hash.hex() if event.global_hash else None,
+        dataopened=not as_stored)

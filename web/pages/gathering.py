@@ -12,10 +12,9 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from shared.runtime.settings import Settings
 from web.api import Api, ApiError
 from web.forms import whole_number
-from web.render import _, back, in_days, local_moment, page, refused, zone
+from web.render import _, back, in_days, local_moment, page, refused
 from web.session import Me, flash
 
 MOST_TABLES = 1000
@@ -30,20 +29,20 @@ async def seating(api: Api, me: Me, gathering_id: object) -> list[dict[str, str]
 
 
 @get("/gatherings")
-async def gatherings(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
+async def gatherings(request: Request[Any, Any, Any], api: Api, me: Me) -> Template | Redirect:
     found = await api.get("scheduling", f"{me.g}/gatherings", me.token)
     if len(found) == 1 and not me.facilitator:
         return back(f"/gatherings/{found[0]['gathering_id']}")
-    day, _at = in_days(60, zone(me.time_zone or settings.time_zone))
+    day, _at = in_days(60, me.tz)
     return page(request, "gatherings.html", me, gatherings=found,
                 values={"day": day, "starts": "10:00", "ends": "16:00", "capacity": "100"})
 
 
 @post("/gatherings")
-async def plan_gathering(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
+async def plan_gathering(request: Request[Any, Any, Any], api: Api, me: Me) -> Template | Redirect:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("title", "venue", "day", "starts", "ends", "capacity", "accessibility")}
-    tz, errors = zone(me.time_zone or settings.time_zone), {}
+    tz, errors = me.tz, {}
     for name, words in (("title", _("Give the gathering a name.")), ("venue", _("Say where it is."))):
         if not values[name].strip():
             errors[name] = words

@@ -9,26 +9,25 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from shared.runtime.settings import Settings
 from web.api import Api, ApiError
 from web.forms import whole_number
-from web.render import _, back, in_days, local_moment, page, refused, zone
+from web.render import _, back, in_days, local_moment, page, refused
 from web.session import Me, flash
 
 ANSWERS = ("yes", "maybe", "no")
 
 
-async def _show(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings, *, status: int = 200,
+async def _show(request: Request[Any, Any, Any], api: Api, me: Me, *, status: int = 200,
                 errors: dict[str, str] | None = None, values: dict[str, Any] | None = None, feed_url: str = "") -> Template:
     meetings = await api.get("scheduling", f"{me.g}/meetings", me.token)
-    day, _at = in_days(7, zone(me.time_zone or settings.time_zone))
+    day, _at = in_days(7, me.tz)
     return page(request, "meetings.html", me, status=status, errors=errors, meetings=meetings, answers=ANSWERS,
                 feed_url=feed_url, values=values or {"day": day, "starts": "10:30", "ends": "12:00", "weeks": "1"})
 
 
 @get("/meetings")
-async def meetings(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template:
-    return await _show(request, api, me, settings)
+async def meetings(request: Request[Any, Any, Any], api: Api, me: Me) -> Template:
+    return await _show(request, api, me)
 
 
 @post("/meetings/{meeting_id:uuid}/rsvp")
@@ -47,16 +46,16 @@ async def rsvp(request: Request[Any, Any, Any], api: Api, me: Me, meeting_id: uu
 
 
 @post("/meetings/calendar")
-async def calendar(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template:
+async def calendar(request: Request[Any, Any, Any], api: Api, me: Me) -> Template:
     feed = await api.call("scheduling", "POST", f"{me.g}/calendar-feeds", me.token, params={"personal": "true"})
-    return await _show(request, api, me, settings, feed_url=str(feed["url"]))
+    return await _show(request, api, me, feed_url=str(feed["url"]))
 
 
 @post("/meetings")
-async def schedule(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
+async def schedule(request: Request[Any, Any, Any], api: Api, me: Me) -> Template | Redirect:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("title", "day", "starts", "ends", "location", "weeks")}
-    tz = zone(me.time_zone or settings.time_zone)
+    tz = me.tz
     errors: dict[str, str] = {}
     if not values["title"].strip():
         errors["title"] = _("Give the meeting a name.")
@@ -70,13 +69,13 @@ async def schedule(request: Request[Any, Any, Any], api: Api, me: Me, settings: 
     if weeks is None:
         errors["weeks"] = _("Give a number of weeks from 1 to 104.")
     if errors:
-        return await _show(request, api, me, settings, status=422, errors=errors, values=values)
+        return await _show(request, api, me, status=422, errors=errors, values=values)
     body = {"title": values["title"].strip(), "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
             "location": values["location"].strip(), **({"rrule": f"FREQ=WEEKLY;COUNT={weeks}"} if weeks and weeks > 1 else {})}
     try:
         await api.post("scheduling", f"{me.g}/meetings", me.token, body)
     except ApiError as error:
-        return await _show(request, api, me, settings, status=422, errors=refused(error, "title"), values=values)
+        return await _show(request, api, me, status=422, errors=refused(error, "title"), values=values)
     flash(request, _("The meeting is scheduled."))
     return back("/meetings")
 

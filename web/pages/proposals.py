@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from shared.runtime.settings import Settings
 from web.api import Api, ApiError
 from web.ballots import BallotError, choice_from_form, current_order, move
 from web.forms import whole_number
-from web.render import _, back, in_days, local_moment, page, refused, zone
+from web.render import _, back, in_days, local_moment, page, refused
 from web.session import Me, flash
 
 KINDS = ("consent", "choice", "multiple", "ranked", "score", "dot", "time")
@@ -51,8 +50,8 @@ async def list_proposals(request: Request[Any, Any, Any], api: Api, me: Me) -> T
 
 
 @get("/proposals/new")
-async def new_proposal(request: Request[Any, Any, Any], me: Me, settings: Settings) -> Template:
-    day, at = in_days(7, zone(me.time_zone or settings.time_zone))
+async def new_proposal(request: Request[Any, Any, Any], me: Me) -> Template:
+    day, at = in_days(7, me.tz)
     return page(request, "propose.html", me, kinds=KINDS, values={"closes_on": day, "closes_at": at, "kind": "consent"})
 
 
@@ -79,7 +78,7 @@ def _slots(lines: list[str], tz: ZoneInfo) -> list[dict[str, str]] | None:
 
 
 @post("/proposals/new")
-async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: Settings) -> Template | Redirect:
+async def propose(request: Request[Any, Any, Any], api: Api, me: Me) -> Template | Redirect:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("kind", "title", "body", "options", "closes_on", "closes_at",
                                                 "max_choices")}
@@ -87,13 +86,13 @@ async def propose(request: Request[Any, Any, Any], api: Api, me: Me, settings: S
     if not values["title"].strip():
         errors["title"] = _("Give the proposal a title.")
     try:
-        closes = local_moment(values["closes_on"], values["closes_at"], zone(me.time_zone or settings.time_zone))
+        closes = local_moment(values["closes_on"], values["closes_at"], me.tz)
     except ValueError:
         errors["closes_on"] = _("Give the day voting closes, like 2030-03-01.")
     options = [line.strip() for line in values["options"].splitlines() if line.strip()]
     if values["kind"] != "consent" and len(options) < 2:
         errors["options"] = _("Give at least two options, one on each line.")
-    slots = _slots(options, zone(me.time_zone or settings.time_zone)) if values["kind"] == "time" else []
+    slots = _slots(options, me.tz) if values["kind"] == "time" else []
     several = whole_number(values["max_choices"] or str(max(len(options), 1)), 1, max(len(options), 1))
     if values["kind"] == "multiple" and several is None:
         errors["max_choices"] = _("Give a whole number from 1 to the number of options.")

@@ -18,7 +18,7 @@ from services.scheduling.domain.meetings import (
     meeting_stream,
 )
 from services.scheduling.http.schemas import AttendanceIn, MeetingIn, MeetingOut, MoveIn, OccurrenceIn, RsvpIn, meeting_out
-from shared.access.guards import acting_member
+from shared.access.guards import acting_member, sees_private
 from shared.access.principals import FACILITATORS, Authenticated, Principal
 from shared.domain.ids import new_id, utc_now
 from shared.eventlog.handler import handle
@@ -29,7 +29,7 @@ TAGS = ["meetings"]
 def needs_seen_by(principal: Principal) -> Callable[[uuid.UUID], bool]:
     """Whose access needs a reader sees: everyone's for a facilitator (and the operator), who plans with them;
     their own for a member; none for anyone else (a private field: health and disability in their words)."""
-    if principal.holds(FACILITATORS):
+    if sees_private(principal):
         return lambda member: True
     return lambda member: member == principal.member_id
 

@@ -21,17 +21,18 @@ from shared.runtime.cli.audit import _with_store
 from shared.runtime.settings import Settings
 
 
-def _post(settings: Settings, path: str, body: dict[str, str], token: str) -> Any:
-    request = urllib.request.Request(f"{settings.service_url('decisions')}{path}", data=json.dumps(body).encode(),
-                                     method="POST", headers={"Authorization": f"Bearer {token}",
-                                                             "Content-Type": "application/json"})
+def _decisions(settings: Settings, path: str, token: str, body: dict[str, str] | None = None) -> Any:
+    """Decisions' answer to a GET of ``path``, or to a POST of ``body`` when there is one."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{settings.service_url('decisions')}{path}", data=data,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def sign_in_link(settings: Settings, group_id: str, member_id: str, token: str) -> str:
     """Ask decisions for a link (operator or facilitator ``token``); the web app's address with the code."""
-    code = _post(settings, f"/groups/{group_id}/members/{member_id}/sign-in-links", {}, token)["code"]
+    code = _decisions(settings, f"/groups/{group_id}/members/{member_id}/sign-in-links", token, {})["code"]
     return f"{settings.web_base}/sign-in/{code}"
 
 
@@ -71,19 +72,12 @@ def cmd_invite(settings: Settings, member: uuid.UUID) -> int:
         f"{sign_in_link(settings, group, str(member), token)}"))
 
 
-def _get(settings: Settings, path: str, token: str) -> Any:
-    request = urllib.request.Request(f"{settings.service_url('decisions')}{path}",
-                                     headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def cmd_forget(settings: Settings, member: uuid.UUID, consent: str) -> int:
     def forget(group: str, token: str) -> str:
-        people = [m for o in _get(settings, f"/groups/{group}/members", token) for m in o["members"]]
+        people = [m for o in _decisions(settings, f"/groups/{group}/members", token) for m in o["members"]]
         if any(m["member_id"] == str(member) and m.get("forgotten") for m in people):
             return f"{member} was forgotten already: nothing recorded"
-        _post(settings, f"/groups/{group}/members/{member}/forget", {"consent": consent}, token)
+        _decisions(settings, f"/groups/{group}/members/{member}/forget", token, {"consent": consent})
         return (f"forgot {member}: recorded (decisions.MemberForgotten, with the consent given), their tokens ended "
                 "and their key destroyed; their personal data now reads as erased everywhere")
 
